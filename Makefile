@@ -1,0 +1,53 @@
+# svcmove: `make demo` runs the main job on the test bed, `make test` runs every test.
+# Both set the machine up first (root; idempotent).
+SHELL := /bin/bash
+MVN ?= mvn -B -ntp
+PREFIX ?= /usr/local
+export SVCMOVE_HOME := $(CURDIR)
+
+.PHONY: setup build native test unit demo install uninstall bench-vip bench-move clean
+
+setup:
+	@native/setup
+
+native:
+	@$(MAKE) -s -C native
+
+build: native
+	@$(MVN) -q package -DskipTests
+
+# Every test: unit tests and the real integration tests on the netns test bed (root, CRIU).
+test: setup native
+	$(MVN) verify
+
+# Only the tests that need no root, netns or CRIU.
+unit:
+	$(MVN) verify -Dgroups='!integration'
+
+demo: setup build
+	@test-vm/demo
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/lib/svcmove $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/etc/svcmove
+	install -m 0644 migrator/target/svcmove.jar $(DESTDIR)$(PREFIX)/lib/svcmove/svcmove.jar
+	install -m 0755 native/build/svcmove-launch $(DESTDIR)$(PREFIX)/lib/svcmove/svcmove-launch
+	install -m 0755 $$(readlink -f native/build/criu-bin) $(DESTDIR)$(PREFIX)/lib/svcmove/criu
+	printf '#!/bin/sh\nexport SVCMOVE_LIB=%s\nexec java $${SVCMOVE_JAVA_OPTS:-} -jar %s "$$@"\n' \
+	  $(PREFIX)/lib/svcmove $(PREFIX)/lib/svcmove/svcmove.jar > $(DESTDIR)$(PREFIX)/bin/svcmove
+	chmod 0755 $(DESTDIR)$(PREFIX)/bin/svcmove
+	install -d $(DESTDIR)/etc/systemd/system
+	sed 's|@BIN@|$(PREFIX)/bin/svcmove|' migrator/svcmove-agent.service > $(DESTDIR)/etc/systemd/system/svcmove-agent.service
+	test -e $(DESTDIR)/etc/svcmove/agent.toml || install -m 0600 migrator/agent.toml.example $(DESTDIR)/etc/svcmove/agent.toml
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/lib/svcmove $(DESTDIR)$(PREFIX)/bin/svcmove $(DESTDIR)/etc/systemd/system/svcmove-agent.service
+
+bench-vip: setup build
+	@test-vm/bench-vip
+
+bench-move: setup build
+	@test-vm/bench-move
+
+clean:
+	$(MVN) -q clean
+	rm -rf native/build/svcmove-launch
