@@ -20,9 +20,9 @@ build: native
 test: setup native
 	$(MVN) verify
 
-# Only the tests that need no root, netns or CRIU.
+# Only the unit tests: no root, netns or CRIU needed.
 unit:
-	$(MVN) verify -Dgroups='!integration'
+	$(MVN) verify -DskipITs
 
 demo: setup build
 	@test-vm/demo
