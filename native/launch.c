@@ -1,0 +1,293 @@
+/*
+ * svcmove-launch: start a service as PID 1 of a new cell (PID, UTS and IPC
+ * namespaces, inside the cell's network namespace) on behalf of the agent,
+ * which must not fork from the JVM.
+ *
+ *   svcmove-launch --netns /run/netns/NAME --hostname H --log FILE
+ *                  [--cwd DIR] [--env K=V]... -- CMD [ARGS...]
+ *
+ * On success it prints "pid=<PID>" (the service's PID in the launcher's PID
+ * namespace) and exits 0 at once. The service's stdout and stderr go to a
+ * pipe read by a detached relay that appends to FILE: CRIU cannot restore a
+ * process whose stdout is a regular file that has grown since the dump. The
+ * relay stays in the caller's namespaces, so it is never part of the dumped
+ * tree, and exits when every writer of the pipe is gone (tree ended or moved).
+ *
+ * Exit codes: 0 started, 1 setup failed, 2 usage, 125 the child's setup
+ * failed, 126 command not executable, 127 command not found.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_SETUP 1
+#define EXIT_USAGE 2
+#define EXIT_CHILD_SETUP 125
+#define EXIT_NOT_EXECUTABLE 126
+#define EXIT_NOT_FOUND 127
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MAX_ENV 256
+
+extern char **environ;
+
+static void die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("svcmove-launch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+static void usage(const char *why)
+{
+	die(EXIT_USAGE, "%s\nusage: svcmove-launch --netns /run/netns/NAME --hostname H --log FILE "
+	    "[--cwd DIR] [--env K=V]... -- CMD [ARGS...]", why);
+}
+
+/* Closes every fd from `from` up, keeping `keep` (or -1). */
+static void close_fds_from(int from, int keep)
+{
+	if (keep >= from) {
+		if (keep > from)
+			close_range(from, keep - 1, 0);
+		close_range(keep + 1, ~0U, 0);
+	} else {
+		close_range(from, ~0U, 0);
+	}
+}
+
+static int open_or(const char *path, int flags, int fallback_target)
+{
+	int fd = open(path, flags);
+	if (fd < 0 || dup2(fd, fallback_target) < 0)
+		return -1;
+	if (fd != fallback_target)
+		close(fd);
+	return 0;
+}
+
+/* The relay: copies the service's output into the log until the last writer closes. */
+static void relay(int in, int log)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof buf);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(log, buf + off, (size_t)(n - off));
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				/* Log unwritable (disk full): keep draining so the service never blocks on a full pipe. */
+				break;
+			}
+			off += w;
+		}
+	}
+	_exit(0);
+}
+
+/* Reports a failure of the service child to the launcher and exits with `code`. */
+static void child_fail(int status_fd, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vsnprintf(msg, sizeof msg - 1, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		len = 0;
+	if (len > (int)sizeof msg - 2)
+		len = (int)sizeof msg - 2;
+	msg[len] = (char)code;
+	/* Last byte carries the exit code; the launcher waits for us anyway, but this keeps one source of truth. */
+	if (write(status_fd, msg, (size_t)len + 1) < 0) {
+		/* Nothing left to tell anyone. */
+	}
+	_exit(code);
+}
+
+static void reset_signals(void)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* exec keeps SIG_IGN dispositions: undo any the caller set so the service starts clean. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+}
+
+int main(int argc, char **argv)
+{
+	const char *netns = NULL, *hostname = NULL, *logpath = NULL, *cwd = "/";
+	char *envv[MAX_ENV + 2];
+	int envc = 0, has_path = 0;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (i + 1 >= argc)
+			usage("missing value after an option");
+		if (strcmp(a, "--netns") == 0)
+			netns = argv[++i];
+		else if (strcmp(a, "--hostname") == 0)
+			hostname = argv[++i];
+		else if (strcmp(a, "--log") == 0)
+			logpath = argv[++i];
+		else if (strcmp(a, "--cwd") == 0)
+			cwd = argv[++i];
+		else if (strcmp(a, "--env") == 0) {
+			const char *kv = argv[++i];
+			if (strchr(kv, '=') == NULL || kv[0] == '=')
+				die(EXIT_USAGE, "--env wants K=V, got '%s'", kv);
+			if (envc == MAX_ENV)
+				die(EXIT_USAGE, "more than %d --env options", MAX_ENV);
+			if (strncmp(kv, "PATH=", 5) == 0)
+				has_path = 1;
+			envv[envc++] = (char *)kv;
+		} else
+			usage("unknown option");
+	}
+	if (!netns || !hostname || !logpath)
+		usage("--netns, --hostname and --log are required");
+	if (i >= argc)
+		usage("no command after --");
+	char **cmd = &argv[i];
+	if (!has_path)
+		envv[envc++] = DEFAULT_PATH;
+	envv[envc] = NULL;
+
+	/* Everything that can fail for a reason the operator can fix is checked before anything starts. */
+	int nsfd = open(netns, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		die(EXIT_SETUP, "cannot open network namespace %s: %s (create the cell first)", netns, strerror(errno));
+	int logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (logfd < 0)
+		die(EXIT_SETUP, "cannot open log %s: %s (check the directory exists and is writable)",
+		    logpath, strerror(errno));
+	if (chdir(cwd) < 0)
+		die(EXIT_SETUP, "cannot change directory to %s: %s", cwd, strerror(errno));
+
+	int out[2];
+	if (pipe2(out, O_CLOEXEC) < 0)
+		die(EXIT_SETUP, "pipe: %s", strerror(errno));
+
+	/*
+	 * The relay is forked before setns/unshare so it stays in the caller's
+	 * namespaces; it outlives this launcher as an orphan in its own session.
+	 */
+	pid_t r = fork();
+	if (r < 0)
+		die(EXIT_SETUP, "fork: %s", strerror(errno));
+	if (r == 0) {
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		/* Must not hold the caller's stdout/stderr, or the caller would wait for the relay's end. */
+		if (open_or("/dev/null", O_RDWR, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0)
+			_exit(EXIT_SETUP);
+		if (dup2(out[0], 3) < 0 || dup2(logfd, 4) < 0)
+			_exit(EXIT_SETUP);
+		close_fds_from(5, -1);
+		if (chdir("/") < 0)
+			_exit(EXIT_SETUP);
+		relay(3, 4);
+	}
+	close(out[0]);
+	close(logfd);
+
+	if (setns(nsfd, CLONE_NEWNET) < 0)
+		die(EXIT_SETUP, "cannot enter network namespace %s: %s", netns, strerror(errno));
+	close(nsfd);
+	if (unshare(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
+		die(EXIT_SETUP, "cannot create PID/UTS/IPC namespaces: %s (needs root)", strerror(errno));
+	/* This process is already in the new UTS namespace; the service inherits it. */
+	if (sethostname(hostname, strlen(hostname)) < 0)
+		die(EXIT_SETUP, "cannot set hostname '%s': %s", hostname, strerror(errno));
+
+	int status[2];
+	if (pipe2(status, O_CLOEXEC) < 0)
+		die(EXIT_SETUP, "pipe: %s", strerror(errno));
+
+	pid_t pid = fork();
+	if (pid < 0)
+		die(EXIT_SETUP, "fork into the new PID namespace: %s", strerror(errno));
+	if (pid == 0) {
+		/* PID 1 of the cell. CRIU refuses a tree whose session leader is outside its PID namespace. */
+		close(status[0]);
+		reset_signals();
+		if (setsid() < 0)
+			child_fail(status[1], EXIT_CHILD_SETUP, "setsid: %s", strerror(errno));
+		if (open_or("/dev/null", O_RDONLY, 0) < 0)
+			child_fail(status[1], EXIT_CHILD_SETUP, "cannot open /dev/null: %s", strerror(errno));
+		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
+			child_fail(status[1], EXIT_CHILD_SETUP, "dup2: %s", strerror(errno));
+		int sfd = status[1];
+		if (sfd != 3) {
+			if (dup3(sfd, 3, O_CLOEXEC) < 0)
+				child_fail(sfd, EXIT_CHILD_SETUP, "dup3: %s", strerror(errno));
+			sfd = 3;
+		}
+		close_fds_from(4, -1);
+		environ = envv;
+		execvp(cmd[0], cmd);
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR)
+			child_fail(sfd, EXIT_NOT_FOUND, "command not found: %s", cmd[0]);
+		if (e == EACCES || e == EPERM)
+			child_fail(sfd, EXIT_NOT_EXECUTABLE, "command not executable: %s: %s (check its mode and mount options)",
+				   cmd[0], strerror(e));
+		child_fail(sfd, EXIT_NOT_EXECUTABLE, "cannot execute %s: %s", cmd[0], strerror(e));
+	}
+	close(status[1]);
+	close(out[1]);
+
+	char msg[1024];
+	size_t got = 0;
+	for (;;) {
+		ssize_t n = read(status[0], msg + got, sizeof msg - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got == sizeof msg - 1)
+			break;
+	}
+	if (got == 0) {
+		/* Status pipe closed by a successful exec. */
+		printf("pid=%ld\n", (long)pid);
+		return fflush(stdout) == 0 ? 0 : EXIT_SETUP;
+	}
+	int code = (unsigned char)msg[got - 1];
+	msg[got - 1] = '\0';
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	fprintf(stderr, "svcmove-launch: %s\n", msg);
+	return code;
+}
