@@ -1,10 +1,122 @@
 package io.svcmove.migrator.cli;
 
-/** Entry point of the svcmove command. */
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+
+/** Entry point of the svcmove command: finds the verb, parses its options, maps failures to exit codes. */
 public final class Svcmove {
-    private Svcmove() {}
+    private final Map<String, Command> commands = new LinkedHashMap<>();
+    private final PrintStream out;
+    private final PrintStream err;
+
+    Svcmove(PrintStream out, PrintStream err, List<Command> verbs) {
+        this.out = out;
+        this.err = err;
+        verbs.forEach(c -> commands.put(c.name(), c));
+    }
 
     public static void main(String[] args) {
-        System.out.println("svcmove 0.1.0");
+        Svcmove svcmove = new Svcmove(System.out, System.err, List.of(
+                new RunCommand(), new StopCommand(), new StatusCommand()));
+        System.exit(svcmove.run(args));
+    }
+
+    int run(String[] args) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            if (args.length > 1 && commands.containsKey(args[1])) {
+                help(commands.get(args[1]), out);
+            } else {
+                overview(args.length == 0 ? err : out);
+            }
+            return args.length == 0 ? Outcome.USAGE.exitCode : 0;
+        }
+        if (args[0].equals("--version")) {
+            out.println("svcmove " + version());
+            return 0;
+        }
+        Command c = commands.get(args[0]);
+        if (c == null) {
+            err.println("svcmove: unknown command '" + args[0] + "'; 'svcmove --help' lists the commands");
+            return Outcome.USAGE.exitCode;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        if (Arrays.asList(rest).contains("--help") || Arrays.asList(rest).contains("-h")) {
+            help(c, out);
+            return 0;
+        }
+        CommandLine line;
+        try {
+            line = new DefaultParser().parse(withCommon(c), rest, false);
+        } catch (ParseException e) {
+            err.println("svcmove " + c.name() + ": " + e.getMessage() + "\nusage: svcmove " + c.name() + " " + c.usage()
+                    + "\n('svcmove " + c.name() + " --help' explains)");
+            return Outcome.USAGE.exitCode;
+        }
+        Cli cli = new Cli(line, out, err);
+        try {
+            if (c.needsAgent() && !isRoot()) {
+                throw new ControlException(Outcome.NO_PERMISSION, "must run as root: the agent's socket accepts root only (try: sudo svcmove "
+                        + String.join(" ", args) + ")");
+            }
+            return c.run(line, cli);
+        } catch (ControlException e) {
+            if (cli.json()) {
+                ObjectNode n = ControlMessage.JSON.createObjectNode();
+                n.put("ok", false).put("outcome", e.outcome().name().toLowerCase()).put("message", e.getMessage());
+                cli.printJson(n);
+            }
+            err.println("svcmove " + c.name() + ": " + e.getMessage());
+            return e.outcome().exitCode;
+        } catch (Exception e) {
+            err.println("svcmove " + c.name() + ": unexpected failure: " + e);
+            return Outcome.INTERNAL.exitCode;
+        }
+    }
+
+    private static Options withCommon(Command c) {
+        Options o = c.options();
+        o.addOption(Cli.CONFIG);
+        if (c.needsAgent()) {
+            o.addOption(Cli.JSON);
+        }
+        return o;
+    }
+
+    private void help(Command c, PrintStream to) {
+        PrintWriter w = new PrintWriter(to);
+        new HelpFormatter().printHelp(w, 100, "svcmove " + c.name() + " " + c.usage(), "\n" + c.summary() + "\n\n",
+                withCommon(c), 2, 4, "\n" + c.details(), false);
+        w.flush();
+    }
+
+    private void overview(PrintStream to) {
+        to.println("svcmove moves a running service, with its clients' open TCP connections, to another node.\n");
+        to.println("usage: svcmove COMMAND [OPTIONS]   ('svcmove COMMAND --help' for each)\n");
+        commands.values().forEach(c -> to.printf("  %-8s %s%n", c.name(), c.summary()));
+        to.println("\nExit codes: 0 done; 1 failed (what was made was undone); 2 bad usage; 3 refused, nothing changed;"
+                + "\n4 move rolled back, the service runs where it was; 5 no such service or node; 69 agent unreachable;"
+                + "\n70 internal error; 77 not root.");
+    }
+
+    static String version() {
+        String v = Svcmove.class.getPackage().getImplementationVersion();
+        return v == null ? "0.1.0-dev" : v;
+    }
+
+    private static boolean isRoot() {
+        return new com.sun.security.auth.module.UnixSystem().getUid() == 0;
     }
 }

@@ -1,0 +1,91 @@
+package io.svcmove.migrator.agent;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A node's configuration, {@code /etc/svcmove/agent.toml}: who this node is, where its CLI socket
+ * and state live, how it reaches and proves itself to its peers.
+ */
+@JsonIgnoreProperties(ignoreUnknown = false)
+public record AgentConfig(
+        String node,
+        String listen,
+        String socket,
+        @JsonProperty("state_dir") String stateDir,
+        @JsonProperty("log_dir") String logDir,
+        @JsonProperty("interface") String iface,
+        Tls tls,
+        Dns dns,
+        List<Peer> peers) {
+
+    public static final Path DEFAULT_PATH = Path.of("/etc/svcmove/agent.toml");
+    public static final String DEFAULT_SOCKET = "/run/svcmove/agent.sock";
+
+    public record Tls(String ca, String cert, String key) {}
+
+    public record Dns(String server, String zone, @JsonProperty("key_file") String keyFile) {}
+
+    public record Peer(String name, String address) {}
+
+    public AgentConfig {
+        iface = iface == null ? "eth0" : iface;
+        socket = socket == null ? DEFAULT_SOCKET : socket;
+        stateDir = stateDir == null ? "/var/lib/svcmove" : stateDir;
+        logDir = logDir == null ? "/var/log/svcmove" : logDir;
+        peers = peers == null ? List.of() : List.copyOf(peers);
+    }
+
+    /** The file named by --config, else $SVCMOVE_CONFIG, else the standard path. */
+    public static Path locate(String fromOption) {
+        if (fromOption != null) {
+            return Path.of(fromOption);
+        }
+        String env = System.getenv("SVCMOVE_CONFIG");
+        return env != null && !env.isBlank() ? Path.of(env) : DEFAULT_PATH;
+    }
+
+    public static AgentConfig load(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + " does not exist: write the node's configuration there"
+                    + " (see migrator/agent.toml.example) or name another file with --config");
+        } catch (IOException e) {
+            throw new ConfigException("cannot read " + file + ": " + e.getMessage());
+        }
+        try {
+            AgentConfig c = new TomlMapper()
+                    .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .readValue(text, AgentConfig.class);
+            if (c.node() == null || c.node().isBlank()) {
+                throw new ConfigException(file + ": 'node' is missing: set it to this node's name, e.g. node = \"node1\"");
+            }
+            return c;
+        } catch (JsonMappingException e) {
+            throw new ConfigException(file + ": " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException(file + " is not valid TOML: " + e.getMessage());
+        }
+    }
+
+    /** The CLI only needs the socket; a node without a configuration file uses the default one. */
+    public static String socketFor(Path file) throws ConfigException {
+        return Files.exists(file) ? load(file).socket() : DEFAULT_SOCKET;
+    }
+
+    public static final class ConfigException extends Exception {
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+}

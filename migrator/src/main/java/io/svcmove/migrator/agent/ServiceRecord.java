@@ -1,0 +1,29 @@
+package io.svcmove.migrator.agent;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the agent keeps on disk about one service of its node: enough to re-adopt it after the
+ * agent restarts, and to rebuild its cell on another node.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ServiceRecord(
+        String name,
+        String node,
+        String vip,
+        String mac,
+        String iface,
+        String gateway,
+        List<String> command,
+        Map<String, String> env,
+        String cwd,
+        long pid,
+        String netns,
+        long startedAt) {
+
+    public ServiceRecord withPlacement(String newNode, long newPid, String newNetns, String newIface) {
+        return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt);
+    }
+}

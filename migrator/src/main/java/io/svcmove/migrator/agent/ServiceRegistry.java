@@ -1,0 +1,82 @@
+package io.svcmove.migrator.agent;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The services a node holds, one JSON file each under {@code state_dir/services}, written
+ * atomically so that an agent killed mid-write never leaves half a record.
+ */
+public final class ServiceRegistry {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Path dir;
+
+    public ServiceRegistry(Path stateDir) throws IOException {
+        this.dir = stateDir.resolve("services");
+        Files.createDirectories(dir);
+        Files.setPosixFilePermissions(stateDir, PosixFilePermissions.fromString("rwx------"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    }
+
+    public synchronized void save(ServiceRecord r) {
+        Path tmp = dir.resolve("." + r.name() + ".tmp");
+        try {
+            JSON.writeValue(tmp.toFile(), r);
+            try {
+                Files.move(tmp, file(r.name()), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file(r.name()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the state of " + r.name() + " to " + dir, e);
+        }
+    }
+
+    public synchronized Optional<ServiceRecord> find(String name) {
+        Path f = file(name);
+        if (!Files.exists(f)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(f.toFile(), ServiceRecord.class));
+        } catch (IOException e) {
+            throw new UncheckedIOException("the state file " + f + " is unreadable", e);
+        }
+    }
+
+    public synchronized List<ServiceRecord> all() {
+        List<ServiceRecord> out = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files.filter(p -> p.toString().endsWith(".json")).sorted()::iterator) {
+                out.add(JSON.readValue(f.toFile(), ServiceRecord.class));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the services under " + dir, e);
+        }
+        return out;
+    }
+
+    public synchronized void remove(String name) {
+        try {
+            Files.deleteIfExists(file(name));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove the state of " + name, e);
+        }
+    }
+
+    private Path file(String name) {
+        return dir.resolve(name + ".json");
+    }
+}

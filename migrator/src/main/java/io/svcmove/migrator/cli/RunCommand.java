@@ -1,0 +1,92 @@
+package io.svcmove.migrator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import java.util.List;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+
+final class RunCommand implements Command {
+    @Override
+    public String name() {
+        return "run";
+    }
+
+    @Override
+    public String usage() {
+        return "NAME --vip ADDR/PREFIX [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] -- COMMAND [ARGS...]";
+    }
+
+    @Override
+    public String summary() {
+        return "start a service in a new cell on this node, reachable only at its VIP";
+    }
+
+    @Override
+    public String details() {
+        return """
+                The service gets its own network, PID, UTS and IPC namespaces (its cell). Its only
+                address is the VIP, on a macvlan whose MAC is derived from the VIP, so every socket it
+                opens uses the VIP and the VIP can later move with it to another node. The VIP must lie
+                in the subnet of IFACE and must not answer on the LAN already. The service's first
+                process is PID 1 of its cell; its output goes to the node's log directory
+                (<log_dir>/NAME.log). Returns once the command runs.
+
+                Example:
+                  svcmove run web --vip 198.18.0.100/24 -- nginx -c /etc/nginx/web.conf -g 'daemon off;'
+                """;
+    }
+
+    @Override
+    public Options options() {
+        return new Options()
+                .addOption(Option.builder().longOpt("vip").hasArg().argName("ADDR/PREFIX").required()
+                        .desc("the service's address and prefix length, e.g. 198.18.0.100/24").build())
+                .addOption(Option.builder().longOpt("dev").hasArg().argName("IFACE")
+                        .desc("the node's interface the VIP lives on (default: the agent's 'interface', eth0)").build())
+                .addOption(Option.builder().longOpt("gateway").hasArg().argName("ADDR")
+                        .desc("default route of the cell, for services that reach beyond the subnet").build())
+                .addOption(Option.builder().longOpt("env").hasArg().argName("K=V")
+                        .desc("an environment variable of the service (repeatable); nothing else is inherited but PATH").build())
+                .addOption(Option.builder().longOpt("cwd").hasArg().argName("DIR").desc("working directory (default /)").build());
+    }
+
+    @Override
+    public int run(CommandLine line, Cli cli) {
+        List<String> args = line.getArgList();
+        if (args.size() < 2) {
+            throw new ControlException(Outcome.USAGE, "give the service's NAME and, after --, its COMMAND: svcmove run " + usage());
+        }
+        ObjectNode req = ControlMessage.request("run").put("name", args.get(0)).put("vip", line.getOptionValue("vip"));
+        putIfSet(req, "dev", line.getOptionValue("dev"));
+        putIfSet(req, "gateway", line.getOptionValue("gateway"));
+        req.put("cwd", line.getOptionValue("cwd", "/"));
+        args.subList(1, args.size()).forEach(req.putArray("command")::add);
+        ObjectNode env = req.putObject("env");
+        for (String kv : line.getOptionValues("env") == null ? new String[0] : line.getOptionValues("env")) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new ControlException(Outcome.USAGE, "--env takes K=V, not '" + kv + "'");
+            }
+            env.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        JsonNode s = cli.call(req);
+        if (cli.json()) {
+            cli.printJson(s);
+        } else {
+            cli.out.printf("%s runs on %s at %s (MAC %s, pid %s); output in %s%n", s.path("name").asText(), s.path("node").asText(),
+                    s.path("vip").asText(), s.path("mac").asText(), s.path("pid").asText(), s.path("log").asText());
+        }
+        return 0;
+    }
+
+    private static void putIfSet(ObjectNode n, String key, String value) {
+        if (value != null) {
+            n.put(key, value);
+        }
+    }
+}

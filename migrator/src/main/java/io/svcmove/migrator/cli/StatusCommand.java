@@ -1,0 +1,67 @@
+package io.svcmove.migrator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.svcmove.migrator.control.ControlMessage;
+import java.time.Duration;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+final class StatusCommand implements Command {
+    @Override
+    public String name() {
+        return "status";
+    }
+
+    @Override
+    public String usage() {
+        return "[--json]";
+    }
+
+    @Override
+    public String summary() {
+        return "list this node's services: name, VIP, MAC, node, state, PIDs, uptime";
+    }
+
+    @Override
+    public String details() {
+        return """
+                States: running (its PID 1 lives in its cell), dead (the cell's process is gone: the
+                agent keeps the record so the loss is seen; 'svcmove stop NAME' clears it).
+                """;
+    }
+
+    @Override
+    public Options options() {
+        return new Options();
+    }
+
+    @Override
+    public int run(CommandLine line, Cli cli) {
+        JsonNode r = cli.call(ControlMessage.request("status"));
+        if (cli.json()) {
+            cli.printJson(r);
+            return 0;
+        }
+        JsonNode services = r.path("services");
+        if (services.isEmpty()) {
+            cli.out.println("no services on " + r.path("node").asText());
+            return 0;
+        }
+        String fmt = "%-16s %-18s %-17s %-10s %-8s %-20s %s%n";
+        cli.out.printf(fmt, "NAME", "VIP", "MAC", "NODE", "STATE", "PIDS", "UPTIME");
+        for (JsonNode s : services) {
+            StringBuilder pids = new StringBuilder();
+            s.path("pids").forEach(p -> pids.append(pids.length() == 0 ? "" : ",").append(p.asText()));
+            cli.out.printf(fmt, s.path("name").asText(), s.path("vip").asText(), s.path("mac").asText(), s.path("node").asText(),
+                    s.path("state").asText(), pids.length() == 0 ? "-" : pids, uptime(s.path("uptime_seconds").asLong()));
+        }
+        return 0;
+    }
+
+    private static String uptime(long seconds) {
+        Duration d = Duration.ofSeconds(seconds);
+        return d.toDays() > 0 ? String.format("%dd%02dh", d.toDays(), d.toHoursPart())
+                : d.toHours() > 0 ? String.format("%dh%02dm", d.toHours(), d.toMinutesPart())
+                : String.format("%dm%02ds", d.toMinutes(), d.toSecondsPart());
+    }
+}

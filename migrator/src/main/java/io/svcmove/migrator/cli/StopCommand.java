@@ -1,0 +1,56 @@
+package io.svcmove.migrator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+final class StopCommand implements Command {
+    @Override
+    public String name() {
+        return "stop";
+    }
+
+    @Override
+    public String usage() {
+        return "NAME";
+    }
+
+    @Override
+    public String summary() {
+        return "stop a service of this node and remove its cell, leaving no namespace, link or process";
+    }
+
+    @Override
+    public String details() {
+        return """
+                Sends SIGTERM to the service's PID 1, and SIGKILL to whatever remains after a grace
+                period, then deletes the cell's network namespace (and with it the VIP's macvlan) and
+                the service's state.
+
+                Example:
+                  svcmove stop web
+                """;
+    }
+
+    @Override
+    public Options options() {
+        return new Options();
+    }
+
+    @Override
+    public int run(CommandLine line, Cli cli) {
+        if (line.getArgList().size() != 1) {
+            throw new ControlException(Outcome.USAGE, "give exactly one service NAME: svcmove stop NAME");
+        }
+        JsonNode r = cli.call(ControlMessage.request("stop").put("name", line.getArgList().get(0)));
+        if (cli.json()) {
+            cli.printJson(r);
+        } else {
+            cli.out.printf("%s stopped; its cell %s is gone%n", r.path("name").asText(), r.path("netns").asText());
+        }
+        return 0;
+    }
+}
