@@ -1,0 +1,24 @@
+package io.svcmove.migrator.move;
+
+/**
+ * The phases of a move, in order. Logs, progress, --json and metrics all use these names, as CRIU's
+ * own action scripts name theirs (pre-dump, post-dump, pre-restore, post-restore).
+ */
+public enum Phase {
+    /** The service still runs: the destination checks itself and builds an empty cell, held. */
+    PREPARE,
+    /** The source holds the cell's traffic and CRIU dumps the tree, leaving it stopped. */
+    FREEZE,
+    /** The images go to the destination over the agents' channel. */
+    TRANSFER,
+    /** The destination restores the tree into its cell, brings the cell up and lifts the hold. */
+    RESTORE,
+    /** The destination announces the VIP; the source stops answering for it. */
+    ANNOUNCE,
+    /** The destination keeps the service; the source kills its frozen copy and removes its cell. */
+    COMMIT;
+
+    public String label() {
+        return name().toLowerCase();
+    }
+}
