@@ -1,0 +1,40 @@
+package io.svcmove.arp;
+
+import java.net.Inet4Address;
+import java.time.Duration;
+
+/**
+ * A gratuitous ARP burst for one VIP: the first pair of frames at once, then {@code repeats} more
+ * pairs {@code interval} apart. The defaults follow Pacemaker's IPaddr2 (5 frames, 200 ms apart);
+ * keepalived sends 5 too, but in one go, which a switch busy relearning can miss.
+ */
+public record Announcement(Inet4Address vip, byte[] mac, int repeats, Duration interval) {
+    public static final int DEFAULT_REPEATS = 4;
+    public static final Duration DEFAULT_INTERVAL = Duration.ofMillis(200);
+
+    public Announcement {
+        if (mac.length != 6) {
+            throw new IllegalArgumentException("a MAC address has 6 bytes, not " + mac.length);
+        }
+        if (repeats < 0) {
+            throw new IllegalArgumentException("repeats must be 0 or more");
+        }
+        mac = mac.clone();
+    }
+
+    public static Announcement of(Inet4Address vip, String mac) {
+        return new Announcement(vip, parseMac(mac), DEFAULT_REPEATS, DEFAULT_INTERVAL);
+    }
+
+    static byte[] parseMac(String mac) {
+        String[] parts = mac.split(":");
+        if (parts.length != 6) {
+            throw new IllegalArgumentException("not a MAC address: " + mac);
+        }
+        byte[] b = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            b[i] = (byte) Integer.parseInt(parts[i], 16);
+        }
+        return b;
+    }
+}
