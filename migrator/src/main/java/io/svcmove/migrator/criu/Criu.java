@@ -1,0 +1,21 @@
+package io.svcmove.migrator.criu;
+
+/**
+ * CRIU, driven over its RPC. Every method blocks until CRIU is done (a dump of a large tree can
+ * take seconds): never call it on an event loop (Netty) thread. Each call runs its own criu
+ * process; calls may run concurrently on different threads. An interrupt or the options' timeout
+ * kills that criu process and the call fails; after a failed {@code leave_stopped} dump, call
+ * {@link FrozenTree#resume()} to bring the service back.
+ */
+public interface Criu {
+    CriuVersion version() throws CriuException, InterruptedException;
+
+    /** CRIU's own check of the kernel ({@code criu check}); throws with CRIU's reasons if it fails. */
+    void check() throws CriuException, InterruptedException;
+
+    /** Dumps the tree rooted at {@code options.pid()}; the listener sees CRIU's phases as they happen. */
+    DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException;
+
+    /** Restores the images in {@code options.imagesDir()}; the tree is running when this returns. */
+    RestoreResult restore(RestoreOptions options, CriuListener listener) throws CriuException, InterruptedException;
+}

@@ -1,0 +1,206 @@
+package io.svcmove.migrator.criu;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** What to dump and how; build with {@link #builder(Path, long, NetworkLock)}. */
+public final class DumpOptions {
+    private static final Pattern NS_LINK = Pattern.compile("net:\\[(\\d+)]");
+
+    private final Path imagesDir;
+    private final long pid;
+    private final NetworkLock networkLock;
+    private final boolean tcpEstablished;
+    private final boolean leaveStopped;
+    private final boolean leaveRunning;
+    private final boolean shellJob;
+    private final List<String> external;
+    private final int logLevel;
+    private final String logFile;
+    private final Duration timeout;
+
+    private DumpOptions(Builder b) {
+        if (b.leaveStopped && b.leaveRunning) {
+            throw new IllegalArgumentException("leaveStopped and leaveRunning exclude each other: keep the tree "
+                    + "frozen for a move (leaveStopped) or let it run on (leaveRunning), not both");
+        }
+        imagesDir = b.imagesDir;
+        pid = b.pid;
+        networkLock = b.networkLock;
+        tcpEstablished = b.tcpEstablished;
+        leaveStopped = b.leaveStopped;
+        leaveRunning = b.leaveRunning;
+        shellJob = b.shellJob;
+        external = List.copyOf(b.external);
+        logLevel = b.logLevel;
+        logFile = b.logFile;
+        timeout = b.timeout;
+    }
+
+    /**
+     * @param imagesDir an existing, private directory for the images (see {@link ImageDir})
+     * @param pid the root of the tree, as seen from the caller's PID namespace
+     * @param networkLock chosen deliberately: svcmove passes {@link NetworkLock#SKIP} and holds traffic itself
+     */
+    public static Builder builder(Path imagesDir, long pid, NetworkLock networkLock) {
+        return new Builder(imagesDir, pid, networkLock);
+    }
+
+    public Path imagesDir() {
+        return imagesDir;
+    }
+
+    public long pid() {
+        return pid;
+    }
+
+    public String logFile() {
+        return logFile;
+    }
+
+    public Duration timeout() {
+        return timeout;
+    }
+
+    public boolean leaveStopped() {
+        return leaveStopped;
+    }
+
+    CriuRpc.CriuOpts toRpc(int imagesDirFd) {
+        return CriuRpc.CriuOpts.newBuilder()
+                .setImagesDirFd(imagesDirFd)
+                .setPid(Math.toIntExact(pid))
+                .setNetworkLock(networkLock.rpc)
+                .setTcpEstablished(tcpEstablished)
+                .setLeaveStopped(leaveStopped)
+                .setLeaveRunning(leaveRunning)
+                .setShellJob(shellJob)
+                .addAllExternal(external)
+                .setLogLevel(logLevel)
+                .setLogFile(logFile)
+                .setNotifyScripts(true)
+                .build();
+    }
+
+    public static final class Builder {
+        private final Path imagesDir;
+        private final long pid;
+        private final NetworkLock networkLock;
+        private boolean tcpEstablished;
+        private boolean leaveStopped;
+        private boolean leaveRunning;
+        private boolean shellJob;
+        private final List<String> external = new ArrayList<>();
+        private int logLevel = 4;
+        private String logFile = "dump.log";
+        private Duration timeout = Duration.ofMinutes(5);
+
+        private Builder(Path imagesDir, long pid, NetworkLock networkLock) {
+            this.imagesDir = Objects.requireNonNull(imagesDir, "imagesDir");
+            if (pid <= 1 || pid > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("not a PID that can be dumped: " + pid);
+            }
+            this.pid = pid;
+            this.networkLock = Objects.requireNonNull(networkLock, "networkLock");
+        }
+
+        /** Dump established TCP connections (they are put in repair mode). */
+        public Builder tcpEstablished(boolean v) {
+            tcpEstablished = v;
+            return this;
+        }
+
+        /** Keep the tree frozen after the dump, until {@link FrozenTree#resume()} or {@link FrozenTree#kill()}. */
+        public Builder leaveStopped(boolean v) {
+            leaveStopped = v;
+            return this;
+        }
+
+        /** Let the tree run on after the dump (a snapshot, not a move). */
+        public Builder leaveRunning(boolean v) {
+            leaveRunning = v;
+            return this;
+        }
+
+        /** The tree is a job of a shell (it has a controlling terminal it does not own). */
+        public Builder shellJob(boolean v) {
+            shellJob = v;
+            return this;
+        }
+
+        /** A raw CRIU {@code --external} value, e.g. {@code net[4026532008]:cell}. */
+        public Builder external(String value) {
+            external.add(Objects.requireNonNull(value));
+            return this;
+        }
+
+        /**
+         * Marks the network namespace with this inode external under {@code key}: CRIU neither dumps
+         * nor rebuilds it, and the restore must pass an fd of the target netns with
+         * {@link RestoreOptions.Builder#inheritFd(String, int)} under the same key.
+         */
+        public Builder externalNetns(long inode, String key) {
+            return external("net[" + inode + "]:" + key);
+        }
+
+        /** As {@link #externalNetns(long, String)}, for the network namespace that {@code pid} is in. */
+        public Builder externalNetnsOf(long pid, String key) throws IOException {
+            return externalNetns(netnsInode(pid), key);
+        }
+
+        public Builder logLevel(int v) {
+            if (v < 0 || v > 4) {
+                throw new IllegalArgumentException("CRIU log levels are 0..4: " + v);
+            }
+            logLevel = v;
+            return this;
+        }
+
+        /** Name of CRIU's log inside the images dir (no '/'). */
+        public Builder logFile(String v) {
+            logFile = checkLogFile(v);
+            return this;
+        }
+
+        /** The whole dump, notifications included; at the deadline criu is killed. */
+        public Builder timeout(Duration v) {
+            timeout = checkTimeout(v);
+            return this;
+        }
+
+        public DumpOptions build() {
+            return new DumpOptions(this);
+        }
+    }
+
+    static long netnsInode(long pid) throws IOException {
+        Path link = Path.of("/proc", Long.toString(pid), "ns", "net");
+        String target = Files.readSymbolicLink(link).toString();
+        Matcher m = NS_LINK.matcher(target);
+        if (!m.matches()) {
+            throw new IOException(link + " points to '" + target + "', not net:[inode]");
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    static String checkLogFile(String v) {
+        if (v == null || v.isEmpty() || v.contains("/")) {
+            throw new IllegalArgumentException("CRIU's log file is a plain name inside the images dir: '" + v + "'");
+        }
+        return v;
+    }
+
+    static Duration checkTimeout(Duration v) {
+        if (v == null || v.isNegative() || v.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive: " + v);
+        }
+        return v;
+    }
+}

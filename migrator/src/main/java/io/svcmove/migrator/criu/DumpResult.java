@@ -1,0 +1,11 @@
+package io.svcmove.migrator.criu;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * @param log CRIU's log of the dump (inside the images dir)
+ * @param elapsed from spawning criu to its final answer, notifications included
+ */
+public record DumpResult(Path log, Duration elapsed) {
+}

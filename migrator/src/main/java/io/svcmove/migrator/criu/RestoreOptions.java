@@ -1,0 +1,136 @@
+package io.svcmove.migrator.criu;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/** What to restore and how; build with {@link #builder(Path, NetworkLock)}. */
+public final class RestoreOptions {
+    private final Path imagesDir;
+    private final NetworkLock networkLock;
+    private final boolean tcpEstablished;
+    private final boolean shellJob;
+    private final Map<String, Integer> inheritFds;
+    private final int logLevel;
+    private final String logFile;
+    private final Duration timeout;
+
+    private RestoreOptions(Builder b) {
+        imagesDir = b.imagesDir;
+        networkLock = b.networkLock;
+        tcpEstablished = b.tcpEstablished;
+        shellJob = b.shellJob;
+        inheritFds = Collections.unmodifiableMap(new LinkedHashMap<>(b.inheritFds));
+        logLevel = b.logLevel;
+        logFile = b.logFile;
+        timeout = b.timeout;
+    }
+
+    /**
+     * @param imagesDir the directory holding a complete dump
+     * @param networkLock the same method the dump used (CRIU's unlock must match its lock)
+     */
+    public static Builder builder(Path imagesDir, NetworkLock networkLock) {
+        return new Builder(imagesDir, networkLock);
+    }
+
+    public Path imagesDir() {
+        return imagesDir;
+    }
+
+    public String logFile() {
+        return logFile;
+    }
+
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /** key → fd of this JVM, in insertion order. */
+    public Map<String, Integer> inheritFds() {
+        return inheritFds;
+    }
+
+    /** @param childFds key → the fd number the JVM fd was given in the criu child */
+    CriuRpc.CriuOpts toRpc(int imagesDirFd, Map<String, Integer> childFds) {
+        CriuRpc.CriuOpts.Builder b = CriuRpc.CriuOpts.newBuilder()
+                .setImagesDirFd(imagesDirFd)
+                .setNetworkLock(networkLock.rpc)
+                .setTcpEstablished(tcpEstablished)
+                .setShellJob(shellJob)
+                .setLogLevel(logLevel)
+                .setLogFile(logFile)
+                .setNotifyScripts(true);
+        childFds.forEach((key, fd) -> b.addInheritFd(CriuRpc.InheritFd.newBuilder().setKey(key).setFd(fd)));
+        return b.build();
+    }
+
+    public static final class Builder {
+        private final Path imagesDir;
+        private final NetworkLock networkLock;
+        private boolean tcpEstablished;
+        private boolean shellJob;
+        private final Map<String, Integer> inheritFds = new LinkedHashMap<>();
+        private int logLevel = 4;
+        private String logFile = "restore.log";
+        private Duration timeout = Duration.ofMinutes(5);
+
+        private Builder(Path imagesDir, NetworkLock networkLock) {
+            this.imagesDir = Objects.requireNonNull(imagesDir, "imagesDir");
+            this.networkLock = Objects.requireNonNull(networkLock, "networkLock");
+        }
+
+        /** Restore established TCP connections from the images (needs the same addresses). */
+        public Builder tcpEstablished(boolean v) {
+            tcpEstablished = v;
+            return this;
+        }
+
+        public Builder shellJob(boolean v) {
+            shellJob = v;
+            return this;
+        }
+
+        /**
+         * Hands CRIU an open fd of this JVM for the external resource {@code key} (e.g. the cell's
+         * netns file for the key given to {@link DumpOptions.Builder#externalNetns(long, String)}).
+         * The fd stays the caller's: it must remain open until restore returns.
+         */
+        public Builder inheritFd(String key, int fd) {
+            if (key == null || key.isEmpty() || fd < 0) {
+                throw new IllegalArgumentException("inheritFd needs a key and an open fd: " + key + " → " + fd);
+            }
+            if (inheritFds.putIfAbsent(key, fd) != null) {
+                throw new IllegalArgumentException("inheritFd key given twice: " + key);
+            }
+            return this;
+        }
+
+        public Builder logLevel(int v) {
+            if (v < 0 || v > 4) {
+                throw new IllegalArgumentException("CRIU log levels are 0..4: " + v);
+            }
+            logLevel = v;
+            return this;
+        }
+
+        /** Name of CRIU's log inside the images dir (no '/'). */
+        public Builder logFile(String v) {
+            logFile = DumpOptions.checkLogFile(v);
+            return this;
+        }
+
+        /** The whole restore, notifications included; at the deadline criu is killed. */
+        public Builder timeout(Duration v) {
+            timeout = DumpOptions.checkTimeout(v);
+            return this;
+        }
+
+        public RestoreOptions build() {
+            return new RestoreOptions(this);
+        }
+    }
+}

@@ -1,0 +1,235 @@
+package io.svcmove.migrator.criu;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link Criu} through {@code criu swrk}: one CRIU child per call, spawned with posix_spawn and
+ * spoken to over a SOCK_SEQPACKET socketpair (libcriu would fork the JVM, and lacks
+ * {@code leave_stopped}; {@code inherit_fd} exists in swrk mode only).
+ */
+public final class SwrkCriu implements Criu {
+    private static final Logger LOG = LoggerFactory.getLogger(SwrkCriu.class);
+    private static final Duration QUICK_TIMEOUT = Duration.ofSeconds(30);
+    private static final int FIRST_INHERIT_FD = SwrkProcess.RPC_FD + 1;
+
+    private final Path criu;
+
+    /** @param criuBinary CRIU 4.2.1 or later, e.g. native/build/criu-bin */
+    public SwrkCriu(Path criuBinary) {
+        if (!Files.isExecutable(criuBinary)) {
+            throw new IllegalArgumentException("CRIU binary " + criuBinary
+                    + " is missing or not executable: run native/setup, or point svcmove at CRIU 4.2.1");
+        }
+        this.criu = criuBinary;
+    }
+
+    public Path binary() {
+        return criu;
+    }
+
+    @Override
+    public CriuVersion version() throws CriuException, InterruptedException {
+        CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.VERSION).build();
+        CriuRpc.CriuResp resp;
+        try {
+            resp = call("version query", req, new TreeMap<>(), null, null, QUICK_TIMEOUT, CriuListener.NONE);
+        } catch (IOException e) {
+            throw new CriuException("CRIU version query could not run: " + e.getMessage(), null, e);
+        }
+        if (!resp.hasVersion()) {
+            throw new CriuException("CRIU " + criu + " answered the version query without a version: it is too old, "
+                    + "use CRIU 4.2.1 (native/setup)", null, null);
+        }
+        return CriuVersion.fromRpc(resp.getVersion());
+    }
+
+    @Override
+    public void check() throws CriuException, InterruptedException {
+        try (ImageDir work = ImageDir.create("svcmove-criu-check-");
+             OpenFd dir = OpenFd.openDirectory(work.path())) {
+            String logFile = "check.log";
+            CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder()
+                    .setType(CriuRpc.ReqType.CHECK)
+                    .setOpts(CriuRpc.CriuOpts.newBuilder().setImagesDirFd(dir.fd()).setLogLevel(4).setLogFile(logFile))
+                    .build();
+            call("check", req, new TreeMap<>(), work.path().resolve(logFile + ".stderr"), work.path().resolve(logFile),
+                    QUICK_TIMEOUT, CriuListener.NONE);
+        } catch (IOException e) {
+            throw new CriuException("CRIU check could not run: " + e.getMessage(), null, e);
+        }
+    }
+
+    @Override
+    public DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException {
+        long start = System.nanoTime();
+        Path log = options.imagesDir().resolve(options.logFile());
+        String what = "dump of pid " + options.pid() + (options.leaveStopped() ? " (leave stopped)" : "");
+        try (OpenFd dir = OpenFd.openDirectory(options.imagesDir())) {
+            CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder()
+                    .setType(CriuRpc.ReqType.DUMP).setOpts(options.toRpc(dir.fd())).build();
+            call(what, req, new TreeMap<>(), stderrFileOf(log), log, options.timeout(), listener);
+        } catch (IOException e) {
+            throw new CriuException("CRIU " + what + " could not start: " + e.getMessage(), null, e);
+        }
+        return new DumpResult(log, Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    @Override
+    public RestoreResult restore(RestoreOptions options, CriuListener listener) throws CriuException, InterruptedException {
+        long start = System.nanoTime();
+        Path log = options.imagesDir().resolve(options.logFile());
+        String what = "restore from " + options.imagesDir();
+        SortedMap<Integer, Integer> extraFds = new TreeMap<>();
+        Map<String, Integer> childFds = new LinkedHashMap<>();
+        int next = FIRST_INHERIT_FD;
+        for (var e : options.inheritFds().entrySet()) {
+            extraFds.put(next, e.getValue());
+            childFds.put(e.getKey(), next++);
+        }
+        CriuRpc.CriuResp resp;
+        try (OpenFd dir = OpenFd.openDirectory(options.imagesDir())) {
+            CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder()
+                    .setType(CriuRpc.ReqType.RESTORE).setOpts(options.toRpc(dir.fd(), childFds)).build();
+            resp = call(what, req, extraFds, stderrFileOf(log), log, options.timeout(), listener);
+        } catch (IOException e) {
+            throw new CriuException("CRIU " + what + " could not start: " + e.getMessage(), null, e);
+        }
+        if (!resp.hasRestore() || resp.getRestore().getPid() <= 0) {
+            throw new CriuException("CRIU " + what + " reported success without the restored PID\n"
+                    + CriuLog.quote(log), log, null);
+        }
+        return new RestoreResult(resp.getRestore().getPid(), log, Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    private static Path stderrFileOf(Path log) {
+        return log.resolveSibling(log.getFileName() + ".stderr");
+    }
+
+    /**
+     * Runs one request in a fresh {@code criu swrk}: sends it, answers every NOTIFY after handing it to
+     * the listener, and returns CRIU's final, successful answer.
+     */
+    private CriuRpc.CriuResp call(String what, CriuRpc.CriuReq req, SortedMap<Integer, Integer> extraFds,
+                                  Path stderr, Path log, Duration timeout, CriuListener listener)
+            throws CriuException, InterruptedException, IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception listenerFailure = null;
+        String lastPhase = "starting";
+        try (SwrkProcess swrk = SwrkProcess.spawn(criu, extraFds, stderr)) {
+            try {
+                swrk.send(req);
+                while (true) {
+                    CriuRpc.CriuResp resp = swrk.receive(deadline);
+                    if (resp == null) {
+                        swrk.close();
+                        throw failure(what, "criu swrk (pid " + swrk.pid() + ") exited with status "
+                                + describeStatus(swrk.exitStatus()) + " during " + lastPhase + " without answering",
+                                log, stderr, listenerFailure);
+                    }
+                    if (resp.getType() == CriuRpc.ReqType.NOTIFY) {
+                        CriuNotification n = new CriuNotification(resp.getNotify().getScript(), resp.getNotify().getPid());
+                        lastPhase = n.script();
+                        boolean ok = true;
+                        if (listenerFailure == null) {
+                            try {
+                                listener.onNotify(n);
+                            } catch (InterruptedException e) {
+                                throw e;
+                            } catch (Exception e) {
+                                LOG.warn("CRIU {}: listener for {} failed, CRIU will abort: {}", what, n.script(), e.toString());
+                                listenerFailure = e;
+                                ok = false;
+                            }
+                        } else {
+                            ok = false;
+                        }
+                        swrk.send(CriuRpc.CriuReq.newBuilder()
+                                .setType(CriuRpc.ReqType.NOTIFY).setNotifySuccess(ok).build());
+                        continue;
+                    }
+                    if (resp.getType() != req.getType()) {
+                        throw failure(what, "CRIU answered " + resp.getType() + " to a " + req.getType() + " request",
+                                log, stderr, listenerFailure);
+                    }
+                    if (!resp.getSuccess()) {
+                        String reason = resp.hasCrErrmsg() && !resp.getCrErrmsg().isEmpty()
+                                ? resp.getCrErrmsg() : "CRIU reported failure";
+                        if (resp.hasCrErrno() && resp.getCrErrno() != 0) {
+                            reason += " (" + Libc.C.strerror(resp.getCrErrno()) + ", errno " + resp.getCrErrno() + ")";
+                        }
+                        if (listenerFailure != null) {
+                            reason = "the listener failed at " + lastPhase + ": " + listenerFailure.getMessage()
+                                    + "; CRIU: " + reason;
+                        }
+                        throw failure(what, reason + " (last phase: " + lastPhase + ")", log, stderr, listenerFailure);
+                    }
+                    if (listenerFailure != null) {
+                        throw failure(what, "the listener failed at " + lastPhase + " but CRIU went on and succeeded"
+                                + (resp.hasRestore() ? "; restored root pid " + resp.getRestore().getPid() : ""),
+                                log, stderr, listenerFailure);
+                    }
+                    return resp;
+                }
+            } catch (SwrkProcess.CriuTimeoutException e) {
+                swrk.kill();
+                swrk.close();
+                throw failure(what, "no answer within " + timeout.toMillis() + " ms (last phase: " + lastPhase
+                        + "); criu (pid " + swrk.pid() + ") killed", log, stderr, listenerFailure);
+            } catch (InterruptedException e) {
+                swrk.kill();
+                throw e;
+            }
+        }
+    }
+
+    private static CriuException failure(String what, String reason, Path log, Path stderr, Throwable cause) {
+        StringBuilder msg = new StringBuilder("CRIU ").append(what).append(" failed: ").append(reason);
+        if (log != null) {
+            msg.append('\n').append(CriuLog.quote(log));
+        }
+        String err = stderrTail(stderr);
+        if (!err.isEmpty()) {
+            msg.append("\n  criu stderr:").append(err);
+        }
+        return new CriuException(msg.toString(), log, cause);
+    }
+
+    /** CRIU writes to stderr only before its log is open (bad options, unusable images dir). */
+    private static String stderrTail(Path stderr) {
+        if (stderr == null || !Files.isRegularFile(stderr)) {
+            return "";
+        }
+        try {
+            List<String> lines = CriuLog.readTail(stderr);
+            StringBuilder sb = new StringBuilder();
+            lines.subList(Math.max(0, lines.size() - CriuLog.TAIL_LINES), lines.size())
+                    .forEach(l -> sb.append("\n    ").append(l));
+            return sb.toString();
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static String describeStatus(int status) {
+        if (status < 0) {
+            return "unknown";
+        }
+        int sig = status & 0x7f;
+        return sig == 0 ? Integer.toString((status >> 8) & 0xff) : "killed by signal " + sig;
+    }
+
+    @Override
+    public String toString() {
+        return "criu swrk " + criu;
+    }
+}
