@@ -1,0 +1,65 @@
+package io.svcmove.testbed;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import java.util.List;
+
+/** What {@code test-vm/cluster status --json} says about an up bed. */
+public record BedStatus(
+        String prefix,
+        String subnet,
+        int prefixLength,
+        List<Host> hosts,
+        String zone,
+        Dns dns,
+        Vips vips,
+        List<Agent> agents) {
+
+    public record Host(String name, String role, String netns, String address, @JsonProperty("interface") String iface) {}
+
+    public record Dns(String server, String keyFile, String keyName, String algorithm) {}
+
+    public record Vips(String first, String last) {}
+
+    public record Agent(String node, long pid, String config, String log, String socket) {}
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            // The script may add fields; the tests read only these.
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    public BedStatus {
+        hosts = List.copyOf(hosts == null ? List.of() : hosts);
+        agents = List.copyOf(agents == null ? List.of() : agents);
+    }
+
+    public static BedStatus parse(String json) {
+        BedStatus status;
+        try {
+            status = JSON.readValue(json, BedStatus.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("test-vm/cluster status --json printed what is not its JSON: " + json, e);
+        }
+        if (status.hosts.isEmpty() || status.dns == null || status.vips == null || status.zone == null) {
+            throw new IllegalArgumentException("test-vm/cluster status --json lacks hosts, dns, vips or zone: " + json);
+        }
+        return status;
+    }
+
+    public List<String> nodes() {
+        return hosts.stream().filter(h -> h.role().equals("node")).map(Host::name).toList();
+    }
+
+    /** The host named {@code name}, given either in full or without the bed's prefix. */
+    public Host host(String name) {
+        String p = prefix == null ? "" : prefix;
+        return hosts.stream()
+                .filter(h -> h.name().equals(name) || h.name().equals(p + name))
+                .findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no host '" + name + "' on the bed; it has "
+                        + hosts.stream().map(Host::name).toList()));
+    }
+}

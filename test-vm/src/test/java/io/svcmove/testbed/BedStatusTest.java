@@ -1,0 +1,57 @@
+package io.svcmove.testbed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class BedStatusTest {
+    // As test-vm/cluster status --json --prefix a prints it (one agent running).
+    static final String JSON = """
+            {"prefix":"a","subnet":"198.18.0.0/24","prefix_length":24,"hosts":[\
+            {"name":"adns","role":"dns","netns":"adns","address":"198.18.0.2","interface":"eth0"},\
+            {"name":"aclient","role":"client","netns":"aclient","address":"198.18.0.3","interface":"eth0"},\
+            {"name":"anode1","role":"node","netns":"anode1","address":"198.18.0.11","interface":"eth0"},\
+            {"name":"anode2","role":"node","netns":"anode2","address":"198.18.0.12","interface":"eth0"}],\
+            "zone":"svcmove.test.","dns":{"server":"198.18.0.2","key_file":"/w/test-vm/run/a/dns/tsig.key",\
+            "key_name":"svcmove-key","algorithm":"hmac-sha256"},"vips":{"first":"198.18.0.100","last":"198.18.0.199"},\
+            "agents":[{"node":"anode1","pid":4242,"config":"/w/test-vm/run/a/anode1/agent.toml",\
+            "log":"/w/test-vm/run/a/anode1/agent.log","socket":"/run/svcmove/anode1/agent.sock"}]}
+            """;
+
+    @Test
+    void parsesWhatTheScriptPrints() {
+        BedStatus s = BedStatus.parse(JSON);
+        assertEquals("a", s.prefix());
+        assertEquals(24, s.prefixLength());
+        assertEquals(List.of("anode1", "anode2"), s.nodes());
+        assertEquals("eth0", s.host("anode2").iface());
+        assertEquals("svcmove-key", s.dns().keyName());
+        assertEquals("/w/test-vm/run/a/dns/tsig.key", s.dns().keyFile());
+        assertEquals("198.18.0.199", s.vips().last());
+        assertEquals(4242, s.agents().get(0).pid());
+    }
+
+    @Test
+    void hostsMayBeNamedWithoutThePrefix() {
+        BedStatus s = BedStatus.parse(JSON);
+        assertEquals("198.18.0.11", s.host("node1").address());
+        assertEquals("198.18.0.3", s.host("aclient").address());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.host("node9"));
+        assertTrue(e.getMessage().contains("anode2"), e.getMessage());
+    }
+
+    @Test
+    void noAgentsAndUnknownFieldsAreFine() {
+        BedStatus s = BedStatus.parse(JSON.replaceFirst("\"agents\":\\[.*\\]", "\"agents\":[],\"later\":1"));
+        assertEquals(List.of(), s.agents());
+    }
+
+    @Test
+    void rejectsOtherOutput() {
+        assertThrows(IllegalArgumentException.class, () -> BedStatus.parse("cluster: bed 'a' is not up"));
+        assertThrows(IllegalArgumentException.class, () -> BedStatus.parse("{\"prefix\":\"a\"}"));
+    }
+}
