@@ -1,4 +1,4 @@
-package io.svcmove.migrator.agent;
+package io.svcmove.migrator.service;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import java.util.List;

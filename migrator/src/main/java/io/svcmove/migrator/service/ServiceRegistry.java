@@ -1,4 +1,4 @@
-package io.svcmove.migrator.agent;
+package io.svcmove.migrator.service;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

@@ -1,4 +1,4 @@
-package io.svcmove.migrator.agent;
+package io.svcmove.migrator.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
