@@ -1,0 +1,136 @@
+package io.svcmove.vip;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.Inet4Address;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A service's cell on this node: a named network namespace {@code <node>.<service>} whose only
+ * interface besides lo is {@code eth0}, a macvlan with the VIP's MAC and the VIP. Obtained from
+ * {@link Cells}. All methods block (they run ip and nft).
+ */
+public final class Cell {
+
+    /** Name of the macvlan inside the cell. */
+    public static final String DEVICE = "eth0";
+    static final String HOLD_TABLE = "svcmove_hold";
+
+    private static final Logger LOG = LoggerFactory.getLogger(Cell.class);
+
+    private final String node;
+    private final String service;
+    private final Vip vip;
+    private final Optional<Inet4Address> gateway;
+    private final Netns netns;
+
+    Cell(String node, String service, Vip vip, Optional<Inet4Address> gateway) {
+        this.node = node;
+        this.service = service;
+        this.vip = vip;
+        this.gateway = gateway;
+        this.netns = new Netns(Netns.pathOf(netnsName()), "cell " + netnsName());
+    }
+
+    public String node() {
+        return node;
+    }
+
+    public String service() {
+        return service;
+    }
+
+    public Vip vip() {
+        return vip;
+    }
+
+    public Optional<Inet4Address> gateway() {
+        return gateway;
+    }
+
+    /** {@code <node>.<service>}, e.g. {@code node1.web}. */
+    public String netnsName() {
+        return node + "." + service;
+    }
+
+    /** {@code /run/netns/<node>.<service>}: what the launcher and CRIU's inherit-fd open. */
+    public Path netnsPath() {
+        return Netns.pathOf(netnsName());
+    }
+
+    /** Inode of the cell's network namespace: CRIU marks the netns external by it ({@code net[INODE]:KEY}). */
+    public long netnsInode() {
+        return Netns.inode(netnsPath());
+    }
+
+    /** PIDs (in this JVM's PID namespace) of every live process in the cell's network namespace. */
+    public List<Long> pids() {
+        return Netns.pidsIn(netnsInode());
+    }
+
+    /**
+     * Brings eth0 up: from now on the cell answers ARP for the VIP. Re-adds the default route,
+     * which the kernel drops while the link is down.
+     */
+    public void linkUp() {
+        netns.run("bringing " + DEVICE + " up", "ip", "link", "set", DEVICE, "up");
+        gateway.ifPresent(gw -> netns.run("adding the default route via " + gw.getHostAddress(),
+                "ip", "route", "replace", "default", "via", gw.getHostAddress(), "dev", DEVICE));
+        LOG.info("cell {}: {} up ({})", netnsName(), DEVICE, vip);
+    }
+
+    /** Takes eth0 down: the cell neither sends nor answers anything on the LAN. */
+    public void linkDown() {
+        netns.run("taking " + DEVICE + " down", "ip", "link", "set", DEVICE, "down");
+        LOG.info("cell {}: {} down", netnsName(), DEVICE);
+    }
+
+    public boolean isLinkUp() {
+        for (JsonNode link : netns.ipJson("reading the state of " + DEVICE, "link", "show", "dev", DEVICE)) {
+            for (JsonNode flag : link.path("flags")) {
+                if ("UP".equals(flag.asText())) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Installs the hold: every IPv4 packet to the VIP is dropped, silently, before conntrack.
+     * Dropping rather than rejecting matters: a RST or ICMP error sent while the service is not yet
+     * restored would kill its clients' connections, whereas dropped packets are retransmitted.
+     * Idempotent: the table is replaced atomically in one nft transaction.
+     */
+    public void hold() {
+        String script = "add table ip " + HOLD_TABLE + "\n"
+                + "delete table ip " + HOLD_TABLE + "\n"
+                + "table ip " + HOLD_TABLE + " {\n"
+                + "  chain prerouting {\n"
+                + "    type filter hook prerouting priority -300; policy accept;\n"
+                + "    ip daddr " + vip.addressText() + " counter drop\n"
+                + "  }\n"
+                + "}\n";
+        netns.runWithInput("installing the hold (nft)", script, "nft", "-f", "-");
+        LOG.info("cell {}: hold on, packets to {} are dropped", netnsName(), vip.addressText());
+    }
+
+    /** Lifts the hold. Idempotent. */
+    public void release() {
+        netns.runWithInput("lifting the hold (nft)",
+                "add table ip " + HOLD_TABLE + "\ndelete table ip " + HOLD_TABLE + "\n", "nft", "-f", "-");
+        LOG.info("cell {}: hold off", netnsName());
+    }
+
+    public boolean isHeld() {
+        return netns.tryRun("nft", "list", "table", "ip", HOLD_TABLE).ok();
+    }
+
+    @Override
+    public String toString() {
+        return netnsName() + " " + vip + " (" + vip.mac() + ")";
+    }
+}
