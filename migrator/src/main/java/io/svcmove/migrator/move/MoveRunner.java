@@ -1,15 +1,16 @@
 package io.svcmove.migrator.move;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Runs a move's steps in phase order, times each phase, and on a failure before commit undoes
- * every step already done, in reverse. Steps of the COMMIT phase are past the point of no return:
- * they are not undone, and a failure there is the caller's to report.
+ * Runs a move's steps in phase order, times each phase, and on a failure undoes every step already
+ * done, in reverse. The first step of the COMMIT phase is the point of no return: once it succeeded
+ * the move stands, and a later step that fails (cleanup on the source) is reported, not undone.
  */
 public final class MoveRunner {
     private final MoveListener listener;
@@ -18,11 +19,15 @@ public final class MoveRunner {
         this.listener = listener;
     }
 
-    /** Returns each phase's duration in microseconds. */
-    public Map<Phase, Long> run(List<Step> steps) throws MoveFailedException {
+    /** What a move that went through took, and what its cleanup could not do. */
+    public record Result(Map<Phase, Long> micros, List<Exception> cleanupFailures) {}
+
+    public Result run(List<Step> steps) throws MoveFailedException {
         List<Step> ordered = steps.stream().sorted((a, b) -> a.phase().compareTo(b.phase())).toList();
         Map<Phase, Long> timings = new EnumMap<>(Phase.class);
+        List<Exception> cleanupFailures = new ArrayList<>();
         Deque<Step> done = new ArrayDeque<>();
+        boolean committed = false;
         Phase current = null;
         long phaseStart = 0;
         for (Step step : ordered) {
@@ -37,18 +42,20 @@ public final class MoveRunner {
             try {
                 step.action().run();
                 done.push(step);
+                committed |= step.phase() == Phase.COMMIT;
             } catch (Exception e) {
-                if (step.phase() == Phase.COMMIT) {
-                    throw new IllegalStateException("commit step '" + step.name() + "' failed after the point of no return", e);
-                }
                 listener.stepFailed(step, e);
+                if (committed) {
+                    cleanupFailures.add(e);
+                    continue;
+                }
                 throw rollBack(step, e, done);
             }
         }
         if (current != null) {
             finish(current, phaseStart, timings);
         }
-        return timings;
+        return new Result(timings, cleanupFailures);
     }
 
     private void finish(Phase phase, long start, Map<Phase, Long> timings) {

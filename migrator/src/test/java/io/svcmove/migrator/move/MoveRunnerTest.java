@@ -25,7 +25,7 @@ class MoveRunnerTest {
     @Test
     void runsStepsInPhaseOrderAndTimesEveryPhase() throws Exception {
         Map<Phase, Long> t = runner.run(List.of(step(Phase.RESTORE, "restore"), step(Phase.PREPARE, "cell"),
-                step(Phase.FREEZE, "dump"), step(Phase.PREPARE, "check")));
+                step(Phase.FREEZE, "dump"), step(Phase.PREPARE, "check"))).micros();
         assertEquals(List.of("start prepare", "do cell", "do check", "start freeze", "do dump", "start restore", "do restore"), trace);
         assertEquals(List.of(Phase.PREPARE, Phase.FREEZE, Phase.RESTORE), List.copyOf(t.keySet()));
     }
@@ -58,11 +58,21 @@ class MoveRunnerTest {
     }
 
     @Test
-    void commitStepsAreNeverUndone() {
-        assertThrows(IllegalStateException.class, () -> runner.run(List.of(step(Phase.RESTORE, "restore"),
-                Step.of(Phase.COMMIT, "forget", () -> {
-                    throw new IllegalStateException("disk full");
+    void aFailingCommitPointRollsBack() {
+        assertThrows(MoveFailedException.class, () -> runner.run(List.of(step(Phase.RESTORE, "restore"),
+                Step.of(Phase.COMMIT, "destination keeps", () -> {
+                    throw new IllegalStateException("peer gone");
                 }))));
-        assertEquals(List.of("start restore", "do restore", "start commit"), trace);
+        assertEquals(List.of("start restore", "do restore", "start commit", "undo restore"), trace);
+    }
+
+    @Test
+    void afterTheCommitPointFailuresAreReportedNotUndone() throws Exception {
+        MoveRunner.Result o = runner.run(List.of(step(Phase.RESTORE, "restore"), step(Phase.COMMIT, "destination keeps"),
+                Step.of(Phase.COMMIT, "source cleanup", () -> {
+                    throw new IllegalStateException("disk full");
+                }), step(Phase.COMMIT, "forget")));
+        assertEquals(List.of("start restore", "do restore", "start commit", "do destination keeps", "do forget"), trace);
+        assertEquals("disk full", o.cleanupFailures().get(0).getMessage());
     }
 }
