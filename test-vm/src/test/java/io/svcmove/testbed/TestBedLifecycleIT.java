@@ -1,0 +1,101 @@
+package io.svcmove.testbed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The bed as test-vm/cluster builds it: names, addresses, hostnames, DNS, and a refused second up. */
+@WithTestBed
+class TestBedLifecycleIT {
+    private static final Duration SHORT = Duration.ofSeconds(20);
+
+    @Test
+    void upWhenUpSaysSoAndChangesNothing(TestBed bed) {
+        String cluster = bed.checkout().resolve("test-vm/cluster").toString();
+        String before = snapshot(bed, cluster);
+        ExecResult again = bed.execOutside(Duration.ofMinutes(1), cluster, "up", "--prefix", bed.prefix());
+        assertEquals(1, again.exitCode(), again.describe());
+        assertTrue(again.stderr().contains("already up"), again.describe());
+        assertEquals(before, snapshot(bed, cluster));
+    }
+
+    private static String snapshot(TestBed bed, String cluster) {
+        return bed.execOutside(SHORT, cluster, "status", "--json", "--prefix", bed.prefix()).requireOk().stdout()
+                + bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout()
+                + bed.execOutside(SHORT, "ip", "-o", "link").requireOk().stdout();
+    }
+
+    @Test
+    void statusMatchesTheLayout(TestBed bed) {
+        String cluster = bed.checkout().resolve("test-vm/cluster").toString();
+        BedStatus s = BedStatus.parse(
+                bed.execOutside(SHORT, cluster, "status", "--json", "--prefix", bed.prefix()).requireOk().stdout());
+        String p = bed.prefix();
+        assertEquals("198.18.0.0/24", s.subnet());
+        assertEquals(24, bed.prefixLength());
+        assertEquals("svcmove.test.", bed.zone());
+        assertEquals("198.18.0.2", bed.dnsServer());
+        assertEquals("198.18.0.2", bed.address(p + "dns"));
+        assertEquals("198.18.0.3", bed.address(bed.client()));
+        List<String> nodes = bed.nodes();
+        assertFalse(nodes.isEmpty());
+        for (int k = 1; k <= nodes.size(); k++) {
+            assertEquals(p + "node" + k, nodes.get(k - 1));
+            assertEquals("198.18.0." + (10 + k), bed.address("node" + k));
+        }
+        String netns = bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout();
+        for (BedStatus.Host h : s.hosts()) {
+            assertTrue(netns.lines().anyMatch(l -> l.split(" ")[0].equals(h.netns())), h.netns() + " is not a netns");
+        }
+    }
+
+    @Test
+    void hostsHaveTheirOwnNameAddressAndNoIpv6(TestBed bed) {
+        for (String host : bed.hosts()) {
+            assertEquals(host, bed.exec(host, SHORT, "hostname").requireOk().stdout().trim());
+            String addrs = bed.exec(host, SHORT, "ip", "-4", "-o", "addr", "show", "dev", "eth0").requireOk().stdout();
+            assertTrue(addrs.contains(" " + bed.address(host) + "/" + bed.prefixLength() + " "), addrs);
+            assertEquals("1", bed.exec(host, SHORT, "cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6")
+                    .requireOk().stdout().trim(), host);
+        }
+        String last = bed.nodes().get(bed.nodes().size() - 1);
+        bed.exec(bed.client(), SHORT, "ping", "-c", "1", "-W", "2", bed.address(last)).requireOk();
+    }
+
+    @Test
+    void dnsTakesSignedUpdatesOnly(TestBed bed) {
+        String name = "lifecycle-it." + bed.zone();
+        String vip = bed.nextVip();
+        String update = "server " + bed.dnsServer() + "\nzone " + bed.zone() + "\nupdate add " + name + " 60 A " + vip + "\nsend\n";
+        ExecResult unsigned = bed.exec(bed.client(), SHORT, "sh", "-c", "printf '%s' \"$0\" | nsupdate", update);
+        assertFalse(unsigned.ok(), "an update without the key was accepted");
+        bed.exec(bed.client(), SHORT, "sh", "-c", "printf '%s' \"$0\" | nsupdate -k \"$1\"",
+                update, bed.tsigKeyFile().toString()).requireOk();
+        // The hosts' resolv.conf points at the bed's DNS.
+        String answer = bed.exec(bed.nodes().get(0), SHORT, "dig", "+short", name).requireOk().stdout().trim();
+        assertEquals(vip, answer);
+    }
+
+    @Test
+    void execKillsWhatOutlivesItsTimeout(TestBed bed) throws Exception {
+        String node = bed.nodes().get(0);
+        ExecResult r = bed.exec(node, Duration.ofMillis(500), "sh", "-c", "echo $$; exec sleep 30");
+        assertTrue(r.timedOut(), r.describe());
+        long pid = Long.parseLong(r.stdout().trim());
+        Await.upTo10s(() -> !bed.pids(node).contains(pid), "the timed-out command still runs on " + node);
+    }
+
+    @Test
+    void backgroundCommandsCanBeReadAndStopped(TestBed bed) throws Exception {
+        try (Background b = bed.startBackground(bed.client(), "sh", "-c", "hostname; exec sleep 30")) {
+            Await.upTo10s(() -> b.output().contains(bed.client()), "no output: " + b.output());
+            assertTrue(bed.pids(bed.client()).contains(b.pid()), "the command is not in the client's netns");
+            b.stop();
+            assertFalse(b.isAlive());
+        }
+    }
+}
