@@ -164,7 +164,7 @@ final class CriuTestBed implements AutoCloseable {
     }
 
     /** A line client of the echo server; its output lines are read on a thread of their own. */
-    static final class Client {
+    static final class Client implements AutoCloseable {
         private final Process process;
         private final Writer in;
         private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -208,6 +208,15 @@ final class CriuTestBed implements AutoCloseable {
 
         boolean alive() {
             return process.isAlive();
+        }
+
+        /** Ends the client the polite way: EOF on stdin, so it closes its connection with a FIN. */
+        @Override
+        public void close() throws IOException, InterruptedException {
+            in.close();
+            if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                throw new AssertionError("client did not exit on EOF");
+            }
         }
     }
 }
