@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.pki.CertCommand;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.Arrays;
@@ -30,7 +31,7 @@ public final class Svcmove {
 
     public static void main(String[] args) {
         Svcmove svcmove = new Svcmove(System.out, System.err, List.of(
-                new RunCommand(), new StopCommand(), new StatusCommand()));
+                new RunCommand(), new StopCommand(), new StatusCommand(), new AgentCommand()));
         System.exit(svcmove.run(args));
     }
 
@@ -46,6 +47,9 @@ public final class Svcmove {
         if (args[0].equals("--version")) {
             out.println("svcmove " + version());
             return 0;
+        }
+        if (args[0].equals("cert")) {
+            return CertCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
         }
         Command c = commands.get(args[0]);
         if (c == null) {
@@ -106,6 +110,7 @@ public final class Svcmove {
         to.println("svcmove moves a running service, with its clients' open TCP connections, to another node.\n");
         to.println("usage: svcmove COMMAND [OPTIONS]   ('svcmove COMMAND --help' for each)\n");
         commands.values().forEach(c -> to.printf("  %-8s %s%n", c.name(), c.summary()));
+        to.printf("  %-8s %s%n", "cert", "create the cluster CA and node certificates the agents authenticate with");
         to.println("\nExit codes: 0 done; 1 failed (what was made was undone); 2 bad usage; 3 refused, nothing changed;"
                 + "\n4 move rolled back, the service runs where it was; 5 no such service or node; 69 agent unreachable;"
                 + "\n70 internal error; 77 not root.");

@@ -13,4 +13,10 @@ public interface MoveListener {
     default void undone(Step step, long micros) {}
 
     default void undoFailed(Step step, Exception cause) {}
+
+    /** CRIU reached one of its own phases (network-lock, post-dump, ...). */
+    default void criu(String script) {}
+
+    /** Bytes of the images sent so far, of the total. */
+    default void transferred(long sent, long total) {}
 }

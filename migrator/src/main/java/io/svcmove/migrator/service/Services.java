@@ -1,0 +1,163 @@
+package io.svcmove.migrator.service;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import io.svcmove.vip.Cell;
+import io.svcmove.vip.CellException;
+import io.svcmove.vip.CellSpec;
+import io.svcmove.vip.Cells;
+import io.svcmove.vip.ServiceLauncher;
+import io.svcmove.vip.Vip;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The node's services: start one in a new cell, stop it, say how they are. */
+public final class Services {
+    private static final Logger log = LoggerFactory.getLogger(Services.class);
+
+    private final AgentConfig config;
+    private final ServiceRegistry registry;
+    private final Cells cells;
+    private final ServiceLauncher launcher;
+
+    public Services(AgentConfig config, ServiceRegistry registry, Cells cells, ServiceLauncher launcher) {
+        this.config = config;
+        this.registry = registry;
+        this.cells = cells;
+        this.launcher = launcher;
+    }
+
+    /** At start: every recorded service is either still running in its cell, or reported dead. */
+    public void adopt() {
+        for (ServiceRecord r : registry.all()) {
+            if (running(r)) {
+                log.info("adopted {}: pid {} in cell {} at {}", r.name(), r.pid(), r.netns(), r.vip());
+            } else {
+                log.warn("{} is dead: its process {} is gone from cell {}; 'svcmove stop {}' clears it", r.name(), r.pid(), r.netns(), r.name());
+            }
+        }
+    }
+
+    public synchronized JsonNode run(JsonNode req) {
+        String name = req.path("name").asText();
+        Vip vip;
+        CellSpec spec;
+        try {
+            vip = Vip.parse(req.path("vip").asText());
+            spec = new CellSpec(name, config.node(), vip, req.path("dev").asText(config.iface()),
+                    CellSpec.gateway(req.path("gateway").asText(null)));
+        } catch (IllegalArgumentException e) {
+            throw new ControlException(Outcome.REFUSED, e.getMessage());
+        }
+        if (registry.find(name).isPresent()) {
+            throw new ControlException(Outcome.REFUSED, "a service named " + name + " already exists on " + config.node()
+                    + " ('svcmove status' shows it; 'svcmove stop " + name + "' removes it)");
+        }
+        for (ServiceRecord other : registry.all()) {
+            if (Vip.parse(other.vip()).address().equals(vip.address())) {
+                throw new ControlException(Outcome.REFUSED, vip.address().getHostAddress() + " is already the VIP of " + other.name()
+                        + " on " + config.node() + ": give each service its own VIP");
+            }
+        }
+        List<String> command = new ArrayList<>();
+        req.path("command").forEach(c -> command.add(c.asText()));
+        Map<String, String> env = new LinkedHashMap<>();
+        req.path("env").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+        String cwd = req.path("cwd").asText("/");
+
+        Cell cell;
+        try {
+            cell = cells.create(spec, true);
+        } catch (CellException e) {
+            throw new ControlException(Outcome.REFUSED, e.getMessage());
+        }
+        long pid;
+        try {
+            pid = launcher.start(cell, command, env, Path.of(cwd), logFile(name));
+        } catch (CellException e) {
+            destroyQuietly(name);
+            throw new ControlException(Outcome.REFUSED, e.getMessage());
+        } catch (RuntimeException e) {
+            destroyQuietly(name);
+            throw e;
+        }
+        ServiceRecord r = new ServiceRecord(name, config.node(), vip.toString(), vip.mac(), spec.parentInterface(),
+                spec.gateway().map(g -> g.getHostAddress()).orElse(null), command, env, cwd, pid, cell.netnsName(),
+                System.currentTimeMillis());
+        registry.save(r);
+        log.info("started {} (pid {}) in cell {} at {}: {}", name, pid, cell.netnsName(), vip, String.join(" ", command));
+        return describe(r);
+    }
+
+    public synchronized JsonNode stop(JsonNode req) {
+        String name = req.path("name").asText();
+        ServiceRecord r = registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND,
+                "no service named " + name + " on " + config.node() + " ('svcmove status' lists them)"));
+        if (running(r)) {
+            launcher.stop(r.pid());
+        }
+        try {
+            cells.destroy(name);
+        } catch (CellException e) {
+            throw new ControlException(Outcome.FAILED, "stopped " + name + " but could not remove its cell: " + e.getMessage());
+        }
+        registry.remove(name);
+        log.info("stopped {} and removed its cell {}", name, r.netns());
+        ObjectNode n = ControlMessage.JSON.createObjectNode();
+        return n.put("name", name).put("netns", r.netns()).put("node", config.node());
+    }
+
+    public JsonNode status(JsonNode req) {
+        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node());
+        ArrayNode list = n.putArray("services");
+        registry.all().forEach(r -> list.add(describe(r)));
+        return n;
+    }
+
+    public Optional<ServiceRecord> find(String name) {
+        return registry.find(name);
+    }
+
+    private ObjectNode describe(ServiceRecord r) {
+        boolean up = running(r);
+        ObjectNode n = ControlMessage.JSON.createObjectNode()
+                .put("name", r.name()).put("vip", r.vip()).put("mac", r.mac()).put("node", r.node())
+                .put("state", up ? "running" : "dead").put("pid", r.pid()).put("netns", r.netns())
+                .put("uptime_seconds", (System.currentTimeMillis() - r.startedAt()) / 1000)
+                .put("log", logFile(r.name()).toString());
+        ArrayNode pids = n.putArray("pids");
+        if (up) {
+            cells.find(r.name()).ifPresent(c -> c.pids().forEach(pids::add));
+        }
+        ArrayNode cmd = n.putArray("command");
+        r.command().forEach(cmd::add);
+        return n;
+    }
+
+    private boolean running(ServiceRecord r) {
+        return cells.find(r.name()).map(c -> c.pids().contains(r.pid())).orElse(false);
+    }
+
+    private Path logFile(String name) {
+        return Path.of(config.logDir(), name + ".log");
+    }
+
+    private void destroyQuietly(String name) {
+        try {
+            cells.destroy(name);
+        } catch (CellException e) {
+            log.error("could not remove the half-made cell of {}: {}", name, e.getMessage());
+        }
+    }
+}
