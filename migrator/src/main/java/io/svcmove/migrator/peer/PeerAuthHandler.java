@@ -1,0 +1,63 @@
+package io.svcmove.migrator.peer;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.svcmove.migrator.pki.ClusterPki;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sits right after the TLS handler: on a successful handshake it records the node the (already
+ * verified) peer certificate names and fires {@link PeerEvents.Authenticated}; on a failed one it
+ * logs the refusal with its reason and closes. Nothing reaches the later handlers before that.
+ */
+final class PeerAuthHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerAuthHandler.class);
+    private boolean refused;
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (!(evt instanceof SslHandshakeCompletionEvent done)) {
+            ctx.fireUserEventTriggered(evt);
+            return;
+        }
+        if (!done.isSuccess()) {
+            refuse(ctx, done.cause());
+            return;
+        }
+        String node;
+        try {
+            Certificate[] chain = ctx.pipeline().get(SslHandler.class).engine().getSession().getPeerCertificates();
+            node = ClusterPki.commonName((X509Certificate) chain[0]);
+        } catch (SSLPeerUnverifiedException e) {
+            refuse(ctx, e);
+            return;
+        }
+        ctx.channel().attr(PeerEvents.PEER_NODE).set(node);
+        ctx.pipeline().remove(this);
+        ctx.fireUserEventTriggered(evt);
+        ctx.fireUserEventTriggered(new PeerEvents.Authenticated(node));
+    }
+
+    /** Before authentication every error is a refusal, logged once. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        refuse(ctx, cause);
+    }
+
+    private void refuse(ChannelHandlerContext ctx, Throwable cause) {
+        if (refused) {
+            return;
+        }
+        refused = true;
+        String reason = PeerTls.reason(cause);
+        PeerEvents.recordCause(ctx.channel(), new PeerException(reason, cause));
+        LOG.warn("refused {}: {}", PeerEvents.address(ctx.channel().remoteAddress()), reason);
+        ctx.close();
+    }
+}

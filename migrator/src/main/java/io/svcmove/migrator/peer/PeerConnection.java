@@ -1,0 +1,152 @@
+package io.svcmove.migrator.peer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLException;
+
+/** The client's state for one connection to one peer: readiness, calls waiting for replies. */
+final class PeerConnection {
+    private final String node;
+    private final InetSocketAddress address;
+    private final Executor executor;
+    private final AtomicLong ids = new AtomicLong();
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    private final Object writability = new Object();
+    /** Completes once the hello exchange succeeded; fails with the reason the connection did not come up. */
+    final CompletableFuture<PeerConnection> ready = new CompletableFuture<>();
+    volatile Channel channel;
+
+    private record Pending(String type, CompletableFuture<JsonNode> future) {}
+
+    PeerConnection(String node, InetSocketAddress address, Executor executor) {
+        this.node = node;
+        this.address = address;
+        this.executor = executor;
+    }
+
+    String node() {
+        return node;
+    }
+
+    /** "node2 (198.18.0.12:7301)", how errors name the peer. */
+    String who() {
+        return node + " (" + PeerEvents.address(address) + ")";
+    }
+
+    CompletableFuture<JsonNode> call(String type, JsonNode body, Duration timeout) {
+        long id = ids.incrementAndGet();
+        CompletableFuture<JsonNode> f = new CompletableFuture<>();
+        pending.put(id, new Pending(type, f));
+        Channel ch = channel;
+        ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> fail(f, new PeerException(who() + " did not answer '"
+                + type + "' within " + timeout.toMillis() + " ms")), timeout.toNanos(), TimeUnit.NANOSECONDS);
+        f.whenComplete((r, e) -> {
+            pending.remove(id);
+            timer.cancel(false);
+        });
+        ch.writeAndFlush(new PeerMessage.Request(id, type, body)).addListener(w -> {
+            if (!w.isSuccess()) {
+                fail(f, new PeerException("cannot send '" + type + "' to " + who() + ": " + w.cause().getMessage(), w.cause()));
+            }
+        });
+        return f;
+    }
+
+    void replied(PeerMessage.Reply r) {
+        Pending p = pending.get(r.id());
+        if (p != null) {
+            executor.execute(() -> p.future().complete(r.body()));
+        }
+    }
+
+    void failed(PeerMessage.ErrorReply r) {
+        Pending p = pending.get(r.id());
+        if (p != null) {
+            fail(p.future(), new PeerCallException(node, p.type(), r.message()));
+        }
+    }
+
+    void becameReady() {
+        executor.execute(() -> ready.complete(this));
+    }
+
+    /** The channel closed: whoever still waits learns why. */
+    void closed(Throwable cause) {
+        PeerException e = closeReason(cause);
+        fail(ready, e);
+        pending.values().forEach(p -> fail(p.future(), e));
+        synchronized (writability) {
+            writability.notifyAll();
+        }
+    }
+
+    void writabilityChanged() {
+        synchronized (writability) {
+            writability.notifyAll();
+        }
+    }
+
+    /**
+     * Blocks the (sending, non-event-loop) thread until the channel accepts more data, so a
+     * transfer never queues more than the write buffer's high-water mark in memory.
+     */
+    void awaitWritable(Duration stall) throws PeerException, InterruptedException {
+        Channel ch = channel;
+        long deadline = System.nanoTime() + stall.toNanos();
+        synchronized (writability) {
+            while (!ch.isWritable()) {
+                if (!ch.isActive()) {
+                    throw closeReason(ch.attr(PeerEvents.CLOSE_CAUSE).get());
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new PeerException(who() + " took no data for " + stall.toSeconds() + " s");
+                }
+                // Bounded wait: a missed notification costs at most 100 ms.
+                writability.wait(Math.min(TimeUnit.NANOSECONDS.toMillis(left) + 1, 100));
+            }
+        }
+    }
+
+    PeerException closeReason(Throwable cause) {
+        if (cause == null) {
+            return new PeerException("connection to " + who() + " closed");
+        }
+        String msg = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+        if (ready.isDone()) {
+            return new PeerException("connection to " + who() + " lost: " + msg, cause);
+        }
+        if (has(cause, ClusterTrust.Refused.class)) {
+            return new PeerException(who() + " is not trusted: " + msg, cause);
+        }
+        if (has(cause, SSLException.class) && msg.contains("alert")) {
+            return new PeerException(who() + " refused this node (" + msg + "): is this node in its peer list, with a"
+                    + " certificate from the same cluster CA?", cause);
+        }
+        return new PeerException("cannot talk to " + who() + ": " + msg, cause);
+    }
+
+    private static boolean has(Throwable t, Class<? extends Throwable> type) {
+        for (; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void fail(CompletableFuture<?> f, Throwable e) {
+        if (!f.isDone()) {
+            executor.execute(() -> f.completeExceptionally(e));
+        }
+    }
+}

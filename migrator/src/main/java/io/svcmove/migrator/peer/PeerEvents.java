@@ -1,0 +1,41 @@
+package io.svcmove.migrator.peer;
+
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/** Pipeline events and channel attributes that the peer handlers share. */
+final class PeerEvents {
+    /** The node named by the peer's verified certificate; set once TLS succeeds. */
+    static final AttributeKey<String> PEER_NODE = AttributeKey.valueOf("svcmove.peerNode");
+    /** Why the channel is being closed, for whoever waits on it (the client's callers). */
+    static final AttributeKey<Throwable> CLOSE_CAUSE = AttributeKey.valueOf("svcmove.closeCause");
+
+    /** TLS succeeded and the peer's certificate names {@code node}: the hello exchange may start. */
+    record Authenticated(String node) {}
+
+    /** Hello exchanged, versions agree: requests may flow. */
+    record Ready(String node, int protocol) {}
+
+    private PeerEvents() {}
+
+    /** First cause wins: later errors are usually consequences of the first. */
+    static void recordCause(Channel ch, Throwable cause) {
+        ch.attr(CLOSE_CAUSE).setIfAbsent(cause);
+    }
+
+    /** "node1 (127.0.0.1:40312)" once authenticated, else just the address. */
+    static String describe(Channel ch) {
+        String node = ch.attr(PEER_NODE).get();
+        String addr = address(ch.remoteAddress());
+        return node == null ? addr : node + " (" + addr + ")";
+    }
+
+    static String address(SocketAddress a) {
+        if (a instanceof InetSocketAddress i) {
+            return i.getHostString() + ":" + i.getPort();
+        }
+        return String.valueOf(a);
+    }
+}

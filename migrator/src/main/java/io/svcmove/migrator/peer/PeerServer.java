@@ -1,0 +1,121 @@
+package io.svcmove.migrator.peer;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.svcmove.migrator.pki.NodeIdentity;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listening side of the agents' channel: TCP with mutual TLS 1.3, accepting only peers whose
+ * certificate the cluster CA signed and whose name {@code isPeer} accepts. Requests run on the
+ * given executor; incoming file transfers land where the {@link TransferTarget} says.
+ *
+ * <pre>{@code
+ * PeerServer server = new PeerServer(identity, Set.of("node1", "node3")::contains, executor);
+ * server.registerHandler("prepare", (peer, body) -> prepare(peer, body));
+ * server.acceptTransfers((peer, id) -> Path.of("/dev/shm/svcmove", id));
+ * server.bind(new InetSocketAddress(7301));
+ * }</pre>
+ */
+public final class PeerServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerServer.class);
+    private final NodeIdentity identity;
+    private final SslContext tls;
+    private final TransferReceiver receiver;
+    private final RequestDispatcher dispatcher;
+    private final EventLoopGroup group;
+    private final int protocol;
+    private volatile Channel listener;
+
+    /**
+     * @param isPeer which node names may connect (e.g. {@code Set.of(...)::contains})
+     * @param executor runs handlers and file writes; it should have at least two threads
+     */
+    public PeerServer(NodeIdentity identity, Predicate<String> isPeer, Executor executor) throws SSLException {
+        this(identity, isPeer, executor, Wire.PROTOCOL);
+    }
+
+    /** With another protocol version: only for testing the version check. */
+    PeerServer(NodeIdentity identity, Predicate<String> isPeer, Executor executor, int protocol) throws SSLException {
+        this.identity = identity;
+        this.tls = PeerTls.server(identity, isPeer);
+        this.receiver = new TransferReceiver(executor);
+        this.dispatcher = new RequestDispatcher(executor, receiver);
+        this.protocol = protocol;
+        this.group = Transport.group(2, "peer-server");
+    }
+
+    /** Handles requests of {@code type}; one handler per type, registered before or after {@link #bind}. */
+    public PeerServer registerHandler(String type, RequestHandler handler) {
+        dispatcher.register(type, handler);
+        return this;
+    }
+
+    /** Accepts {@link PeerClient#sendFiles} transfers into the directories {@code target} chooses. */
+    public PeerServer acceptTransfers(TransferTarget target) {
+        receiver.target(target);
+        return this;
+    }
+
+    /**
+     * Completes when transfer {@code transferId} has fully arrived (every size checked), or fails
+     * with the reason it did not (its partial files are then removed). May be called before the
+     * transfer starts or after it ended; the outcome is kept until someone asks for it.
+     */
+    public CompletableFuture<ReceivedTransfer> awaitTransfer(String transferId) {
+        return receiver.await(transferId);
+    }
+
+    /** Starts listening; returns the bound address (useful with port 0). */
+    public InetSocketAddress bind(InetSocketAddress address) throws IOException {
+        if (listener != null) {
+            throw new IllegalStateException("already listening on " + listener.localAddress());
+        }
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(Transport.server(group))
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        PeerPipeline.init(ch, tls, identity.name(), protocol, dispatcher);
+                    }
+                });
+        ChannelFuture f = b.bind(address).awaitUninterruptibly();
+        if (!f.isSuccess()) {
+            Throwable c = f.cause();
+            String why = c instanceof BindException || String.valueOf(c.getMessage()).contains("in use")
+                    ? "address already in use (is another agent running?)" : c.getMessage();
+            throw new PeerException("cannot listen on " + PeerEvents.address(address) + ": " + why, c);
+        }
+        listener = f.channel();
+        InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+        LOG.info("{} listening for peers on {}", identity.name(), PeerEvents.address(bound));
+        return bound;
+    }
+
+    /** Stops listening and closes every connection. */
+    @Override
+    public void close() {
+        Channel l = listener;
+        if (l != null) {
+            l.close().awaitUninterruptibly();
+        }
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+}

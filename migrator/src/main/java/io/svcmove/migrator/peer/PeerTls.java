@@ -1,0 +1,61 @@
+package io.svcmove.migrator.peer;
+
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.svcmove.migrator.pki.NodeIdentity;
+import java.util.function.Predicate;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+
+/** TLS 1.3 contexts for the peer channel: this node's key, trust in the cluster CA only. */
+final class PeerTls {
+    static final String[] PROTOCOLS = {"TLSv1.3"};
+
+    private PeerTls() {}
+
+    /** Server side: requires a client certificate naming a node that {@code isPeer} accepts. */
+    static SslContext server(NodeIdentity id, Predicate<String> isPeer) throws SSLException {
+        return SslContextBuilder.forServer(id.key(), id.certificate())
+                .sslProvider(SslProvider.JDK)
+                .protocols(PROTOCOLS)
+                .clientAuth(ClientAuth.REQUIRE)
+                .trustManager(new ClusterTrust(id.ca(), isPeer, "which is not a peer of " + id.name()))
+                .build();
+    }
+
+    /** Client side: the server must be exactly {@code expectedNode}. */
+    static SslContext client(NodeIdentity id, String expectedNode) throws SSLException {
+        return SslContextBuilder.forClient()
+                .keyManager(id.key(), id.certificate())
+                .sslProvider(SslProvider.JDK)
+                .protocols(PROTOCOLS)
+                .trustManager(new ClusterTrust(id.ca(), expectedNode::equals, "not the expected '" + expectedNode + "'"))
+                .build();
+    }
+
+    /** A short, operator-readable reason for a failed handshake. */
+    static String reason(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof ClusterTrust.Refused) {
+                return t.getMessage();
+            }
+            if (t instanceof NotSslRecordException) {
+                return "not a TLS connection";
+            }
+        }
+        String msg = failure.getMessage() == null ? failure.getClass().getSimpleName() : failure.getMessage();
+        if (msg.contains("Empty client certificate chain") || msg.contains("Empty server certificate chain")) {
+            return "no certificate presented";
+        }
+        if (msg.contains("protocol_version") || msg.contains("No appropriate protocol")) {
+            return "TLS version not supported (peers speak TLS 1.3 only)";
+        }
+        if (failure instanceof SSLHandshakeException && msg.contains("timed out")) {
+            return "TLS handshake timed out";
+        }
+        return msg;
+    }
+}
