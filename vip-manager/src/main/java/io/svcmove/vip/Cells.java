@@ -62,6 +62,25 @@ public final class Cells {
      * @throws CellException naming the cause and the fix
      */
     public synchronized Cell create(CellSpec spec, boolean up) {
+        return make(spec, up, true);
+    }
+
+    /**
+     * The destination's cell of a move: link down and held, so nothing reaches it before the service
+     * is restored. No duplicate-address probe: the source still answers for the VIP, rightly.
+     */
+    public synchronized Cell createHeld(CellSpec spec) {
+        Cell cell = make(spec, false, false);
+        try {
+            cell.hold();
+        } catch (RuntimeException e) {
+            deleteNetns(cell.netnsName());
+            throw e;
+        }
+        return cell;
+    }
+
+    private Cell make(CellSpec spec, boolean up, boolean probeLan) {
         if (!spec.node().equals(node)) {
             throw new CellException("cell for service " + spec.service() + " is meant for node " + spec.node()
                     + " but this is node " + node + "; create it on " + spec.node());
@@ -71,7 +90,7 @@ public final class Cells {
         if (Files.exists(path)) {
             throw new CellException("cell " + name + " already exists (" + path + "); destroy it first");
         }
-        check(spec);
+        check(spec, probeLan);
 
         Vip vip = spec.vip();
         LOG.info("cell {}: creating, VIP {} MAC {} on {} of node {}, link {}", name, vip, vip.mac(),
@@ -108,7 +127,7 @@ public final class Cells {
     }
 
     /** The checks of {@link #create}: nothing is changed. */
-    private void check(CellSpec spec) {
+    private void check(CellSpec spec, boolean probeLan) {
         String dev = spec.parentInterface();
         Vip vip = spec.vip();
         List<String> links = nodeNetns.linkNames();
@@ -129,7 +148,7 @@ public final class Cells {
                         + " on this node; choose another VIP or destroy that cell");
             }
         }
-        DuplicateAddressProbe.Answer answer = probe.probe(dev, vip.addressText());
+        DuplicateAddressProbe.Answer answer = probeLan ? probe.probe(dev, vip.addressText()) : DuplicateAddressProbe.Answer.FREE;
         if (answer.inUse()) {
             String who = answer.macs().isEmpty() ? "an unknown host" : String.join(", ", answer.macs());
             String hint = answer.macs().contains(vip.mac())

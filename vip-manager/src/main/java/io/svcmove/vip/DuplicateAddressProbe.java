@@ -16,6 +16,7 @@ final class DuplicateAddressProbe {
 
     /** What the probe found; {@code macs} may be empty even when in use if arping did not print who answered. */
     record Answer(boolean inUse, List<String> macs) {
+        static final Answer FREE = new Answer(false, List.of());
     }
 
     private static final Pattern MAC = Pattern.compile("(?i)\\b([0-9a-f]{2}(?::[0-9a-f]{2}){5})\\b");
