@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** The bed as test-vm/cluster builds it: names, addresses, hostnames, DNS, and a refused second up. */
@@ -23,9 +24,16 @@ class TestBedLifecycleIT {
         assertEquals(before, snapshot(bed, cluster));
     }
 
+    /** The bed's status, its own netns (other beds may come and go meanwhile) and the machine's links. */
     private static String snapshot(TestBed bed, String cluster) {
-        return bed.execOutside(SHORT, cluster, "status", "--json", "--prefix", bed.prefix()).requireOk().stdout()
-                + bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout()
+        String p = bed.prefix();
+        String netns = bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout().lines()
+                .map(l -> l.split(" ")[0])
+                .filter(n -> bed.hosts().contains(n) || n.equals(p + "switch") || n.startsWith(p + "node"))
+                .sorted()
+                .collect(Collectors.joining("\n"));
+        return bed.execOutside(SHORT, cluster, "status", "--json", "--prefix", p).requireOk().stdout()
+                + netns + "\n"
                 + bed.execOutside(SHORT, "ip", "-o", "link").requireOk().stdout();
     }
 
