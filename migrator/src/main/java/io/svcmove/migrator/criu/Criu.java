@@ -3,9 +3,10 @@ package io.svcmove.migrator.criu;
 /**
  * CRIU, driven over its RPC. Every method blocks until CRIU is done (a dump of a large tree can
  * take seconds): never call it on an event loop (Netty) thread. Each call runs its own criu
- * process; calls may run concurrently on different threads. An interrupt or the options' timeout
- * kills that criu process and the call fails; after a failed {@code leave_stopped} dump, call
- * {@link FrozenTree#resume()} to bring the service back.
+ * process; calls may run concurrently on different threads. On an interrupt or the options'
+ * timeout CRIU is told to abort at its next notification (it then rolls the tree back itself) and
+ * is killed only if it does not get there in time; the call then fails. After any failed
+ * {@code leave_stopped} dump, call {@link FrozenTree#resume()}: it is harmless on a running tree.
  */
 public interface Criu {
     CriuVersion version() throws CriuException, InterruptedException;

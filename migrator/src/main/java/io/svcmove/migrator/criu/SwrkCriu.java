@@ -21,6 +21,8 @@ public final class SwrkCriu implements Criu {
     private static final Logger LOG = LoggerFactory.getLogger(SwrkCriu.class);
     private static final Duration QUICK_TIMEOUT = Duration.ofSeconds(30);
     private static final int FIRST_INHERIT_FD = SwrkProcess.RPC_FD + 1;
+    /** After an interrupt or timeout, how long CRIU gets to reach a NOTIFY (and roll back) before it is killed. */
+    static final Duration ABORT_GRACE = Duration.ofSeconds(10);
 
     private final Path criu;
 
@@ -118,78 +120,138 @@ public final class SwrkCriu implements Criu {
     /**
      * Runs one request in a fresh {@code criu swrk}: sends it, answers every NOTIFY after handing it to
      * the listener, and returns CRIU's final, successful answer.
+     *
+     * <p>An interrupt or the deadline does not kill CRIU at once: killed while it holds the tree
+     * (seized, sockets in repair mode), CRIU lets the tree run on with broken sockets. Instead the
+     * next NOTIFY is answered with failure, so CRIU rolls back itself (unlocks the sockets and
+     * resumes the tree); only if it does not answer within {@link #ABORT_GRACE} is it killed.
      */
     private CriuRpc.CriuResp call(String what, CriuRpc.CriuReq req, SortedMap<Integer, Integer> extraFds,
                                   Path stderr, Path log, Duration timeout, CriuListener listener)
             throws CriuException, InterruptedException, IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         Exception listenerFailure = null;
+        String abort = null; // why we stopped cooperating: set on interrupt or timeout
+        long abortDeadline = 0;
+        boolean interrupted = false;
         String lastPhase = "starting";
+        String refusedAt = null; // the first notification answered with failure
         try (SwrkProcess swrk = SwrkProcess.spawn(criu, extraFds, stderr)) {
-            try {
-                swrk.send(req);
-                while (true) {
-                    CriuRpc.CriuResp resp = swrk.receive(deadline);
-                    if (resp == null) {
-                        swrk.close();
-                        throw failure(what, "criu swrk (pid " + swrk.pid() + ") exited with status "
-                                + describeStatus(swrk.exitStatus()) + " during " + lastPhase + " without answering",
-                                log, stderr, listenerFailure);
+            swrk.send(req);
+            while (true) {
+                CriuRpc.CriuResp resp;
+                try {
+                    resp = swrk.receive(abort == null ? deadline : abortDeadline);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    if (abort == null) {
+                        abort = "interrupted";
+                        abortDeadline = System.nanoTime() + ABORT_GRACE.toNanos();
                     }
-                    if (resp.getType() == CriuRpc.ReqType.NOTIFY) {
-                        CriuNotification n = new CriuNotification(resp.getNotify().getScript(), resp.getNotify().getPid());
-                        lastPhase = n.script();
-                        boolean ok = true;
-                        if (listenerFailure == null) {
-                            try {
-                                listener.onNotify(n);
-                            } catch (InterruptedException e) {
-                                throw e;
-                            } catch (Exception e) {
-                                LOG.warn("CRIU {}: listener for {} failed, CRIU will abort: {}", what, n.script(), e.toString());
-                                listenerFailure = e;
-                                ok = false;
-                            }
-                        } else {
-                            ok = false;
-                        }
-                        swrk.send(CriuRpc.CriuReq.newBuilder()
-                                .setType(CriuRpc.ReqType.NOTIFY).setNotifySuccess(ok).build());
+                    continue;
+                } catch (SwrkProcess.CriuTimeoutException e) {
+                    if (abort == null) {
+                        abort = "no answer within " + timeout.toMillis() + " ms";
+                        abortDeadline = System.nanoTime() + ABORT_GRACE.toNanos();
                         continue;
                     }
-                    if (resp.getType() != req.getType()) {
-                        throw failure(what, "CRIU answered " + resp.getType() + " to a " + req.getType() + " request",
-                                log, stderr, listenerFailure);
-                    }
-                    if (!resp.getSuccess()) {
-                        String reason = resp.hasCrErrmsg() && !resp.getCrErrmsg().isEmpty()
-                                ? resp.getCrErrmsg() : "CRIU reported failure";
-                        if (resp.hasCrErrno() && resp.getCrErrno() != 0) {
-                            reason += " (" + Libc.C.strerror(resp.getCrErrno()) + ", errno " + resp.getCrErrno() + ")";
-                        }
-                        if (listenerFailure != null) {
-                            reason = "the listener failed at " + lastPhase + ": " + listenerFailure.getMessage()
-                                    + "; CRIU: " + reason;
-                        }
-                        throw failure(what, reason + " (last phase: " + lastPhase + ")", log, stderr, listenerFailure);
-                    }
-                    if (listenerFailure != null) {
-                        throw failure(what, "the listener failed at " + lastPhase + " but CRIU went on and succeeded"
-                                + (resp.hasRestore() ? "; restored root pid " + resp.getRestore().getPid() : ""),
-                                log, stderr, listenerFailure);
-                    }
-                    return resp;
+                    swrk.kill();
+                    swrk.close();
+                    restoreInterrupt(interrupted);
+                    throw failure(what, abort + " (last phase: " + lastPhase + "), and CRIU did not stop within "
+                            + ABORT_GRACE.toSeconds() + " s more; criu (pid " + swrk.pid() + ") killed: the tree may "
+                            + "be stopped or have TCP sockets in repair mode: roll back with FrozenTree.resume()",
+                            log, stderr, listenerFailure);
                 }
-            } catch (SwrkProcess.CriuTimeoutException e) {
-                swrk.kill();
-                swrk.close();
-                throw failure(what, "no answer within " + timeout.toMillis() + " ms (last phase: " + lastPhase
-                        + "); criu (pid " + swrk.pid() + ") killed", log, stderr, listenerFailure);
-            } catch (InterruptedException e) {
-                swrk.kill();
-                throw e;
+                if (resp == null) {
+                    swrk.close();
+                    restoreInterrupt(interrupted);
+                    throw failure(what, "criu swrk (pid " + swrk.pid() + ") exited with status "
+                            + describeStatus(swrk.exitStatus()) + " during " + lastPhase + " without answering",
+                            log, stderr, listenerFailure);
+                }
+                if (resp.getType() == CriuRpc.ReqType.NOTIFY) {
+                    CriuNotification n = new CriuNotification(resp.getNotify().getScript(), resp.getNotify().getPid());
+                    lastPhase = n.script();
+                    boolean ok = abort == null && listenerFailure == null;
+                    if (ok) {
+                        try {
+                            listener.onNotify(n);
+                        } catch (InterruptedException e) {
+                            interrupted = true;
+                            abort = "interrupted";
+                            ok = false;
+                        } catch (Exception e) {
+                            LOG.warn("CRIU {}: listener for {} failed, CRIU will abort: {}", what, n.script(), e.toString());
+                            listenerFailure = e;
+                            ok = false;
+                        }
+                    }
+                    if (ok && Thread.interrupted()) {
+                        interrupted = true;
+                        abort = "interrupted";
+                        ok = false;
+                    }
+                    if (ok && System.nanoTime() > deadline) {
+                        abort = "no answer within " + timeout.toMillis() + " ms";
+                        ok = false;
+                    }
+                    if (!ok && refusedAt == null) {
+                        refusedAt = n.script();
+                    }
+                    if (abort != null && abortDeadline == 0) {
+                        abortDeadline = System.nanoTime() + ABORT_GRACE.toNanos();
+                    }
+                    swrk.send(CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.NOTIFY).setNotifySuccess(ok).build());
+                    continue;
+                }
+                if (resp.getType() != req.getType()) {
+                    throw failure(what, "CRIU answered " + resp.getType() + " to a " + req.getType() + " request",
+                            log, stderr, listenerFailure);
+                }
+                if (abort != null) {
+                    String outcome = resp.getSuccess()
+                            ? "CRIU had already finished" + (resp.hasRestore()
+                                    ? ": the restored tree runs, root pid " + resp.getRestore().getPid()
+                                    : ": a dump with leave_stopped left the tree stopped (resume or kill it)")
+                            : refusedAt != null
+                                    ? "CRIU aborted at " + refusedAt + " and rolled back: " + errorOf(resp)
+                                    : "CRIU failed on its own: " + errorOf(resp);
+                    if (interrupted) {
+                        throw new InterruptedException("CRIU " + what + " interrupted; " + outcome);
+                    }
+                    throw failure(what, abort + "; " + outcome, log, stderr, null);
+                }
+                if (!resp.getSuccess()) {
+                    String reason = errorOf(resp);
+                    if (listenerFailure != null) {
+                        reason = "the listener failed at " + refusedAt + ": " + listenerFailure.getMessage()
+                                + "; CRIU: " + reason;
+                    }
+                    throw failure(what, reason + " (last phase: " + lastPhase + ")", log, stderr, listenerFailure);
+                }
+                if (listenerFailure != null) {
+                    throw failure(what, "the listener failed at " + refusedAt + " but CRIU went on and succeeded"
+                            + (resp.hasRestore() ? "; restored root pid " + resp.getRestore().getPid() : ""),
+                            log, stderr, listenerFailure);
+                }
+                return resp;
             }
         }
+    }
+
+    private static void restoreInterrupt(boolean interrupted) {
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String errorOf(CriuRpc.CriuResp resp) {
+        String reason = resp.hasCrErrmsg() && !resp.getCrErrmsg().isEmpty() ? resp.getCrErrmsg() : "CRIU reported failure";
+        if (resp.hasCrErrno() && resp.getCrErrno() != 0) {
+            reason += " (" + Libc.C.strerror(resp.getCrErrno()) + ", errno " + resp.getCrErrno() + ")";
+        }
+        return reason;
     }
 
     private static CriuException failure(String what, String reason, Path log, Path stderr, Throwable cause) {

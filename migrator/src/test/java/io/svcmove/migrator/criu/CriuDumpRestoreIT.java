@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -37,6 +38,29 @@ class CriuDumpRestoreIT {
             images.close();
             assertFalse(Files.exists(images.path()), "images dir deleted on close");
         }
+        assertEquals(List.of(), criuChildren(), "every criu swrk child was reaped");
+    }
+
+    /** criu processes (zombies included) whose parent is this JVM. */
+    private static List<String> criuChildren() throws Exception {
+        long self = ProcessHandle.current().pid();
+        List<String> found = new ArrayList<>();
+        try (var proc = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path p : proc) {
+                String stat;
+                try {
+                    stat = Files.readString(p.resolve("stat"));
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                long ppid = Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+                if (ppid == self && comm.startsWith("criu")) {
+                    found.add(p.getFileName() + " " + stat.substring(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+                }
+            }
+        }
+        return found;
     }
 
     private DumpOptions.Builder dumpOptions(long root) throws Exception {
@@ -154,7 +178,7 @@ class CriuDumpRestoreIT {
     }
 
     @Test
-    void timeoutKillsCriuAndResumeRollsBack() throws Exception {
+    void timeoutMakesCriuAbortAtTheNextPhase() throws Exception {
         long root = bed.startServer();
         CriuTestBed.Client client = bed.client();
         client.assertEcho("one");
@@ -166,10 +190,35 @@ class CriuDumpRestoreIT {
                     }
                 }));
         assertTrue(e.getMessage().contains("no answer within 300 ms"), e.getMessage());
+        assertTrue(e.getMessage().contains("CRIU aborted at post-dump and rolled back"), e.getMessage());
 
         new FrozenTree(root).resume();
         assertTrue(List.of("R", "S").contains(FrozenTree.state(root)), "resumed");
         client.assertEcho("after rollback");
+    }
+
+    @Test
+    void interruptMakesCriuAbortAndRollBackItself() throws Exception {
+        long root = bed.startServer();
+        CriuTestBed.Client client = bed.client();
+        client.assertEcho("one");
+
+        List<CriuNotification> seen = new ArrayList<>();
+        InterruptedException e = assertThrows(InterruptedException.class, () -> criu.dump(
+                dumpOptions(root).leaveStopped(true).build(), n -> {
+                    seen.add(n);
+                    if (n.phase().orElse(null) == CriuPhase.PRE_DUMP) {
+                        Thread.currentThread().interrupt(); // as an operator's abort would, mid-dump
+                    }
+                }));
+        assertTrue(e.getMessage().contains("CRIU aborted at"), e.getMessage());
+        assertEquals(1, seen.size(), "after the interrupt the listener is not called again: " + seen);
+        assertFalse(Thread.interrupted(), "the interrupt was consumed by the InterruptedException");
+        assertEquals(List.of(), criuChildren(), "criu reaped before dump() returned");
+
+        assertTrue(List.of("R", "S").contains(FrozenTree.state(root)), "CRIU resumed the tree itself");
+        assertEquals(0, new FrozenTree(root).resume(), "the rollback call is harmless: no socket in repair mode");
+        client.assertEcho("after abort");
     }
 
     private long netnsInodeOfFile() throws Exception {
