@@ -30,26 +30,6 @@ public final class ServiceLauncher {
         this.launcher = launcher;
     }
 
-    /**
-     * The launcher of this installation: {@code $SVCMOVE_LIB/svcmove-launch} when installed,
-     * else {@code $SVCMOVE_HOME/native/build/svcmove-launch} in a checkout.
-     */
-    public static ServiceLauncher fromEnvironment() {
-        List<Path> tried = new ArrayList<>();
-        for (String[] candidate : new String[][] {{"SVCMOVE_LIB", "svcmove-launch"}, {"SVCMOVE_HOME", "native/build/svcmove-launch"}}) {
-            String dir = System.getenv(candidate[0]);
-            if (dir != null && !dir.isBlank()) {
-                Path p = Path.of(dir, candidate[1]);
-                if (Files.isExecutable(p)) {
-                    return new ServiceLauncher(p);
-                }
-                tried.add(p);
-            }
-        }
-        throw new CellException("svcmove-launch not found (tried " + (tried.isEmpty() ? "nothing: neither SVCMOVE_LIB nor SVCMOVE_HOME is set" : tried)
-                + "); run 'make native' in the checkout, or set SVCMOVE_LIB to the directory that holds it");
-    }
-
     public Path launcher() {
         return launcher;
     }
