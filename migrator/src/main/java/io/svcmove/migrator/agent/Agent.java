@@ -1,18 +1,32 @@
 package io.svcmove.migrator.agent;
 
 import ch.qos.logback.classic.Level;
+import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.criu.SwrkCriu;
+import io.svcmove.migrator.move.IncomingMoves;
+import io.svcmove.migrator.move.Moves;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.PeerServer;
+import io.svcmove.migrator.pki.NodeIdentity;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.migrator.service.Services;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
-import io.svcmove.migrator.control.ControlException;
-import io.svcmove.migrator.control.Outcome;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +42,7 @@ public final class Agent {
      * vanish for everyone else (the next agent, ip netns) when it exits. Refuse that at start.
      */
     static void requireNodeMountNamespace() throws IOException {
-        Path mountinfo = Path.of("/proc/self/mountinfo");
-        for (String line : Files.readAllLines(mountinfo)) {
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
             String[] f = line.split(" ");
             if (f.length > 6 && f[4].equals("/run/netns") && line.contains(" master:") && !line.contains(" shared:")) {
                 throw new ControlException(Outcome.USAGE, "this agent runs in a private mount namespace (started with"
@@ -42,22 +55,67 @@ public final class Agent {
     public static void run(AgentConfig config) throws Exception {
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.svcmove")).setLevel(Level.INFO);
         requireNodeMountNamespace();
+        if (config.tls() == null || config.listen() == null) {
+            throw new ControlException(Outcome.USAGE, "the configuration needs 'listen' and a [tls] section (ca, cert, key):"
+                    + " agents only talk to peers over mutual TLS; make the certificates with 'svcmove cert'");
+        }
+        NodeIdentity identity = NodeIdentity.load(config.node(), Path.of(config.tls().key()), Path.of(config.tls().cert()),
+                Path.of(config.tls().ca()));
+        Criu criu = new SwrkCriu(Installation.criu());
+        criu.check();
+        String criuVersion = criu.version().toString();
+
         Files.createDirectories(Path.of(config.logDir()));
         ServiceRegistry registry = new ServiceRegistry(Path.of(config.stateDir()));
-        Services services = new Services(config, registry, new Cells(config.node()), new ServiceLauncher(Installation.launcher()));
+        Cells cells = new Cells(config.node());
+        Services services = new Services(config, registry, cells, new ServiceLauncher(Installation.launcher()));
         services.adopt();
 
-        CountDownLatch stopped = new CountDownLatch(1);
-        try (ControlServer control = new ControlServer(Path.of(config.socket()), Map.of(
-                "run", (req, events) -> services.run(req),
-                "stop", (req, events) -> services.stop(req),
-                "status", (req, events) -> services.status(req)))) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                log.info("agent of {} stopping; its services keep running", config.node());
-                stopped.countDown();
-            }));
-            log.info("agent of {} ready", config.node());
-            stopped.await();
+        ExecutorService work = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "agent-work");
+            t.setDaemon(true);
+            return t;
+        });
+        Map<String, InetSocketAddress> peerAddresses = new LinkedHashMap<>();
+        config.peers().forEach(p -> peerAddresses.put(p.name(), address(p.address())));
+        Set<String> peerNames = config.peers().stream().map(AgentConfig.Peer::name).collect(Collectors.toSet());
+
+        try (ArpAnnouncer announcer = new ArpAnnouncer();
+                PeerClient peers = new PeerClient(identity, peerAddresses, work);
+                PeerServer server = new PeerServer(identity, peerNames::contains, work)) {
+            IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criuVersion, announcer);
+            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer);
+            Nodes nodes = new Nodes(config, registry, criuVersion, peers);
+            incoming.handlers().forEach(server::registerHandler);
+            server.registerHandler("move.run", moves::forwarded)
+                    .registerHandler("service.where", moves::where)
+                    .registerHandler("node.info", nodes::self)
+                    .acceptTransfers((peer, transferId) -> incoming.imagesFor(transferId));
+            server.bind(address(config.listen()));
+            log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
+
+            CountDownLatch stopped = new CountDownLatch(1);
+            try (ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
+                    "run", (req, events) -> services.run(req),
+                    "stop", (req, events) -> services.stop(req),
+                    "status", (req, events) -> services.status(req),
+                    "move", (req, events) -> moves.move(req, events::send),
+                    "nodes", (req, events) -> nodes.all(req)))) {
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    log.info("agent of {} stopping; its services keep running", config.node());
+                    stopped.countDown();
+                }));
+                log.info("agent of {} ready (CRIU {})", config.node(), criuVersion);
+                stopped.await();
+            }
         }
+    }
+
+    private static InetSocketAddress address(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 0) {
+            throw new ControlException(Outcome.USAGE, "'" + hostPort + "' is not ADDRESS:PORT (in listen or [[peers]] address)");
+        }
+        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }
 }

@@ -31,7 +31,8 @@ public final class Svcmove {
 
     public static void main(String[] args) {
         Svcmove svcmove = new Svcmove(System.out, System.err, List.of(
-                new RunCommand(), new StopCommand(), new StatusCommand(), new AgentCommand()));
+                new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new NodesCommand(),
+                new AgentCommand()));
         System.exit(svcmove.run(args));
     }
 
@@ -50,6 +51,13 @@ public final class Svcmove {
         }
         if (args[0].equals("cert")) {
             return CertCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+        }
+        // `svcmove web node2` is the move operators type most.
+        if (!commands.containsKey(args[0]) && !args[0].startsWith("-") && args.length >= 2 && !args[1].startsWith("-")) {
+            String[] moved = new String[args.length + 1];
+            moved[0] = "move";
+            System.arraycopy(args, 0, moved, 1, args.length);
+            args = moved;
         }
         Command c = commands.get(args[0]);
         if (c == null) {

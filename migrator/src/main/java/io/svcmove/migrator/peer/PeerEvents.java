@@ -34,7 +34,9 @@ final class PeerEvents {
 
     static String address(SocketAddress a) {
         if (a instanceof InetSocketAddress i) {
-            return i.getHostString() + ":" + i.getPort();
+            // The literal address, not a name the JVM happens to know for it: that is what operators grep for.
+            String host = i.getAddress() != null ? i.getAddress().getHostAddress() : i.getHostString();
+            return host + ":" + i.getPort();
         }
         return String.valueOf(a);
     }

@@ -145,8 +145,14 @@ public final class Services {
         return n;
     }
 
+    /** A cell that cannot be read (interrupted creation, removed by hand) means the service is not running. */
     private boolean running(ServiceRecord r) {
-        return cells.find(r.name()).map(c -> c.pids().contains(r.pid())).orElse(false);
+        try {
+            return cells.find(r.name()).map(c -> c.pids().contains(r.pid())).orElse(false);
+        } catch (CellException e) {
+            log.warn("{}: {}", r.name(), e.getMessage());
+            return false;
+        }
     }
 
     private Path logFile(String name) {

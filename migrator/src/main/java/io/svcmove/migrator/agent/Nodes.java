@@ -1,0 +1,54 @@
+package io.svcmove.migrator.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.service.ServiceRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** `svcmove nodes`: this node and each peer, reachable or not, with what a move needs to match. */
+final class Nodes {
+    private static final Duration ASK = Duration.ofSeconds(3);
+
+    private final AgentConfig config;
+    private final ServiceRegistry registry;
+    private final String criuVersion;
+    private final PeerClient peers;
+
+    Nodes(AgentConfig config, ServiceRegistry registry, String criuVersion, PeerClient peers) {
+        this.config = config;
+        this.registry = registry;
+        this.criuVersion = criuVersion;
+        this.peers = peers;
+    }
+
+    /** This node's own answer, to the CLI and to peers. */
+    JsonNode self(String from, JsonNode req) throws IOException {
+        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true)
+                .put("address", config.listen()).put("kernel", Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip())
+                .put("criu", criuVersion).put("services", registry.all().size());
+    }
+
+    JsonNode all(JsonNode req) throws IOException {
+        List<CompletableFuture<JsonNode>> answers = new ArrayList<>();
+        for (AgentConfig.Peer p : config.peers()) {
+            answers.add(peers.call(p.name(), "node.info", ControlMessage.JSON.createObjectNode(), ASK)
+                    .exceptionally(e -> ControlMessage.JSON.createObjectNode().put("node", p.name()).put("address", p.address())
+                            .put("reachable", false).put("error", (e.getCause() != null ? e.getCause() : e).getMessage())));
+        }
+        ObjectNode out = ControlMessage.JSON.createObjectNode().put("node", config.node());
+        ArrayNode list = out.putArray("nodes");
+        list.add(self(config.node(), req));
+        answers.forEach(a -> list.add(a.join()));
+        return out;
+    }
+}

@@ -1,0 +1,100 @@
+package io.svcmove.migrator.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Options;
+
+final class MoveCommand implements Command {
+    private static final int BAR = 30;
+
+    @Override
+    public String name() {
+        return "move";
+    }
+
+    @Override
+    public String usage() {
+        return "NAME NODE   (or simply: svcmove NAME NODE)";
+    }
+
+    @Override
+    public String summary() {
+        return "move a running service, with its open TCP connections, to another node";
+    }
+
+    @Override
+    public String details() {
+        return """
+                Works from any node: the local agent finds the node that runs NAME. The phases, as
+                they happen: prepare (NODE builds an empty cell with the VIP, held), freeze (the source
+                holds the VIP's traffic and CRIU dumps the tree, leaving it stopped), transfer (the
+                images go to NODE over the agents' TLS channel), restore (NODE restores the tree and
+                lifts its hold), announce (gratuitous ARP from NODE), commit (NODE keeps the service,
+                the source removes its frozen copy). Clients see one stall, the freeze.
+
+                Any failure before commit resumes the service where it was, connections intact:
+                exit 3 when NODE refused (nothing changed), 4 when the move was rolled back.
+
+                Example:
+                  svcmove web node2
+                """;
+    }
+
+    @Override
+    public Options options() {
+        return new Options();
+    }
+
+    @Override
+    public int run(CommandLine line, Cli cli) {
+        if (line.getArgList().size() != 2) {
+            throw new ControlException(Outcome.USAGE, "give the service and the node to move it to: svcmove move NAME NODE");
+        }
+        ObjectNode req = ControlMessage.request("move").put("name", line.getArgList().get(0)).put("node", line.getArgList().get(1));
+        ArrayNode events = ControlMessage.JSON.createArrayNode();
+        JsonNode r = cli.call(req, e -> {
+            events.add(e);
+            if (!cli.json()) {
+                show(cli, e);
+            }
+        });
+        if (cli.json()) {
+            ObjectNode out = ((ObjectNode) r.deepCopy()).put("ok", true);
+            out.set("events", events);
+            cli.printJson(out);
+        } else {
+            cli.out.printf("%s moved %s -> %s: frozen %.1f ms, total %.1f ms, %.1f MB of images; it runs there as pid %d%n",
+                    r.path("service").asText(), r.path("from").asText(), r.path("to").asText(), r.path("freeze_ms").asDouble(),
+                    r.path("total_ms").asDouble(), r.path("image_bytes").asLong() / 1e6, r.path("pid").asLong());
+        }
+        return 0;
+    }
+
+    private static void show(Cli cli, JsonNode e) {
+        if (e.has("forwarded_to")) {
+            cli.out.println("the service runs on " + e.get("forwarded_to").asText() + ": the move runs there");
+        } else if (e.has("sent")) {
+            long sent = e.get("sent").asLong();
+            long total = Math.max(1, e.get("total").asLong());
+            int filled = (int) (BAR * sent / total);
+            cli.out.printf("\r  transfer  [%s%s] %5.1f / %.1f MB", "#".repeat(filled), " ".repeat(BAR - filled), sent / 1e6, total / 1e6);
+            if (sent >= total) {
+                cli.out.println();
+            }
+        } else if ("done".equals(e.path("state").asText())) {
+            cli.out.printf("  %-9s done in %8.1f ms%n", e.get("phase").asText(), e.get("ms").asDouble());
+        } else if ("failed".equals(e.path("state").asText())) {
+            cli.out.printf("  %-9s FAILED at '%s': %s%n", e.get("phase").asText(), e.get("step").asText(), e.get("message").asText());
+        } else if (e.has("rollback")) {
+            cli.out.println("  rolling back: the service resumes where it was");
+        } else if (e.has("undone")) {
+            cli.out.printf("  undone: %s (%.1f ms)%n", e.get("undone").asText(), e.get("ms").asDouble());
+        }
+        cli.out.flush();
+    }
+}

@@ -1,0 +1,181 @@
+package io.svcmove.migrator.move;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.svcmove.arp.Announcement;
+import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.criu.FrozenTree;
+import io.svcmove.migrator.criu.ImageDir;
+import io.svcmove.migrator.criu.NetworkLock;
+import io.svcmove.migrator.criu.OpenFd;
+import io.svcmove.migrator.criu.RestoreOptions;
+import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.vip.Cell;
+import io.svcmove.vip.CellSpec;
+import io.svcmove.vip.Cells;
+import io.svcmove.vip.Vip;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The destination's side of moves: each request of the source's {@link OutgoingMove} is one
+ * handler here. A move is kept in memory until commit or abort; an agent restarted mid-move finds
+ * a cell without a service record, which it removes at start.
+ */
+public final class IncomingMoves {
+    private static final Logger log = LoggerFactory.getLogger(IncomingMoves.class);
+
+    private final AgentConfig config;
+    private final Cells cells;
+    private final ServiceRegistry registry;
+    private final Criu criu;
+    private final String criuVersion;
+    private final ArpAnnouncer announcer;
+    private final Map<String, Arrival> moves = new ConcurrentHashMap<>();
+    /** Moves this node committed: an abort that comes after (a lost commit reply) must not kill the service. */
+    private final Set<String> committed = ConcurrentHashMap.newKeySet();
+
+    /** One service on its way in. */
+    private static final class Arrival {
+        final ServiceRecord service;
+        final Cell cell;
+        final ImageDir images;
+        volatile long pid;
+
+        Arrival(ServiceRecord service, Cell cell, ImageDir images) {
+            this.service = service;
+            this.cell = cell;
+            this.images = images;
+        }
+    }
+
+    public IncomingMoves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, ArpAnnouncer announcer) {
+        this.config = config;
+        this.cells = cells;
+        this.registry = registry;
+        this.criu = criu;
+        this.criuVersion = criuVersion;
+        this.announcer = announcer;
+    }
+
+    /** Where the images of a move arrive: inside its private tmpfs directory. */
+    public Path imagesFor(String moveId) throws IOException {
+        Arrival a = moves.get(moveId);
+        if (a == null) {
+            throw new IOException("no move " + moveId + " is being prepared on " + config.node());
+        }
+        return a.images.path().resolve("images");
+    }
+
+    /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, link down, held. */
+    public synchronized JsonNode prepare(String from, JsonNode body) throws Exception {
+        String moveId = body.path("move_id").asText();
+        ServiceRecord svc = ControlMessage.JSON.treeToValue(body.path("service"), ServiceRecord.class);
+        if (!criuVersion.equals(body.path("criu_version").asText())) {
+            throw new IllegalStateException(config.node() + " has CRIU " + criuVersion + " but " + from + " has "
+                    + body.path("criu_version").asText() + ": install the same CRIU on both (make setup)");
+        }
+        if (registry.find(svc.name()).isPresent()) {
+            throw new IllegalStateException("a service named " + svc.name() + " already runs on " + config.node());
+        }
+        Vip vip = Vip.parse(svc.vip());
+        for (ServiceRecord other : registry.all()) {
+            if (Vip.parse(other.vip()).address().equals(vip.address())) {
+                throw new IllegalStateException(vip.addressText() + " is already the VIP of " + other.name() + " on " + config.node());
+            }
+        }
+        if (cells.find(svc.name()).isPresent()) {
+            log.warn("removing the leftover cell of {} (an earlier move that did not finish)", svc.name());
+            cells.destroy(svc.name());
+        }
+        Cell cell = cells.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
+        ImageDir images;
+        try {
+            images = ImageDir.create("svcmove-" + moveId + "-");
+        } catch (IOException e) {
+            cells.destroy(svc.name());
+            throw e;
+        }
+        moves.put(moveId, new Arrival(svc, cell, images));
+        log.info("move {}: prepared cell {} for {} from {} (link down, held)", moveId, cell.netnsName(), svc.name(), from);
+        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("criu_version", criuVersion);
+    }
+
+    /** RESTORE: the tree into the prepared cell; then the cell goes up and the hold is lifted. */
+    public JsonNode restore(String from, JsonNode body) throws Exception {
+        Arrival a = arrival(body);
+        RestoreResult r;
+        try (OpenFd netns = OpenFd.open(a.cell.netnsPath())) {
+            r = criu.restore(RestoreOptions.builder(a.images.path().resolve("images"), NetworkLock.SKIP)
+                    .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()).build(), n -> {});
+        }
+        a.pid = r.pid();
+        a.cell.linkUp();
+        a.cell.release();
+        log.info("move {}: {} restored as pid {} in {} ms; cell up, hold lifted", body.path("move_id").asText(), a.service.name(),
+                r.pid(), r.elapsed().toMillis());
+        return ControlMessage.JSON.createObjectNode().put("pid", r.pid()).put("restore_ms", r.elapsed().toMillis());
+    }
+
+    /** ANNOUNCE: gratuitous ARP from this node, so the switch and the clients learn where the VIP is now. */
+    public JsonNode announce(String from, JsonNode body) throws Exception {
+        Arrival a = arrival(body);
+        announcer.announce(config.iface(), Announcement.of(a.cell.vip().address(), a.cell.vip().mac()));
+        return ControlMessage.JSON.createObjectNode();
+    }
+
+    /** COMMIT: the service is this node's from now on. */
+    public synchronized JsonNode commit(String from, JsonNode body) throws Exception {
+        Arrival a = arrival(body);
+        registry.save(a.service.withPlacement(config.node(), a.pid, a.cell.netnsName(), config.iface()));
+        committed.add(body.path("move_id").asText());
+        moves.remove(body.path("move_id").asText());
+        a.images.close();
+        log.info("move {}: {} now runs here (pid {})", body.path("move_id").asText(), a.service.name(), a.pid);
+        return ControlMessage.JSON.createObjectNode();
+    }
+
+    /** The source gives up: whatever this node made for the move goes. Idempotent. */
+    public synchronized JsonNode abort(String from, JsonNode body) throws Exception {
+        String moveId = body.path("move_id").asText();
+        if (committed.contains(moveId)) {
+            throw new IllegalStateException("move " + moveId + " was committed: the service runs on " + config.node()
+                    + " and is not rolled back");
+        }
+        Arrival a = moves.remove(moveId);
+        if (a == null) {
+            return ControlMessage.JSON.createObjectNode().put("known", false);
+        }
+        if (a.pid > 0) {
+            new FrozenTree(a.pid).kill(5, TimeUnit.SECONDS);
+        }
+        cells.destroy(a.service.name());
+        a.images.close();
+        log.info("move {}: aborted by {}; the cell of {} is gone", moveId, from, a.service.name());
+        return ControlMessage.JSON.createObjectNode().put("known", true);
+    }
+
+    private Arrival arrival(JsonNode body) {
+        Arrival a = moves.get(body.path("move_id").asText());
+        if (a == null) {
+            throw new IllegalStateException("no move " + body.path("move_id").asText() + " is under way on " + config.node());
+        }
+        return a;
+    }
+
+    /** Handlers by request type, for the peer server. */
+    public Map<String, io.svcmove.migrator.peer.RequestHandler> handlers() {
+        return Map.of("move.prepare", this::prepare, "move.restore", this::restore, "move.announce", this::announce,
+                "move.commit", this::commit, "move.abort", this::abort);
+    }
+}

@@ -1,0 +1,103 @@
+package io.svcmove.migrator.move;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.arp.Announcement;
+import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.criu.DumpOptions;
+import io.svcmove.migrator.criu.FrozenTree;
+import io.svcmove.migrator.criu.ImageDir;
+import io.svcmove.migrator.criu.NetworkLock;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.vip.Cell;
+import io.svcmove.vip.Cells;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The source's side of a move: it drives the whole sequence and talks to the destination's
+ * {@link IncomingMoves}. Until the destination has committed, every failure resumes the frozen
+ * tree here: the service keeps running where it was, its connections intact.
+ */
+public final class OutgoingMove {
+    /** The key under which the cell's netns is external in CRIU's images and inherited on restore. */
+    static final String CELL_NETNS_KEY = "svcmove-cell-net";
+    private static final Duration CALL = Duration.ofSeconds(30);
+
+    private final Cells cells;
+    private final ServiceRegistry registry;
+    private final Criu criu;
+    private final PeerClient peers;
+    private final ArpAnnouncer announcer;
+    private final MoveListener listener;
+
+    public OutgoingMove(Cells cells, ServiceRegistry registry, Criu criu, PeerClient peers, ArpAnnouncer announcer,
+            MoveListener listener) {
+        this.announcer = announcer;
+        this.cells = cells;
+        this.registry = registry;
+        this.criu = criu;
+        this.peers = peers;
+        this.listener = listener;
+    }
+
+    /** What a finished move reports: where the service runs now and what each phase took. */
+    public record Report(String service, String from, String to, long pid, MoveRunner.Result result, long freezeMicros, long transferBytes) {}
+
+    public Report run(ServiceRecord svc, Cell cell, String destination, String criuVersion) throws MoveFailedException {
+        String moveId = svc.name() + "-" + UUID.randomUUID().toString().substring(0, 8);
+        ImageDir[] images = new ImageDir[1];
+        long[] freezeStart = new long[1];
+        long[] freezeEnd = new long[1];
+        long[] newPid = new long[1];
+        long[] bytes = new long[1];
+        ObjectNode id = ControlMessage.JSON.createObjectNode().put("move_id", moveId);
+        JsonNode prepare = ControlMessage.JSON.createObjectNode().put("move_id", moveId).put("criu_version", criuVersion)
+                .set("service", ControlMessage.JSON.valueToTree(svc));
+
+        List<Step> steps = List.of(
+                Step.undoable(Phase.PREPARE, "destination builds the cell, held",
+                        () -> call(destination, "move.prepare", prepare), () -> call(destination, "move.abort", id)),
+                Step.undoable(Phase.PREPARE, "image directory on tmpfs",
+                        () -> images[0] = ImageDir.create("svcmove-" + moveId + "-"), () -> images[0].close()),
+                Step.undoable(Phase.FREEZE, "hold the VIP's traffic", () -> {
+                    freezeStart[0] = System.nanoTime();
+                    cell.hold();
+                }, cell::release),
+                Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> criu.dump(
+                        DumpOptions.builder(images[0].path(), svc.pid(), NetworkLock.SKIP)
+                                .tcpEstablished(true).leaveStopped(true)
+                                .externalNetns(cell.netnsInode(), CELL_NETNS_KEY).build(),
+                        n -> listener.criu(n.script())),
+                        () -> new FrozenTree(svc.pid()).resume()),
+                Step.of(Phase.TRANSFER, "images to the destination", () -> bytes[0] = Peers.await(peers.sendFiles(destination, moveId,
+                        images[0].path(), listener::transferred)).bytes()),
+                Step.undoable(Phase.RESTORE, "destination restores and lifts its hold", () -> {
+                    newPid[0] = call(destination, "move.restore", id).path("pid").asLong();
+                    freezeEnd[0] = System.nanoTime();
+                }, () -> call(destination, "move.abort", id)),
+                Step.undoable(Phase.ANNOUNCE, "source stops answering for the VIP", cell::linkDown, () -> {
+                    cell.linkUp();
+                    announcer.announce(svc.iface(), Announcement.of(cell.vip().address(), svc.mac()));
+                }),
+                Step.of(Phase.ANNOUNCE, "destination announces the VIP", () -> call(destination, "move.announce", id)),
+                Step.of(Phase.COMMIT, "destination keeps the service", () -> call(destination, "move.commit", id)),
+                Step.of(Phase.COMMIT, "source kills its frozen copy", () -> new FrozenTree(svc.pid()).kill(5, TimeUnit.SECONDS)),
+                Step.of(Phase.COMMIT, "source removes its cell", () -> cells.destroy(svc.name())),
+                Step.of(Phase.COMMIT, "source forgets the service", () -> registry.remove(svc.name())),
+                Step.of(Phase.COMMIT, "images deleted", () -> images[0].close()));
+
+        MoveRunner.Result result = new MoveRunner(listener).run(steps);
+        return new Report(svc.name(), svc.node(), destination, newPid[0], result, (freezeEnd[0] - freezeStart[0]) / 1000, bytes[0]);
+    }
+
+    private JsonNode call(String node, String type, JsonNode body) throws Exception {
+        return Peers.await(peers.call(node, type, body, CALL));
+    }
+}
