@@ -13,12 +13,24 @@
  * relay stays in the caller's namespaces, so it is never part of the dumped
  * tree, and exits when every writer of the pipe is gone (tree ended or moved).
  *
+ *   svcmove-launch --relay --log FILE [--attach-timeout SECONDS]
+ *
+ * starts only a relay, for a service that CRIU restores on this node: its
+ * stdout pipe was dumped without a reader (the source's relay is outside the
+ * tree), so the restore needs a pipe whose reader appends to the log. Prints
+ * "relay=<PID> pipe=/proc/<PID>/fd/3". Within SECONDS (default 60) the caller
+ * opens that path for writing, which gives it a write end of the relay's pipe,
+ * hands that fd to CRIU (--inherit-fd fd[N]:pipe:[INODE of the dumped stdout
+ * pipe]) and closes it. The relay ends with the last writer once SECONDS have
+ * passed.
+ *
  * Exit codes: 0 started, 1 setup failed, 2 usage, 125 the child's setup
  * failed, 126 command not executable, 127 command not found.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_SETUP 1
@@ -55,19 +68,30 @@ static void die(int code, const char *fmt, ...)
 static void usage(const char *why)
 {
 	die(EXIT_USAGE, "%s\nusage: svcmove-launch --netns /run/netns/NAME --hostname H --log FILE "
-	    "[--cwd DIR] [--env K=V]... -- CMD [ARGS...]", why);
+	    "[--cwd DIR] [--env K=V]... -- CMD [ARGS...]\n"
+	    "       svcmove-launch --relay --log FILE [--attach-timeout SECONDS]", why);
 }
 
-/* Closes every fd from `from` up, keeping `keep` (or -1). */
-static void close_fds_from(int from, int keep)
+/* Closes every fd from `from` up. */
+static void close_fds_from(int from)
 {
-	if (keep >= from) {
-		if (keep > from)
-			close_range(from, keep - 1, 0);
-		close_range(keep + 1, ~0U, 0);
-	} else {
-		close_range(from, ~0U, 0);
+	close_range((unsigned)from, ~0U, 0);
+}
+
+/* Puts src[i] at fd 3+i and closes every other fd from 3 up; fds may overlap the targets. */
+static int place_fds(const int *src, int n)
+{
+	int tmp[8];
+	for (int k = 0; k < n; k++) {
+		tmp[k] = fcntl(src[k], F_DUPFD, 3 + n);
+		if (tmp[k] < 0)
+			return -1;
 	}
+	for (int k = 0; k < n; k++)
+		if (dup2(tmp[k], 3 + k) < 0)
+			return -1;
+	close_fds_from(3 + n);
+	return 0;
 }
 
 static int open_or(const char *path, int flags, int fallback_target)
@@ -80,31 +104,104 @@ static int open_or(const char *path, int flags, int fallback_target)
 	return 0;
 }
 
+/* Copies one read's worth from in to log; returns what read returned (0 at end-of-file). */
+static ssize_t copy_some(int in, int log)
+{
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof buf)) < 0 && errno == EINTR)
+		;
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(log, buf + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		/* Log unwritable (disk full): keep draining so the service never blocks on a full pipe. */
+		if (w < 0)
+			break;
+		off += w;
+	}
+	return n;
+}
+
 /* The relay: copies the service's output into the log until the last writer closes. */
 static void relay(int in, int log)
 {
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof buf);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(log, buf + off, (size_t)(n - off));
-			if (w < 0) {
-				if (errno == EINTR)
-					continue;
-				/* Log unwritable (disk full): keep draining so the service never blocks on a full pipe. */
-				break;
-			}
-			off += w;
-		}
-	}
+	while (copy_some(in, log) > 0)
+		;
 	_exit(0);
+}
+
+/*
+ * Relay for a restored service. It keeps a write end of its own pipe for the
+ * attach window, so that it cannot see end-of-file before the caller has
+ * opened its write end; then it drops it and ends with the last writer.
+ */
+static void relay_detached(int log, int ready, int attach_timeout_ms)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		_exit(EXIT_SETUP);
+	int keep[4] = {fds[0], log, ready, fds[1]};
+	if (place_fds(keep, 4) < 0)
+		_exit(EXIT_SETUP);
+	if (write(5, "", 1) != 1)
+		_exit(EXIT_SETUP);
+	close(5);
+
+	struct timespec now, until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += attach_timeout_ms / 1000;
+	for (;;) {
+		struct pollfd p = {.fd = 3, .events = POLLIN};
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = (until.tv_sec - now.tv_sec) * 1000 + (until.tv_nsec - now.tv_nsec) / 1000000;
+		if (left <= 0)
+			break;
+		int n = poll(&p, 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			_exit(0);
+		if (n > 0)
+			copy_some(3, 4);
+	}
+	close(6);
+	while (copy_some(3, 4) > 0)
+		;
+	_exit(0);
+}
+
+static int relay_only(const char *logpath, int attach_timeout_s)
+{
+	int logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (logfd < 0)
+		die(EXIT_SETUP, "cannot open log %s: %s (check the directory exists and is writable)",
+		    logpath, strerror(errno));
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		die(EXIT_SETUP, "pipe: %s", strerror(errno));
+	pid_t r = fork();
+	if (r < 0)
+		die(EXIT_SETUP, "fork: %s", strerror(errno));
+	if (r == 0) {
+		setsid();
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGPIPE, SIG_IGN);
+		close(ready[0]);
+		if (open_or("/dev/null", O_RDWR, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0 || chdir("/") < 0)
+			_exit(EXIT_SETUP);
+		relay_detached(logfd, ready[1], attach_timeout_s * 1000);
+	}
+	close(ready[1]);
+	char c;
+	ssize_t n;
+	while ((n = read(ready[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1) {
+		int ws;
+		waitpid(r, &ws, 0);
+		die(EXIT_SETUP, "the relay could not set up its pipe (is /proc mounted?)");
+	}
+	printf("relay=%ld pipe=/proc/%ld/fd/3\n", (long)r, (long)r);
+	return fflush(stdout) == 0 ? 0 : EXIT_SETUP;
 }
 
 /* Reports a failure of the service child to the launcher and exits with `code`. */
@@ -140,6 +237,7 @@ static void reset_signals(void)
 int main(int argc, char **argv)
 {
 	const char *netns = NULL, *hostname = NULL, *logpath = NULL, *cwd = "/";
+	int relay_mode = 0, attach_timeout = 60;
 	char *envv[MAX_ENV + 2];
 	int envc = 0, has_path = 0;
 	int i;
@@ -149,6 +247,10 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--") == 0) {
 			i++;
 			break;
+		}
+		if (strcmp(a, "--relay") == 0) {
+			relay_mode = 1;
+			continue;
 		}
 		if (i + 1 >= argc)
 			usage("missing value after an option");
@@ -160,6 +262,13 @@ int main(int argc, char **argv)
 			logpath = argv[++i];
 		else if (strcmp(a, "--cwd") == 0)
 			cwd = argv[++i];
+		else if (strcmp(a, "--attach-timeout") == 0) {
+			char *end;
+			long t = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || t < 1 || t > 86400)
+				die(EXIT_USAGE, "--attach-timeout wants seconds (1-86400), got '%s'", argv[i]);
+			attach_timeout = (int)t;
+		}
 		else if (strcmp(a, "--env") == 0) {
 			const char *kv = argv[++i];
 			if (strchr(kv, '=') == NULL || kv[0] == '=')
@@ -171,6 +280,11 @@ int main(int argc, char **argv)
 			envv[envc++] = (char *)kv;
 		} else
 			usage("unknown option");
+	}
+	if (relay_mode) {
+		if (!logpath || netns || hostname || i < argc)
+			usage("--relay takes only --log and --attach-timeout");
+		return relay_only(logpath, attach_timeout);
 	}
 	if (!netns || !hostname || !logpath)
 		usage("--netns, --hostname and --log are required");
@@ -210,9 +324,9 @@ int main(int argc, char **argv)
 		/* Must not hold the caller's stdout/stderr, or the caller would wait for the relay's end. */
 		if (open_or("/dev/null", O_RDWR, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0)
 			_exit(EXIT_SETUP);
-		if (dup2(out[0], 3) < 0 || dup2(logfd, 4) < 0)
+		int keep[2] = {out[0], logfd};
+		if (place_fds(keep, 2) < 0)
 			_exit(EXIT_SETUP);
-		close_fds_from(5, -1);
 		if (chdir("/") < 0)
 			_exit(EXIT_SETUP);
 		relay(3, 4);
@@ -252,7 +366,7 @@ int main(int argc, char **argv)
 				child_fail(sfd, EXIT_CHILD_SETUP, "dup3: %s", strerror(errno));
 			sfd = 3;
 		}
-		close_fds_from(4, -1);
+		close_fds_from(4);
 		environ = envv;
 		execvp(cmd[0], cmd);
 		int e = errno;

@@ -80,6 +80,57 @@ public final class ServiceLauncher {
         return pid.get();
     }
 
+    /** A relay started by {@link #startRelay}: open {@code pipe} for writing to get a write end of its pipe. */
+    public record Relay(long pid, Path pipe) {
+    }
+
+    /**
+     * Starts only an output relay, for a service that CRIU is about to restore on this node. The
+     * dumped service's stdout pipe had its reader (the source's relay) outside the tree, so CRIU
+     * would restore it without one: output lost, SIGPIPE for every process but the cell's PID 1.
+     * Within {@code attachWindow}, open {@link Relay#pipe()} for writing and give that fd to the
+     * restore as {@code --inherit-fd fd[N]:}{@link #outputPipe(long) outputPipe(pid)} (taken on the
+     * source before the dump), then close it. The relay appends to {@code logFile} and ends with the
+     * last writer once the window has passed.
+     */
+    public Relay startRelay(Path logFile, Duration attachWindow) {
+        if (!Files.isExecutable(launcher)) {
+            throw new CellException("launcher " + launcher + " is missing or not executable; run 'make native'");
+        }
+        long seconds = Math.max(1, attachWindow.toSeconds());
+        Exec.Result r = Exec.run(List.of(launcher.toString(), "--relay", "--log", logFile.toAbsolutePath().toString(),
+                "--attach-timeout", Long.toString(seconds)), null, START_TIMEOUT);
+        if (!r.ok()) {
+            String msg = r.message();
+            throw new CellException("cannot start an output relay to " + logFile + ": "
+                    + (msg.startsWith(PREFIX) ? msg.substring(PREFIX.length()) : msg));
+        }
+        for (String line : r.stdout().lines().toList()) {
+            String[] f = line.strip().split(" ");
+            if (f.length == 2 && f[0].startsWith("relay=") && f[1].startsWith("pipe=")) {
+                return new Relay(Long.parseLong(f[0].substring(6)), Path.of(f[1].substring(5)));
+            }
+        }
+        throw new CellException("the launcher " + launcher + " printed no relay=/pipe= line; rebuild it with 'make native'");
+    }
+
+    /**
+     * The CRIU key of the pipe that carries {@code pid}'s stdout, e.g. {@code pipe:[146381]}: the
+     * name under which the restore must be given the destination relay's pipe.
+     */
+    public static String outputPipe(long pid) {
+        Path fd1 = Path.of("/proc", Long.toString(pid), "fd", "1");
+        try {
+            String target = Files.readSymbolicLink(fd1).toString();
+            if (!target.startsWith("pipe:[")) {
+                throw new CellException("stdout of PID " + pid + " is " + target + ", not a pipe: it was not started by svcmove-launch");
+            }
+            return target;
+        } catch (IOException e) {
+            throw new CellException("cannot read " + fd1 + ": " + e.getMessage() + " (has the service exited?)", e);
+        }
+    }
+
     /** True while {@code pid} runs (a zombie counts as gone). */
     public boolean alive(long pid) {
         try {
