@@ -100,33 +100,33 @@ public final class Cell {
     }
 
     /**
-     * Installs the hold: every IPv4 packet to the VIP is dropped, silently, before conntrack.
-     * Dropping rather than rejecting matters: a RST or ICMP error sent while the service is not yet
-     * restored would kill its clients' connections, whereas dropped packets are retransmitted.
-     * Idempotent: the table is replaced atomically in one nft transaction.
+     * Installs the hold: every frame into or out of eth0 is dropped, silently, ARP included, at
+     * the device (netdev ingress and egress hooks). Dropping rather than rejecting matters: a RST,
+     * an ICMP error or an ARP answer from a cell whose service is not (or no longer) there would
+     * kill its clients' connections or pull the VIP to the wrong node, whereas dropped packets are
+     * retransmitted. Idempotent: the table is replaced atomically in one nft transaction.
      */
     public void hold() {
-        String script = "add table ip " + HOLD_TABLE + "\n"
-                + "delete table ip " + HOLD_TABLE + "\n"
-                + "table ip " + HOLD_TABLE + " {\n"
-                + "  chain prerouting {\n"
-                + "    type filter hook prerouting priority -300; policy accept;\n"
-                + "    ip daddr " + vip.addressText() + " counter drop\n"
-                + "  }\n"
+        String device = "device \"" + DEVICE + "\" priority -500; policy accept; counter drop; }\n";
+        String script = "add table netdev " + HOLD_TABLE + "\n"
+                + "delete table netdev " + HOLD_TABLE + "\n"
+                + "table netdev " + HOLD_TABLE + " {\n"
+                + "  chain in { type filter hook ingress " + device
+                + "  chain out { type filter hook egress " + device
                 + "}\n";
         netns.runWithInput("installing the hold (nft)", script, "nft", "-f", "-");
-        LOG.info("cell {}: hold on, packets to {} are dropped", netnsName(), vip.addressText());
+        LOG.info("cell {}: hold on, every frame in or out of {} is dropped", netnsName(), DEVICE);
     }
 
     /** Lifts the hold. Idempotent. */
     public void release() {
         netns.runWithInput("lifting the hold (nft)",
-                "add table ip " + HOLD_TABLE + "\ndelete table ip " + HOLD_TABLE + "\n", "nft", "-f", "-");
+                "add table netdev " + HOLD_TABLE + "\ndelete table netdev " + HOLD_TABLE + "\n", "nft", "-f", "-");
         LOG.info("cell {}: hold off", netnsName());
     }
 
     public boolean isHeld() {
-        return netns.tryRun("nft", "list", "table", "ip", HOLD_TABLE).ok();
+        return netns.tryRun("nft", "list", "table", "netdev", HOLD_TABLE).ok();
     }
 
     @Override

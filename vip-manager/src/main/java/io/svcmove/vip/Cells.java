@@ -66,13 +66,16 @@ public final class Cells {
     }
 
     /**
-     * The destination's cell of a move: link down and held, so nothing reaches it before the service
-     * is restored. No duplicate-address probe: the source still answers for the VIP, rightly.
+     * The destination's cell of a move: held, then its link up, so that nothing goes in or out
+     * before the service is restored, yet its routes exist (restoring a TCP connection connects
+     * its socket, which needs a route). No duplicate-address probe: the source still answers for
+     * the VIP, rightly.
      */
     public synchronized Cell createHeld(CellSpec spec) {
         Cell cell = make(spec, false, false);
         try {
             cell.hold();
+            cell.linkUp();
         } catch (RuntimeException e) {
             deleteNetns(cell.netnsName());
             throw e;

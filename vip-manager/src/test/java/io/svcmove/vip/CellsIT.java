@@ -247,6 +247,20 @@ class CellsIT {
     }
 
     @Test
+    void moveDestinationCellIsDownAndHeldWhileTheSourceAnswers() {
+        BedStatus.Host node2 = bed.status().host(bed.nodes().get(1));
+        Cells source = new Cells(node2.name(), node2.netns());
+        toClean.add(source);
+        Vip vip = vip();
+        create(source, "it-move", vip, true);
+        Cell dest = cells.createHeld(new CellSpec("it-move", node.name(), vip, node.iface()));
+        assertFalse(dest.isLinkUp());
+        assertTrue(dest.isHeld());
+        assertEquals(vip, cells.find("it-move").orElseThrow().vip());
+        bed.exec(bed.client(), T, "ping", "-c", "1", "-W", "2", vip.addressText()).requireOk();
+    }
+
+    @Test
     void vipOfAnotherCellOnThisNodeIsInUse() {
         Vip vip = vip();
         create(cells, "it-first", vip, true);
@@ -265,9 +279,9 @@ class CellsIT {
         cell.hold();
         cell.hold();
         assertTrue(cell.isHeld());
-        String table = bed.execOutside(T, "nsenter", "--net=" + cell.netnsPath(), "nft", "list", "table", "ip", Cell.HOLD_TABLE)
+        String table = bed.execOutside(T, "nsenter", "--net=" + cell.netnsPath(), "nft", "list", "table", "netdev", Cell.HOLD_TABLE)
                 .requireOk().stdout();
-        assertEquals(1, table.split("drop", -1).length - 1, "holding twice leaves one rule: " + table);
+        assertEquals(2, table.split("drop", -1).length - 1, "holding twice leaves one rule each way: " + table);
         assertEquals("timeout", connect(vip, 7002, 2));
         cell.release();
         cell.release();
@@ -314,6 +328,28 @@ class CellsIT {
                 "stdout is a pipe, not the log file");
         launcher.stop(pid, Duration.ofSeconds(5));
         assertFalse(launcher.alive(pid));
+    }
+
+    @Test
+    void relayForARestoredServiceAppendsWhatWritersSendAndEndsWithThem() throws Exception {
+        Cell cell = create(cells, "it-relay", vip(), false);
+        long pid = launcher.start(cell, List.of("sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"), Map.of(), tmp,
+                tmp.resolve("src.log"));
+        assertTrue(ServiceLauncher.outputPipe(pid).matches("pipe:\\[\\d+\\]"), ServiceLauncher.outputPipe(pid));
+
+        Path log = tmp.resolve("relay.log");
+        ServiceLauncher.Relay relay = launcher.startRelay(log, Duration.ofSeconds(1));
+        try (var out = Files.newOutputStream(relay.pipe(), java.nio.file.StandardOpenOption.WRITE)) {
+            out.write("restored\n".getBytes());
+            out.flush();
+            awaitLog(log, "restored");
+            Thread.sleep(1500);
+            assertTrue(launcher.alive(relay.pid()), "a writer is still attached after the window");
+        }
+        for (int i = 0; i < 100 && launcher.alive(relay.pid()); i++) {
+            Thread.sleep(20);
+        }
+        assertFalse(launcher.alive(relay.pid()), "the relay ends with its last writer");
     }
 
     @Test

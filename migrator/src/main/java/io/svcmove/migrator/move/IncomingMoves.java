@@ -77,7 +77,7 @@ public final class IncomingMoves {
         return a.images.path().resolve("images");
     }
 
-    /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, link down, held. */
+    /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, held. */
     public synchronized JsonNode prepare(String from, JsonNode body) throws Exception {
         String moveId = body.path("move_id").asText();
         ServiceRecord svc = ControlMessage.JSON.treeToValue(body.path("service"), ServiceRecord.class);
@@ -107,11 +107,11 @@ public final class IncomingMoves {
             throw e;
         }
         moves.put(moveId, new Arrival(svc, cell, images));
-        log.info("move {}: prepared cell {} for {} from {} (link down, held)", moveId, cell.netnsName(), svc.name(), from);
+        log.info("move {}: prepared cell {} for {} from {} (held)", moveId, cell.netnsName(), svc.name(), from);
         return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("criu_version", criuVersion);
     }
 
-    /** RESTORE: the tree into the prepared cell; then the cell goes up and the hold is lifted. */
+    /** RESTORE: the tree into the prepared cell; then the hold is lifted. */
     public JsonNode restore(String from, JsonNode body) throws Exception {
         Arrival a = arrival(body);
         RestoreResult r;
@@ -120,9 +120,8 @@ public final class IncomingMoves {
                     .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()).build(), n -> {});
         }
         a.pid = r.pid();
-        a.cell.linkUp();
         a.cell.release();
-        log.info("move {}: {} restored as pid {} in {} ms; cell up, hold lifted", body.path("move_id").asText(), a.service.name(),
+        log.info("move {}: {} restored as pid {} in {} ms; hold lifted", body.path("move_id").asText(), a.service.name(),
                 r.pid(), r.elapsed().toMillis());
         return ControlMessage.JSON.createObjectNode().put("pid", r.pid()).put("restore_ms", r.elapsed().toMillis());
     }
