@@ -117,7 +117,11 @@ public final class DumpOptions {
             return this;
         }
 
-        /** Keep the tree frozen after the dump, until {@link FrozenTree#resume()} or {@link FrozenTree#kill()}. */
+        /**
+         * Keep the tree frozen after the dump, until {@link FrozenTree#resume()} or {@link FrozenTree#kill()}.
+         * CRIU sends SIGSTOP as it lets go, so the stop may land just after dump() returns; its TCP
+         * sockets are in repair mode from the dump on, so nothing reaches the peers meanwhile.
+         */
         public Builder leaveStopped(boolean v) {
             leaveStopped = v;
             return this;

@@ -114,7 +114,8 @@ class CriuDumpRestoreIT {
         client.assertEcho("one");
 
         criu.dump(dumpOptions(root).leaveStopped(true).build(), CriuListener.NONE);
-        assertEquals("T", FrozenTree.state(root), "leave_stopped keeps the tree stopped");
+        // CRIU sends SIGSTOP as it detaches: the stop lands a moment after dump() returns.
+        assertTrue(waitState(root, "T"), "leave_stopped keeps the tree stopped, state " + FrozenTree.state(root));
 
         FrozenTree frozen = new FrozenTree(root);
         assertEquals(1, frozen.resume(), "one established TCP socket left repair mode");
@@ -223,6 +224,16 @@ class CriuDumpRestoreIT {
 
     private long netnsInodeOfFile() throws Exception {
         return ((Number) Files.getAttribute(bed.netnsFile(), "unix:ino")).longValue();
+    }
+
+    private static boolean waitState(long pid, String state) throws InterruptedException {
+        for (int i = 0; i < 200; i++) {
+            if (state.equals(FrozenTree.state(pid))) {
+                return true;
+            }
+            Thread.sleep(5);
+        }
+        return false;
     }
 
     private static boolean waitGone(long pid) throws InterruptedException {
