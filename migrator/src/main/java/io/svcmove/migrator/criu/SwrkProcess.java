@@ -26,7 +26,8 @@ final class SwrkProcess implements AutoCloseable {
     static final int RPC_FD = 3;
     /** Sources are first moved above every target fd, so a dup2 never clobbers a later source. */
     private static final int STAGING_FD_MIN = 100;
-    private static final int RECV_BUFFER = 1 << 20;
+    /** A criu_resp is a few hundred bytes; MSG_TRUNC catches anything larger. */
+    private static final int RECV_BUFFER = 64 * 1024;
     private static final long POLL_SLICE_MS = 100;
     private static final long REAP_TIMEOUT_MS = 10_000;
 
