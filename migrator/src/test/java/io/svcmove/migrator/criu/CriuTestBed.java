@@ -142,25 +142,30 @@ final class CriuTestBed implements AutoCloseable {
         }
     }
 
+    /** Every step runs even if an earlier one fails, so no process, netns or file outlives the test. */
     @Override
     public void close() throws Exception {
-        for (long pid : extraPids) {
-            // A frozen tree may still be stopped: SIGKILL works on stopped processes too.
-            if (Files.exists(Path.of("/proc", Long.toString(pid)))) {
-                new FrozenTree(pid).kill();
+        try {
+            for (long pid : extraPids) {
+                // SIGKILL also ends a stopped (frozen) tree; the server is its PID namespace's init.
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+            for (Process p : processes) {
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+        } finally {
+            try {
+                run("ip", "netns", "delete", netns);
+            } finally {
+                try (var files = Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        Files.delete(f);
+                    }
+                }
+                Files.delete(dir);
             }
         }
-        for (Process p : processes) {
-            p.destroyForcibly();
-            p.waitFor(5, TimeUnit.SECONDS);
-        }
-        run("ip", "netns", "delete", netns);
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                Files.delete(f);
-            }
-        }
-        Files.delete(dir);
     }
 
     /** A line client of the echo server; its output lines are read on a thread of their own. */
