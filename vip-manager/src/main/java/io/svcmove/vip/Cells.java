@@ -140,6 +140,12 @@ public final class Cells {
         }
         List<Netns.Addr> addrs = nodeNetns.ipv4Addresses(dev);
         checkSubnet(node, dev, vip, addrs);
+        for (Netns.Addr a : addrs) {
+            if (a.address().equals(vip.address())) {
+                throw new CellException("VIP " + vip.addressText() + " is an address of node " + node + "'s own " + dev
+                        + ": a VIP must belong to its cell alone; remove it from " + dev + " or choose another VIP");
+            }
+        }
         spec.gateway().ifPresent(gw -> {
             if (gw.equals(vip.address())) {
                 throw new CellException("gateway " + gw.getHostAddress() + " is the VIP itself; give the LAN's router");
