@@ -94,12 +94,13 @@ static int place_fds(const int *src, int n)
 	return 0;
 }
 
-static int open_or(const char *path, int flags, int fallback_target)
+/* Opens path onto fd target. */
+static int open_onto(const char *path, int flags, int target)
 {
 	int fd = open(path, flags);
-	if (fd < 0 || dup2(fd, fallback_target) < 0)
+	if (fd < 0 || dup2(fd, target) < 0)
 		return -1;
-	if (fd != fallback_target)
+	if (fd != target)
 		close(fd);
 	return 0;
 }
@@ -186,7 +187,7 @@ static int relay_only(const char *logpath, int attach_timeout_s)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		close(ready[0]);
-		if (open_or("/dev/null", O_RDWR, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0 || chdir("/") < 0)
+		if (open_onto("/dev/null", O_RDWR, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0 || chdir("/") < 0)
 			_exit(EXIT_SETUP);
 		relay_detached(logfd, ready[1], attach_timeout_s * 1000);
 	}
@@ -322,7 +323,7 @@ int main(int argc, char **argv)
 		signal(SIGHUP, SIG_IGN);
 		signal(SIGPIPE, SIG_IGN);
 		/* Must not hold the caller's stdout/stderr, or the caller would wait for the relay's end. */
-		if (open_or("/dev/null", O_RDWR, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0)
+		if (open_onto("/dev/null", O_RDWR, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0)
 			_exit(EXIT_SETUP);
 		int keep[2] = {out[0], logfd};
 		if (place_fds(keep, 2) < 0)
@@ -356,7 +357,7 @@ int main(int argc, char **argv)
 		reset_signals();
 		if (setsid() < 0)
 			child_fail(status[1], EXIT_CHILD_SETUP, "setsid: %s", strerror(errno));
-		if (open_or("/dev/null", O_RDONLY, 0) < 0)
+		if (open_onto("/dev/null", O_RDONLY, 0) < 0)
 			child_fail(status[1], EXIT_CHILD_SETUP, "cannot open /dev/null: %s", strerror(errno));
 		if (dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0)
 			child_fail(status[1], EXIT_CHILD_SETUP, "dup2: %s", strerror(errno));
