@@ -6,6 +6,7 @@ import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.SwrkCriu;
 import io.svcmove.migrator.move.IncomingMoves;
 import io.svcmove.migrator.move.Moves;
@@ -61,9 +62,18 @@ public final class Agent {
         }
         NodeIdentity identity = NodeIdentity.load(config.node(), Path.of(config.tls().key()), Path.of(config.tls().cert()),
                 Path.of(config.tls().ca()));
-        Criu criu = new SwrkCriu(Installation.criu());
-        criu.check();
-        String criuVersion = criu.version().toString();
+        Criu criu = null;
+        String criuVersion = null;
+        try {
+            criu = new SwrkCriu(Installation.criu());
+            criu.check();
+            criuVersion = criu.version().toString();
+        } catch (IllegalStateException | CriuException e) {
+            // The node still runs services; it only cannot move them. Say so once, and on every move.
+            log.warn("CRIU is missing or does not work on {}: services run, but none can move to or from here: {}",
+                    config.node(), e.getMessage());
+            criu = null;
+        }
 
         Files.createDirectories(Path.of(config.logDir()));
         ServiceRegistry registry = new ServiceRegistry(Path.of(config.stateDir()));
@@ -105,7 +115,7 @@ public final class Agent {
                     log.info("agent of {} stopping; its services keep running", config.node());
                     stopped.countDown();
                 }));
-                log.info("agent of {} ready (CRIU {})", config.node(), criuVersion);
+                log.info("agent of {} ready (CRIU {})", config.node(), criuVersion == null ? "missing" : criuVersion);
                 stopped.await();
             }
         }

@@ -14,7 +14,15 @@ public final class Installation {
         return find("svcmove-launch", "svcmove-launch");
     }
 
+    /** $SVCMOVE_CRIU names another CRIU (a test, or a CRIU built elsewhere). */
     public static Path criu() {
+        String override = System.getenv("SVCMOVE_CRIU");
+        if (override != null && !override.isBlank()) {
+            if (!Files.isExecutable(Path.of(override))) {
+                throw new IllegalStateException("$SVCMOVE_CRIU names " + override + ", which is not an executable");
+            }
+            return Path.of(override);
+        }
         return find("criu", "criu-bin");
     }
 

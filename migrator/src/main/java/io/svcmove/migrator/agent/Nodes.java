@@ -35,7 +35,7 @@ final class Nodes {
     JsonNode self(String from, JsonNode req) throws IOException {
         return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true)
                 .put("address", config.listen()).put("kernel", Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip())
-                .put("criu", criuVersion).put("services", registry.all().size());
+                .put("criu", criuVersion == null ? "missing" : criuVersion).put("services", registry.all().size());
     }
 
     JsonNode all(JsonNode req) throws IOException {

@@ -81,6 +81,10 @@ public final class IncomingMoves {
     public synchronized JsonNode prepare(String from, JsonNode body) throws Exception {
         String moveId = body.path("move_id").asText();
         ServiceRecord svc = ControlMessage.JSON.treeToValue(body.path("service"), ServiceRecord.class);
+        if (criu == null) {
+            throw new IllegalStateException("CRIU is missing or does not work on " + config.node()
+                    + ": run 'make setup' there (see the agent's log for CRIU's own reason)");
+        }
         if (!criuVersion.equals(body.path("criu_version").asText())) {
             throw new IllegalStateException(config.node() + " has CRIU " + criuVersion + " but " + from + " has "
                     + body.path("criu_version").asText() + ": install the same CRIU on both (make setup)");

@@ -106,6 +106,10 @@ public final class Moves {
                     + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList())
                     + " (the [[peers]] of its agent.toml)");
         }
+        if (criu == null) {
+            throw new ControlException(Outcome.REFUSED, "CRIU is missing or does not work on " + config.node()
+                    + ", so nothing can move from here: run 'make setup' on " + config.node());
+        }
         synchronized (moving) {
             ServiceRecord svc = registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND,
                     "no service named " + name + " on " + config.node()));

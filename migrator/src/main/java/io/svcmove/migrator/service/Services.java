@@ -38,8 +38,18 @@ public final class Services {
         this.launcher = launcher;
     }
 
-    /** At start: every recorded service is either still running in its cell, or reported dead. */
+    /**
+     * At start: a cell without a service record is what a move or a start left when this agent died
+     * half-way: it is removed. Every recorded service is either still running in its cell, or
+     * reported dead.
+     */
     public void adopt() {
+        for (Cell cell : cells.list()) {
+            if (registry.find(cell.service()).isEmpty()) {
+                log.warn("removing cell {}: no service owns it (a move or start that did not finish)", cell.netnsName());
+                destroyQuietly(cell.service());
+            }
+        }
         for (ServiceRecord r : registry.all()) {
             if (running(r)) {
                 log.info("adopted {}: pid {} in cell {} at {}", r.name(), r.pid(), r.netns(), r.vip());
