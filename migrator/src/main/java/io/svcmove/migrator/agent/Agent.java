@@ -78,7 +78,8 @@ public final class Agent {
         Files.createDirectories(Path.of(config.logDir()));
         ServiceRegistry registry = new ServiceRegistry(Path.of(config.stateDir()));
         Cells cells = new Cells(config.node());
-        Services services = new Services(config, registry, cells, new ServiceLauncher(Installation.launcher()));
+        ServiceLauncher launcher = new ServiceLauncher(Installation.launcher());
+        Services services = new Services(config, registry, cells, launcher);
         services.adopt();
 
         ExecutorService work = Executors.newCachedThreadPool(r -> {
@@ -93,7 +94,7 @@ public final class Agent {
         try (ArpAnnouncer announcer = new ArpAnnouncer();
                 PeerClient peers = new PeerClient(identity, peerAddresses, work);
                 PeerServer server = new PeerServer(identity, peerNames::contains, work)) {
-            IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criuVersion, announcer);
+            IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criuVersion, announcer, launcher);
             Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer);
             Nodes nodes = new Nodes(config, registry, criuVersion, peers);
             incoming.handlers().forEach(server::registerHandler);

@@ -19,6 +19,11 @@ public final class OpenFd implements AutoCloseable {
         return new OpenFd(Libc.openOrThrow(path.toString(), Libc.O_RDONLY, 0));
     }
 
+    /** For writing, e.g. a pipe's write end through /proc/PID/fd/N, to hand to a restored tree. */
+    public static OpenFd openForWriting(Path path) throws IOException {
+        return new OpenFd(Libc.openOrThrow(path.toString(), Libc.O_WRONLY, 0));
+    }
+
     static OpenFd openDirectory(Path path) throws IOException {
         try {
             return new OpenFd(Libc.openOrThrow(path.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY, 0));

@@ -17,9 +17,11 @@ import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellSpec;
 import io.svcmove.vip.Cells;
+import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,7 +43,10 @@ public final class IncomingMoves {
     private final Criu criu;
     private final String criuVersion;
     private final ArpAnnouncer announcer;
+    private final ServiceLauncher launcher;
     private final Map<String, Arrival> moves = new ConcurrentHashMap<>();
+    /** How long a relay waits for the restored service to attach: the transfer and restore must fit in it. */
+    private static final Duration RELAY_WINDOW = Duration.ofMinutes(5);
     /** Moves this node committed: an abort that comes after (a lost commit reply) must not kill the service. */
     private final Set<String> committed = ConcurrentHashMap.newKeySet();
 
@@ -50,16 +55,22 @@ public final class IncomingMoves {
         final ServiceRecord service;
         final Cell cell;
         final ImageDir images;
+        final String outputPipe;
+        final ServiceLauncher.Relay relay;
         volatile long pid;
 
-        Arrival(ServiceRecord service, Cell cell, ImageDir images) {
+        Arrival(ServiceRecord service, Cell cell, ImageDir images, String outputPipe, ServiceLauncher.Relay relay) {
             this.service = service;
             this.cell = cell;
             this.images = images;
+            this.outputPipe = outputPipe;
+            this.relay = relay;
         }
     }
 
-    public IncomingMoves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, ArpAnnouncer announcer) {
+    public IncomingMoves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion,
+            ArpAnnouncer announcer, ServiceLauncher launcher) {
+        this.launcher = launcher;
         this.config = config;
         this.cells = cells;
         this.registry = registry;
@@ -104,13 +115,15 @@ public final class IncomingMoves {
         }
         Cell cell = cells.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
         ImageDir images;
+        ServiceLauncher.Relay relay;
         try {
             images = ImageDir.create("svcmove-" + moveId + "-");
-        } catch (IOException e) {
+            relay = launcher.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
+        } catch (IOException | RuntimeException e) {
             cells.destroy(svc.name());
             throw e;
         }
-        moves.put(moveId, new Arrival(svc, cell, images));
+        moves.put(moveId, new Arrival(svc, cell, images, body.path("output_pipe").asText(), relay));
         log.info("move {}: prepared cell {} for {} from {} (held)", moveId, cell.netnsName(), svc.name(), from);
         return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("criu_version", criuVersion);
     }
@@ -119,9 +132,10 @@ public final class IncomingMoves {
     public JsonNode restore(String from, JsonNode body) throws Exception {
         Arrival a = arrival(body);
         RestoreResult r;
-        try (OpenFd netns = OpenFd.open(a.cell.netnsPath())) {
+        try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); OpenFd output = OpenFd.openForWriting(a.relay.pipe())) {
             r = criu.restore(RestoreOptions.builder(a.images.path().resolve("images"), NetworkLock.SKIP)
-                    .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()).build(), n -> {});
+                    .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
+                    .inheritFd(a.outputPipe, output.fd()).build(), n -> {});
         }
         a.pid = r.pid();
         a.cell.release();

@@ -15,6 +15,7 @@ import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
+import io.svcmove.vip.ServiceLauncher;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -58,7 +59,9 @@ public final class OutgoingMove {
         long[] newPid = new long[1];
         long[] bytes = new long[1];
         ObjectNode id = ControlMessage.JSON.createObjectNode().put("move_id", moveId);
+        // The service's stdout pipe: CRIU restores it with no reader unless the destination's relay is inherited under its key.
         JsonNode prepare = ControlMessage.JSON.createObjectNode().put("move_id", moveId).put("criu_version", criuVersion)
+                .put("output_pipe", ServiceLauncher.outputPipe(svc.pid()))
                 .set("service", ControlMessage.JSON.valueToTree(svc));
 
         List<Step> steps = List.of(

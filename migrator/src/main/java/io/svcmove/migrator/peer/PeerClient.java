@@ -85,7 +85,6 @@ public final class PeerClient implements AutoCloseable {
         this.executor = executor;
         this.protocol = protocol;
         this.group = Transport.group(1, "peer-client");
-        CryptoWarmup.start();
     }
 
     /** Adds or moves a peer; an open connection to its old address is closed. */

@@ -58,7 +58,6 @@ public final class PeerServer implements AutoCloseable {
         this.dispatcher = new RequestDispatcher(executor, receiver);
         this.protocol = protocol;
         this.group = Transport.group(2, "peer-server");
-        CryptoWarmup.start();
     }
 
     /** Handles requests of {@code type}; one handler per type, registered before or after {@link #bind}. */
