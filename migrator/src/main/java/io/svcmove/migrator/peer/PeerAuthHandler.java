@@ -18,7 +18,13 @@ import org.slf4j.LoggerFactory;
  */
 final class PeerAuthHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(PeerAuthHandler.class);
+    private final boolean server;
     private boolean refused;
+
+    /** @param server whether this end accepted the connection (only the wording of the log differs) */
+    PeerAuthHandler(boolean server) {
+        this.server = server;
+    }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
@@ -57,7 +63,12 @@ final class PeerAuthHandler extends ChannelInboundHandlerAdapter {
         refused = true;
         String reason = PeerTls.reason(cause);
         PeerEvents.recordCause(ctx.channel(), new PeerException(reason, cause));
-        LOG.warn("refused {}: {}", PeerEvents.address(ctx.channel().remoteAddress()), reason);
+        String peer = PeerEvents.address(ctx.channel().remoteAddress());
+        if (server) {
+            LOG.warn("refused {}: {}", peer, reason);
+        } else {
+            LOG.warn("no secure connection to {}: {}", peer, reason);
+        }
         ctx.close();
     }
 }

@@ -123,7 +123,7 @@ public final class PeerClient implements AutoCloseable {
                 return;
             }
             Duration left = timeout.minusNanos(System.nanoTime() - start);
-            conn.call(type, json, left.isNegative() ? Duration.ZERO : left).whenComplete((r, e) -> {
+            conn.call(type, json, left.isNegative() ? Duration.ZERO : left, timeout).whenComplete((r, e) -> {
                 if (e != null) {
                     result.completeExceptionally(unwrap(e));
                 } else {
@@ -191,7 +191,7 @@ public final class PeerClient implements AutoCloseable {
             list.addObject().put("name", files.get(i).getFileName().toString()).put("size", sizes[i]);
         }
         PeerConnection conn = await(connection(node), CONNECT_TIMEOUT.plus(CONTROL_TIMEOUT), node + " did not come up");
-        JsonNode started = await(conn.call(Wire.TRANSFER_BEGIN, begin, CONTROL_TIMEOUT), CONTROL_TIMEOUT, "no answer");
+        JsonNode started = await(conn.call(Wire.TRANSFER_BEGIN, begin, CONTROL_TIMEOUT, CONTROL_TIMEOUT), CONTROL_TIMEOUT, "no answer");
         int stream = started.path("stream").asInt();
         Channel ch = conn.channel;
         AtomicReference<Throwable> writeFailure = new AtomicReference<>();
@@ -232,7 +232,7 @@ public final class PeerClient implements AutoCloseable {
             }
         }
         ObjectNode end = Wire.JSON.createObjectNode().put("stream", stream);
-        await(conn.call(Wire.TRANSFER_END, end, CONTROL_TIMEOUT), CONTROL_TIMEOUT, "no answer");
+        await(conn.call(Wire.TRANSFER_END, end, CONTROL_TIMEOUT, CONTROL_TIMEOUT), CONTROL_TIMEOUT, "no answer");
         progress.progress(total, total);
         return new TransferStats(files.size(), total, Duration.ofNanos(System.nanoTime() - start));
     }
@@ -275,7 +275,7 @@ public final class PeerClient implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         conn.channel = ch;
-                        PeerPipeline.init(ch, ctx, identity.name(), protocol, ReplyDispatcher.INSTANCE);
+                        PeerPipeline.init(ch, false, ctx, identity.name(), protocol, ReplyDispatcher.INSTANCE);
                     }
                 });
         CompletableFuture<PeerConnection> ready = conn.ready;

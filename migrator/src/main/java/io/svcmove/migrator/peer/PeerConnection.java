@@ -42,13 +42,14 @@ final class PeerConnection {
         return node + " (" + PeerEvents.address(address) + ")";
     }
 
-    CompletableFuture<JsonNode> call(String type, JsonNode body, Duration timeout) {
+    /** @param shown the timeout the caller asked for, which the error names (less may be left of it) */
+    CompletableFuture<JsonNode> call(String type, JsonNode body, Duration timeout, Duration shown) {
         long id = ids.incrementAndGet();
         CompletableFuture<JsonNode> f = new CompletableFuture<>();
         pending.put(id, new Pending(type, f));
         Channel ch = channel;
         ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> fail(f, new PeerException(who() + " did not answer '"
-                + type + "' within " + timeout.toMillis() + " ms")), timeout.toNanos(), TimeUnit.NANOSECONDS);
+                + type + "' within " + shown.toMillis() + " ms")), timeout.toNanos(), TimeUnit.NANOSECONDS);
         f.whenComplete((r, e) -> {
             pending.remove(id);
             timer.cancel(false);
@@ -128,9 +129,9 @@ final class PeerConnection {
         if (has(cause, ClusterTrust.Refused.class)) {
             return new PeerException(who() + " is not trusted: " + msg, cause);
         }
-        if (has(cause, SSLException.class) && msg.contains("alert")) {
-            return new PeerException(who() + " refused this node (" + msg + "): is this node in its peer list, with a"
-                    + " certificate from the same cluster CA?", cause);
+        if (has(cause, SSLException.class) && msg.contains("fatal alert")) {
+            return new PeerException(who() + " refused this node's certificate: is this node in its peer list,"
+                    + " and was its certificate issued by the same cluster CA?", cause);
         }
         return new PeerException("cannot talk to " + who() + ": " + msg, cause);
     }

@@ -17,12 +17,12 @@ final class PeerPipeline {
 
     private PeerPipeline() {}
 
-    static void init(SocketChannel ch, SslContext tls, String localNode, int protocol, ChannelHandler dispatcher) {
+    static void init(SocketChannel ch, boolean server, SslContext tls, String localNode, int protocol, ChannelHandler dispatcher) {
         SslHandler ssl = tls.newHandler(ch.alloc());
         ssl.setHandshakeTimeoutMillis(HANDSHAKE_TIMEOUT_MILLIS);
         ChannelPipeline p = ch.pipeline();
         p.addLast("tls", ssl);
-        p.addLast("auth", new PeerAuthHandler());
+        p.addLast("auth", new PeerAuthHandler(server));
         addFraming(p);
         p.addLast("version", new VersionCheck(localNode, protocol));
         p.addLast("codec", new MessageCodec());

@@ -93,7 +93,7 @@ public final class PeerServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        PeerPipeline.init(ch, tls, identity.name(), protocol, dispatcher);
+                        PeerPipeline.init(ch, true, tls, identity.name(), protocol, dispatcher);
                     }
                 });
         ChannelFuture f = b.bind(address).awaitUninterruptibly();

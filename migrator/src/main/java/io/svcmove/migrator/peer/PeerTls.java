@@ -53,6 +53,9 @@ final class PeerTls {
         if (msg.contains("protocol_version") || msg.contains("No appropriate protocol")) {
             return "TLS version not supported (peers speak TLS 1.3 only)";
         }
+        if (msg.contains("fatal alert")) {
+            return "the other end refused this node's certificate (" + msg + ")";
+        }
         if (failure instanceof SSLHandshakeException && msg.contains("timed out")) {
             return "TLS handshake timed out";
         }

@@ -89,8 +89,10 @@ public final class ClusterPki {
                 + "; it is never overwritten (use another --dir to start a new cluster)");
         Files.createDirectories(dir);
         KeyPair pair = newKeyPair();
-        X500Name subject = new X500Name("CN=svcmove cluster CA");
         Instant now = Instant.now();
+        // A distinct name per CA, so a refusal that quotes the issuer shows which cluster it came from.
+        X500Name subject = new X500Name("CN=svcmove cluster CA " + now.toString().substring(0, 10) + " "
+                + String.format("%08x", RANDOM.nextInt()));
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial(),

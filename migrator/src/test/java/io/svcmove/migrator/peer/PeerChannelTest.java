@@ -168,9 +168,13 @@ class PeerChannelTest {
 
     @Test
     void clientFromAnotherCaIsRefusedBeforeAnyHandlerRuns() throws Exception {
-        PeerClient stranger = client(NodeIdentity.load(otherPki, "node1"));
+        // Signed by another CA, but trusting ours: only the server's check can stop it.
+        NodeIdentity foreign = NodeIdentity.load(otherPki, "node1");
+        PeerClient stranger = client(new NodeIdentity("node1", foreign.key(), foreign.certificate(),
+                ClusterPki.loadCertificate(pki.resolve("ca.crt"))));
         Throwable e = failure(stranger.call("node2", "echo", "hi", T));
         assertInstanceOf(PeerException.class, e);
+        assertTrue(e.getMessage().contains("refused this node's certificate"), e.getMessage());
         assertTrue(logged("certificate not signed by the cluster CA"), log.list.toString());
         assertTrue(logged("refused 127.0.0.1"), log.list.toString());
         assertEquals(0, handled.get(), "no handler ran");
@@ -181,7 +185,7 @@ class PeerChannelTest {
         PeerClient node3 = client(NodeIdentity.load(pki, "node3"));
         Throwable e = failure(node3.call("node2", "echo", "hi", T));
         assertInstanceOf(PeerException.class, e);
-        assertTrue(e.getMessage().contains("node2 (127.0.0.1:" + serverAddress.getPort() + ")"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("node2 (127.0.0.1:" + serverAddress.getPort() + ") refused this node's"), e.getMessage());
         assertTrue(logged("certificate names node 'node3', which is not a peer of node2"), log.list.toString());
         assertEquals(0, handled.get());
     }
