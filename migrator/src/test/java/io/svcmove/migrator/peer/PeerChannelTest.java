@@ -314,6 +314,62 @@ class PeerChannelTest {
         assertTrue(e.getMessage().contains("already exists"), e.getMessage());
     }
 
+    @Test
+    void manyConcurrentCallsShareOneConnection() throws Exception {
+        PeerClient node1 = client(NodeIdentity.load(pki, "node1"));
+        List<java.util.concurrent.CompletableFuture<JsonNode>> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            calls.add(node1.call("node2", "echo", i, T));
+        }
+        for (int i = 0; i < calls.size(); i++) {
+            assertEquals(i, calls.get(i).get(20, TimeUnit.SECONDS).get("echo").asInt());
+        }
+        assertEquals(200, handled.get());
+    }
+
+    @Test
+    void clientWithoutCertificateIsRefused() throws Exception {
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+        tls.init(null, new javax.net.ssl.TrustManager[] {new ClusterTrust(
+                ClusterPki.loadCertificate(pki.resolve("ca.crt")), n -> true, "")}, null);
+        try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+                .createSocket(LOOPBACK, serverAddress.getPort())) {
+            s.setSoTimeout(10_000);
+            s.startHandshake();
+            assertThrows(IOException.class, () -> {
+                s.getOutputStream().write(new byte[] {0, 0, 0, 1, 0});
+                s.getOutputStream().flush();
+                if (s.getInputStream().read() < 0) {
+                    throw new java.io.EOFException("closed");
+                }
+            });
+        }
+        assertTrue(logged("no certificate presented"), log.list.toString());
+        assertEquals(0, handled.get());
+    }
+
+    @Test
+    void connectionLostMidTransferFailsTheReceiverAndRemovesPartialFiles() throws Exception {
+        Path images = Files.createDirectories(work.resolve("images"));
+        Files.write(images.resolve("pages-1.img"), new byte[20 * 1024 * 1024]);
+        PeerClient node1 = client(NodeIdentity.load(pki, "node1"));
+        var arrived = server.awaitTransfer("move-3");
+        AtomicInteger chunks = new AtomicInteger();
+        var sending = node1.sendFiles("node2", "move-3", images, (sent, total) -> {
+            if (chunks.incrementAndGet() == 4) {
+                node1.close();
+            }
+        });
+        assertInstanceOf(PeerException.class, failure(sending));
+        Throwable e = failure(arrived);
+        assertTrue(e.getMessage().contains("closed before transfer move-3 ended"), e.getMessage());
+        Path dir = work.resolve("incoming").resolve("move-3");
+        for (int i = 0; i < 50 && Files.exists(dir); i++) {
+            Thread.sleep(50);
+        }
+        assertTrue(Files.notExists(dir), "partial transfer removed");
+    }
+
     private static byte[] sha256(Path file) throws Exception {
         MessageDigest md = MessageDigest.getInstance("SHA-256");
         try (InputStream in = Files.newInputStream(file)) {
