@@ -1,0 +1,144 @@
+package io.svcmove.migrator.it;
+
+import io.svcmove.testbed.BedStatus;
+import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.TestBed;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Stops and starts a node's agent the way the bed does: {@code bin/svcmove agent --config
+ * <agents[].config>} on the node, output appended to the agent's log. The bed's status JSON is read
+ * once per run, so the live PID is kept in the bed's own agent.pid (next to agent.toml), which
+ * {@code cluster status} reads too: after a restart both the tests and the bed see the new agent.
+ */
+final class Agents {
+    private static final Duration READY = Duration.ofSeconds(40);
+
+    private Agents() {}
+
+    static BedStatus.Agent of(TestBed bed, String node) {
+        return bed.status().agents().stream().filter(a -> a.node().equals(node)).findFirst()
+                .orElseThrow(() -> new AssertionError("the bed lists no agent for " + node + ": " + bed.status().agents()));
+    }
+
+    static Path pidFile(TestBed bed, String node) {
+        return Path.of(of(bed, node).config()).resolveSibling("agent.pid");
+    }
+
+    /** The PID of NODE's running agent, if one runs. */
+    static Optional<Long> pid(TestBed bed, String node) {
+        long pid;
+        try {
+            Path f = pidFile(bed, node);
+            pid = Files.exists(f) ? Long.parseLong(Files.readString(f).trim()) : of(bed, node).pid();
+        } catch (IOException | NumberFormatException e) {
+            pid = of(bed, node).pid();
+        }
+        return It.alive(pid) ? Optional.of(pid) : Optional.empty();
+    }
+
+    /** Sends SIG to NODE's agent, by its PID, and waits (bounded) until it is gone. Returns the PID. */
+    static long kill(TestBed bed, String node, String sig) {
+        long pid = pid(bed, node).orElseThrow(() -> new AssertionError("no agent runs on " + node));
+        bed.execOutside(It.SHORT, "kill", "-" + sig, Long.toString(pid)).requireOk();
+        ProcessHandle.of(pid).ifPresent(h -> {
+            try {
+                h.onExit().get(15, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new AssertionError("the agent of " + node + " (pid " + pid + ") outlived SIG" + sig + " by 15 s", e);
+            }
+        });
+        It.await(It.SHORT, "pid " + pid + " (agent of " + node + ") is gone", () -> !It.alive(pid));
+        return pid;
+    }
+
+    /** Starts NODE's agent with its own config. */
+    static long start(TestBed bed, String node) {
+        return start(bed, node, of(bed, node).config());
+    }
+
+    /**
+     * Starts NODE's agent with CONFIG and extra environment (K=V ...), then waits until
+     * `svcmove status` on NODE exits 0. Returns the agent's PID.
+     */
+    static long start(TestBed bed, String node, String config, String... env) {
+        if (pid(bed, node).isPresent()) {
+            throw new AssertionError("an agent already runs on " + node + " (pid " + pid(bed, node).get() + ")");
+        }
+        BedStatus.Agent a = of(bed, node);
+        List<String> cmd = new ArrayList<>();
+        cmd.add("env");
+        cmd.addAll(List.of(env));
+        // sh execs into bin/svcmove, which execs java: the Background's PID is the agent's.
+        cmd.addAll(List.of("sh", "-c", "exec \"$0\" agent --config \"$1\" >>\"$2\" 2>&1",
+                bed.checkout().resolve("bin/svcmove").toString(), config, a.log()));
+        long pid = bed.startBackground(node, cmd.toArray(String[]::new)).pid();
+        try {
+            Files.writeString(pidFile(bed, node), pid + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        long deadline = System.nanoTime() + READY.toNanos();
+        ExecResult last = null;
+        while (System.nanoTime() < deadline) {
+            if (!It.alive(pid)) {
+                throw new AssertionError("the agent of " + node + " (pid " + pid + ") exited at start; the end of "
+                        + a.log() + ":\n" + tail(Path.of(a.log()), 30));
+            }
+            last = bed.svcmove(node, "status");
+            if (last.ok()) {
+                return pid;
+            }
+            It.sleep(300);
+        }
+        throw new AssertionError("the agent of " + node + " did not answer `svcmove status` within " + READY.toSeconds()
+                + " s; last: " + (last == null ? "-" : last.describe()) + "\nthe end of its log:\n" + tail(Path.of(a.log()), 30));
+    }
+
+    /** Makes sure NODE runs its agent with its own config: restarts it if it is not running. For cleanup. */
+    static void ensureRunning(TestBed bed, String node) {
+        if (pid(bed, node).isEmpty()) {
+            start(bed, node);
+        }
+    }
+
+    /** Restarts NODE's agent with its own config (e.g. after a test ran it with another one). */
+    static void restartNormally(TestBed bed, String node) {
+        if (pid(bed, node).isPresent()) {
+            kill(bed, node, "TERM");
+        }
+        start(bed, node);
+    }
+
+    /** The size of NODE's agent log now: read only what comes after with {@link #logSince}. */
+    static long logMark(TestBed bed, String node) {
+        return It.size(Path.of(of(bed, node).log()));
+    }
+
+    static String logSince(TestBed bed, String node, long mark) {
+        try {
+            byte[] all = Files.readAllBytes(Path.of(of(bed, node).log()));
+            int from = (int) Math.min(mark, all.length);
+            return new String(all, from, all.length - from, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    static String tail(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(cannot read " + file + ": " + e + ")";
+        }
+    }
+}
