@@ -75,17 +75,25 @@ final class MoveCommand implements Command {
         return 0;
     }
 
-    private static void show(Cli cli, JsonNode e) {
-        if (e.has("forwarded_to")) {
-            cli.out.println("the service runs on " + e.get("forwarded_to").asText() + ": the move runs there");
-        } else if (e.has("sent")) {
+    /** Whether a progress bar is on the current line, to be ended before the next line. */
+    private boolean barOpen;
+
+    private void show(Cli cli, JsonNode e) {
+        if (e.has("sent")) {
             long sent = e.get("sent").asLong();
             long total = Math.max(1, e.get("total").asLong());
-            int filled = (int) (BAR * sent / total);
+            int filled = (int) (BAR * Math.min(sent, total) / total);
             cli.out.printf("\r  transfer  [%s%s] %5.1f / %.1f MB", "#".repeat(filled), " ".repeat(BAR - filled), sent / 1e6, total / 1e6);
-            if (sent >= total) {
-                cli.out.println();
-            }
+            barOpen = true;
+            cli.out.flush();
+            return;
+        }
+        if (barOpen) {
+            cli.out.println();
+            barOpen = false;
+        }
+        if (e.has("forwarded_to")) {
+            cli.out.println("the service runs on " + e.get("forwarded_to").asText() + ": the move runs there");
         } else if ("done".equals(e.path("state").asText())) {
             cli.out.printf("  %-9s done in %8.1f ms%n", e.get("phase").asText(), e.get("ms").asDouble());
         } else if ("failed".equals(e.path("state").asText())) {

@@ -133,9 +133,10 @@ public final class IncomingMoves {
         Arrival a = arrival(body);
         RestoreResult r;
         try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); OpenFd output = OpenFd.openForWriting(a.relay.pipe())) {
-            r = criu.restore(RestoreOptions.builder(a.images.path().resolve("images"), NetworkLock.SKIP)
-                    .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
-                    .inheritFd(a.outputPipe, output.fd()).build(), n -> {});
+            r = CriuLogs.keptOnFailure(Path.of(config.logDir()), body.path("move_id").asText(), () ->
+                    criu.restore(RestoreOptions.builder(a.images.path().resolve("images"), NetworkLock.SKIP)
+                            .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
+                            .inheritFd(a.outputPipe, output.fd()).build(), n -> {}));
         }
         a.pid = r.pid();
         a.cell.release();

@@ -13,6 +13,7 @@ import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -118,7 +119,7 @@ public final class Moves {
             ProgressEvents progress = new ProgressEvents(events);
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
-                OutgoingMove.Report r = new OutgoingMove(cells, registry, criu, peers, announcer, progress).run(svc, cell, to, criuVersion);
+                OutgoingMove.Report r = new OutgoingMove(cells, registry, criu, peers, announcer, Path.of(config.logDir()), progress).run(svc, cell, to, criuVersion);
                 log.info("moved {} to {}: frozen {} ms, phases {}", name, to, r.freezeMicros() / 1000, r.result().micros());
                 r.result().cleanupFailures().forEach(e -> log.warn("move of {} done, but cleanup failed: {}", name, e.getMessage()));
                 return report(r);
@@ -154,6 +155,7 @@ public final class Moves {
     private static final class ProgressEvents implements MoveListener {
         private final Consumer<JsonNode> events;
         private long lastProgress;
+        private boolean complete;
 
         ProgressEvents(Consumer<JsonNode> events) {
             this.events = events;
@@ -188,7 +190,8 @@ public final class Moves {
         @Override
         public void transferred(long sent, long total) {
             long now = System.nanoTime();
-            if (sent == total || now - lastProgress > 100_000_000L) {
+            if (sent == total ? !complete : now - lastProgress > 100_000_000L) {
+                complete = sent == total;
                 lastProgress = now;
                 events.accept(ControlMessage.JSON.createObjectNode().put("phase", Phase.TRANSFER.label()).put("sent", sent).put("total", total));
             }

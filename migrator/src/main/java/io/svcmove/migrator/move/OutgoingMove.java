@@ -16,6 +16,7 @@ import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -36,10 +37,12 @@ public final class OutgoingMove {
     private final Criu criu;
     private final PeerClient peers;
     private final ArpAnnouncer announcer;
+    private final Path logDir;
     private final MoveListener listener;
 
     public OutgoingMove(Cells cells, ServiceRegistry registry, Criu criu, PeerClient peers, ArpAnnouncer announcer,
-            MoveListener listener) {
+            Path logDir, MoveListener listener) {
+        this.logDir = logDir;
         this.announcer = announcer;
         this.cells = cells;
         this.registry = registry;
@@ -73,11 +76,11 @@ public final class OutgoingMove {
                     freezeStart[0] = System.nanoTime();
                     cell.hold();
                 }, cell::release),
-                Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> criu.dump(
-                        DumpOptions.builder(images[0].path(), svc.pid(), NetworkLock.SKIP)
+                Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> CriuLogs.keptOnFailure(logDir, moveId, () ->
+                        criu.dump(DumpOptions.builder(images[0].path(), svc.pid(), NetworkLock.SKIP)
                                 .tcpEstablished(true).leaveStopped(true)
                                 .externalNetns(cell.netnsInode(), CELL_NETNS_KEY).build(),
-                        n -> listener.criu(n.script())),
+                        n -> listener.criu(n.script()))),
                         () -> new FrozenTree(svc.pid()).resume()),
                 Step.of(Phase.TRANSFER, "images to the destination", () -> bytes[0] = Peers.await(peers.sendFiles(destination, moveId,
                         images[0].path(), listener::transferred)).bytes()),
