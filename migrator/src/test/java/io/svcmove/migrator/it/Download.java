@@ -46,6 +46,12 @@ final class Download implements AutoCloseable {
         return curl.isAlive();
     }
 
+    /** What the download looks like now, for messages. */
+    String describe() {
+        return (curl.isAlive() ? "running" : "ended") + ", " + bytes() + " of " + site.bigBytes + " bytes"
+                + (curl.output().isBlank() ? "" : ", curl said: " + curl.output().strip());
+    }
+
     long bytes() {
         return It.size(out);
     }
