@@ -48,6 +48,12 @@ final class MessageCodec extends MessageToMessageCodec<ByteBuf, PeerMessage> {
             buf.release();
             throw e;
         }
+        if (buf.readableBytes() > Wire.MAX_FRAME) {
+            int size = buf.readableBytes();
+            buf.release();
+            throw new PeerProtocolException("message of " + size + " bytes exceeds the " + (Wire.MAX_FRAME >> 20)
+                    + " MiB frame limit: send bulk data with sendFiles");
+        }
         out.add(buf);
     }
 

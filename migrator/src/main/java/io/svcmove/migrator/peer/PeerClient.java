@@ -111,6 +111,9 @@ public final class PeerClient implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return CompletableFuture.failedFuture(new PeerException("cannot encode '" + type + "' as JSON: " + e.getMessage(), e));
         }
+        if (group.isShuttingDown()) {
+            return CompletableFuture.failedFuture(new PeerException("this client is closed"));
+        }
         long start = System.nanoTime();
         CompletableFuture<JsonNode> result = new CompletableFuture<>();
         ScheduledFuture<?> timer = group.next().schedule(() -> executor.execute(() -> result.completeExceptionally(
@@ -123,13 +126,17 @@ public final class PeerClient implements AutoCloseable {
                 return;
             }
             Duration left = timeout.minusNanos(System.nanoTime() - start);
-            conn.call(type, json, left.isNegative() ? Duration.ZERO : left, timeout).whenComplete((r, e) -> {
-                if (e != null) {
-                    result.completeExceptionally(unwrap(e));
-                } else {
-                    result.complete(r);
-                }
-            });
+            try {
+                conn.call(type, json, left.isNegative() ? Duration.ZERO : left, timeout).whenComplete((r, e) -> {
+                    if (e != null) {
+                        result.completeExceptionally(unwrap(e));
+                    } else {
+                        result.complete(r);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                result.completeExceptionally(new PeerException("this client is closed", e));
+            }
         });
         return result;
     }

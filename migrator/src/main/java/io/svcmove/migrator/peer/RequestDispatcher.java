@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.EncoderException;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -59,7 +60,12 @@ final class RequestDispatcher extends ChannelInboundHandlerAdapter {
         } else if (msg instanceof PeerMessage.Request r) {
             dispatch(ch, peer, r).whenComplete((result, error) -> {
                 if (error == null) {
-                    ch.writeAndFlush(new PeerMessage.Reply(r.id(), result));
+                    // A reply that cannot be encoded (too large) still answers the caller, as an error.
+                    ch.writeAndFlush(new PeerMessage.Reply(r.id(), result)).addListener(w -> {
+                        if (!w.isSuccess() && ch.isActive()) {
+                            ch.writeAndFlush(new PeerMessage.ErrorReply(r.id(), message(w.cause())));
+                        }
+                    });
                 } else {
                     LOG.info("'{}' from {} failed: {}", r.type(), peer, message(error));
                     ch.writeAndFlush(new PeerMessage.ErrorReply(r.id(), message(error)));
@@ -116,7 +122,10 @@ final class RequestDispatcher extends ChannelInboundHandlerAdapter {
     }
 
     static String message(Throwable error) {
-        Throwable e = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        Throwable e = error;
+        while ((e instanceof CompletionException || e instanceof EncoderException) && e.getCause() != null) {
+            e = e.getCause();
+        }
         return e.getMessage() == null ? e.getClass().getName() : e.getMessage();
     }
 }

@@ -89,6 +89,7 @@ class PeerChannelTest {
             handled.incrementAndGet();
             throw new IllegalStateException("service web is not running on node2");
         });
+        server.registerHandler("huge", (peer, body) -> "x".repeat(Wire.MAX_FRAME + 1));
         server.registerHandler("slow", (peer, body) -> {
             Thread.sleep(2000);
             return "late";
@@ -156,6 +157,17 @@ class PeerChannelTest {
         assertTrue(e.getMessage().startsWith("node2 failed 'fail'"), e.getMessage());
         // The connection survives a failed call.
         assertEquals("node1", node1.call("node2", "echo", "x", T).get(20, TimeUnit.SECONDS).get("from").asText());
+    }
+
+    @Test
+    void replyTooLargeForAFrameArrivesAsAnError() throws Exception {
+        PeerClient node1 = client(NodeIdentity.load(pki, "node1"));
+        Throwable e = failure(node1.call("node2", "huge", null, T));
+        assertInstanceOf(PeerCallException.class, e);
+        assertTrue(e.getMessage().contains("exceeds the 16 MiB frame limit"), e.getMessage());
+        Throwable sent = failure(node1.call("node2", "echo", "y".repeat(Wire.MAX_FRAME), T));
+        assertTrue(sent.getMessage().contains("cannot send 'echo'"), sent.getMessage());
+        assertEquals("node1", node1.call("node2", "echo", "ok", T).get(20, TimeUnit.SECONDS).get("from").asText());
     }
 
     @Test
