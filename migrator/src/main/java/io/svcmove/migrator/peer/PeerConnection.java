@@ -33,10 +33,6 @@ final class PeerConnection {
         this.executor = executor;
     }
 
-    String node() {
-        return node;
-    }
-
     /** "node2 (198.18.0.12:7301)", how errors name the peer. */
     String who() {
         return node + " (" + PeerEvents.address(address) + ")";

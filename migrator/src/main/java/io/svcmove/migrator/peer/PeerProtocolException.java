@@ -7,8 +7,4 @@ final class PeerProtocolException extends PeerException {
     PeerProtocolException(String message) {
         super(message);
     }
-
-    PeerProtocolException(String message, Throwable cause) {
-        super(message, cause);
-    }
 }

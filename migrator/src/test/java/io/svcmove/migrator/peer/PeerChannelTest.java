@@ -12,6 +12,7 @@ import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.pki.ClusterPki;
 import io.svcmove.migrator.pki.NodeIdentity;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,16 +26,22 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,7 +63,7 @@ class PeerChannelTest {
     private InetSocketAddress serverAddress;
     private final AtomicInteger handled = new AtomicInteger();
     private final ListAppender<ILoggingEvent> log = new ListAppender<>();
-    private final List<AutoCloseable> closeLater = new java.util.ArrayList<>();
+    private final List<AutoCloseable> closeLater = new ArrayList<>();
 
     @BeforeAll
     static void certificates() throws IOException {
@@ -122,7 +129,7 @@ class PeerChannelTest {
         return c;
     }
 
-    private static Throwable failure(java.util.concurrent.Future<?> f) {
+    private static Throwable failure(Future<?> f) {
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(20, TimeUnit.SECONDS));
         return e.getCause();
     }
@@ -329,7 +336,7 @@ class PeerChannelTest {
     @Test
     void manyConcurrentCallsShareOneConnection() throws Exception {
         PeerClient node1 = client(NodeIdentity.load(pki, "node1"));
-        List<java.util.concurrent.CompletableFuture<JsonNode>> calls = new java.util.ArrayList<>();
+        List<CompletableFuture<JsonNode>> calls = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
             calls.add(node1.call("node2", "echo", i, T));
         }
@@ -341,10 +348,10 @@ class PeerChannelTest {
 
     @Test
     void clientWithoutCertificateIsRefused() throws Exception {
-        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
-        tls.init(null, new javax.net.ssl.TrustManager[] {new ClusterTrust(
+        SSLContext tls = SSLContext.getInstance("TLSv1.3");
+        tls.init(null, new TrustManager[] {new ClusterTrust(
                 ClusterPki.loadCertificate(pki.resolve("ca.crt")), n -> true, "")}, null);
-        try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) tls.getSocketFactory()
+        try (SSLSocket s = (SSLSocket) tls.getSocketFactory()
                 .createSocket(LOOPBACK, serverAddress.getPort())) {
             s.setSoTimeout(10_000);
             s.startHandshake();
@@ -352,7 +359,7 @@ class PeerChannelTest {
                 s.getOutputStream().write(new byte[] {0, 0, 0, 1, 0});
                 s.getOutputStream().flush();
                 if (s.getInputStream().read() < 0) {
-                    throw new java.io.EOFException("closed");
+                    throw new EOFException("closed");
                 }
             });
         }
