@@ -8,6 +8,7 @@ import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.SwrkCriu;
+import io.svcmove.migrator.dns.DnsSync;
 import io.svcmove.migrator.move.IncomingMoves;
 import io.svcmove.migrator.move.Moves;
 import io.svcmove.migrator.peer.PeerClient;
@@ -97,10 +98,12 @@ public final class Agent {
             IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criuVersion, announcer, launcher);
             Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer);
             Nodes nodes = new Nodes(config, registry, criuVersion, peers);
+            DnsSync dnsSync = new DnsSync(config, registry, peers);
             incoming.handlers().forEach(server::registerHandler);
             server.registerHandler("move.run", moves::forwarded)
                     .registerHandler("service.where", moves::where)
                     .registerHandler("node.info", nodes::self)
+                    .registerHandler("service.list", dnsSync::list)
                     .acceptTransfers((peer, transferId) -> incoming.imagesFor(transferId));
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
@@ -111,7 +114,8 @@ public final class Agent {
                     "stop", (req, events) -> services.stop(req),
                     "status", (req, events) -> services.status(req),
                     "move", (req, events) -> moves.move(req, events::send),
-                    "nodes", (req, events) -> nodes.all(req)))) {
+                    "nodes", (req, events) -> nodes.all(req),
+                    "dns.sync", (req, events) -> dnsSync.sync(req)))) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     log.info("agent of {} stopping; its services keep running", config.node());
                     stopped.countDown();

@@ -18,7 +18,7 @@ final class RunCommand implements Command {
 
     @Override
     public String usage() {
-        return "NAME --vip ADDR/PREFIX [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] -- COMMAND [ARGS...]";
+        return "NAME --vip ADDR/PREFIX [--dns HOST[.ZONE]] [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] -- COMMAND [ARGS...]";
     }
 
     @Override
@@ -36,8 +36,15 @@ final class RunCommand implements Command {
                 process is PID 1 of its cell; its output goes to the node's log directory
                 (<log_dir>/NAME.log). Returns once the command runs.
 
+                With --dns, the agent then adds an A record HOST.ZONE -> VIP (TTL from [dns] ttl, 60 s)
+                and a TXT record "svcmove-owner=NAME" to the zone of its [dns] section, by an RFC 2136
+                update signed with the TSIG key; 'svcmove stop' removes both. A name that exists
+                without that TXT record is never overwritten. Moves never touch DNS: the VIP moves.
+                A DNS failure only warns unless [dns] required = true, which fails the start and
+                undoes it.
+
                 Example:
-                  svcmove run web --vip 198.18.0.100/24 -- nginx -c /etc/nginx/web.conf -g 'daemon off;'
+                  svcmove run web --vip 198.18.0.100/24 --dns web -- nginx -c /etc/nginx/web.conf -g 'daemon off;'
                 """;
     }
 
@@ -46,6 +53,8 @@ final class RunCommand implements Command {
         return new Options()
                 .addOption(Option.builder().longOpt("vip").hasArg().argName("ADDR/PREFIX").required()
                         .desc("the service's address and prefix length, e.g. 198.18.0.100/24").build())
+                .addOption(Option.builder().longOpt("dns").hasArg().argName("HOST[.ZONE]")
+                        .desc("give the service this DNS name in the zone of the agent's [dns] section").build())
                 .addOption(Option.builder().longOpt("dev").hasArg().argName("IFACE")
                         .desc("the node's interface the VIP lives on (default: the agent's 'interface', eth0)").build())
                 .addOption(Option.builder().longOpt("gateway").hasArg().argName("ADDR")
@@ -62,6 +71,7 @@ final class RunCommand implements Command {
             throw new ControlException(Outcome.USAGE, "give the service's NAME and, after --, its COMMAND: svcmove run " + usage());
         }
         ObjectNode req = ControlMessage.request("run").put("name", args.get(0)).put("vip", line.getOptionValue("vip"));
+        putIfSet(req, "dns", line.getOptionValue("dns"));
         putIfSet(req, "dev", line.getOptionValue("dev"));
         putIfSet(req, "gateway", line.getOptionValue("gateway"));
         req.put("cwd", line.getOptionValue("cwd", "/"));
@@ -80,6 +90,12 @@ final class RunCommand implements Command {
         } else {
             cli.out.printf("%s runs on %s at %s (MAC %s, pid %s); output in %s%n", s.path("name").asText(), s.path("node").asText(),
                     s.path("vip").asText(), s.path("mac").asText(), s.path("pid").asText(), s.path("log").asText());
+            if (s.hasNonNull("dns") && !s.has("dns_warning")) {
+                cli.out.printf("%s resolves to %s%n", s.path("dns").asText(), s.path("vip").asText().replaceFirst("/.*", ""));
+            }
+        }
+        if (s.has("dns_warning")) {
+            cli.err.println("svcmove run: warning: " + s.path("dns_warning").asText());
         }
         return 0;
     }

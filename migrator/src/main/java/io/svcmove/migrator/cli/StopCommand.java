@@ -28,7 +28,8 @@ final class StopCommand implements Command {
         return """
                 Sends SIGTERM to the service's PID 1, and SIGKILL to whatever remains after a grace
                 period, then deletes the cell's network namespace (and with it the VIP's macvlan) and
-                the service's state.
+                the service's state. A service started with --dns loses its DNS name (A and TXT records)
+                too; when DNS cannot be updated the stop still happens, with a warning.
 
                 Example:
                   svcmove stop web
@@ -50,6 +51,12 @@ final class StopCommand implements Command {
             cli.printJson(r);
         } else {
             cli.out.printf("%s stopped; its cell %s is gone%n", r.path("name").asText(), r.path("netns").asText());
+            if (r.hasNonNull("dns") && !r.has("dns_warning")) {
+                cli.out.printf("%s removed from DNS%n", r.path("dns").asText());
+            }
+        }
+        if (r.has("dns_warning")) {
+            cli.err.println("svcmove stop: warning: " + r.path("dns_warning").asText());
         }
         return 0;
     }

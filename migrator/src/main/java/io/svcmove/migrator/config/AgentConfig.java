@@ -32,7 +32,13 @@ public record AgentConfig(
 
     public record Tls(String ca, String cert, String key) {}
 
-    public record Dns(String server, String zone, @JsonProperty("key_file") String keyFile) {}
+    /**
+     * Service names in DNS (RFC 2136 updates signed with TSIG): the zone's primary, the zone, a BIND
+     * key file (its key name and algorithm unless given), the records' TTL (60 s), how long to wait
+     * for the server ("5s"), and whether a DNS failure fails a start (else it only warns).
+     */
+    public record Dns(String server, String zone, @JsonProperty("key_file") String keyFile,
+            @JsonProperty("key_name") String keyName, String algorithm, Long ttl, String timeout, Boolean required) {}
 
     public record Peer(String name, String address) {}
 

@@ -21,9 +21,11 @@ public record ServiceRecord(
         String cwd,
         long pid,
         String netns,
-        long startedAt) {
+        long startedAt,
+        /** The service's DNS name (absolute), or null: written at start and stop, never by a move. */
+        String dns) {
 
     public ServiceRecord withPlacement(String newNode, long newPid, String newNetns, String newIface) {
-        return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt);
+        return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt, dns);
     }
 }

@@ -7,6 +7,7 @@ import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.dns.ServiceNames;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellException;
 import io.svcmove.vip.CellSpec;
@@ -30,12 +31,14 @@ public final class Services {
     private final ServiceRegistry registry;
     private final Cells cells;
     private final ServiceLauncher launcher;
+    private final ServiceNames names;
 
     public Services(AgentConfig config, ServiceRegistry registry, Cells cells, ServiceLauncher launcher) {
         this.config = config;
         this.registry = registry;
         this.cells = cells;
         this.launcher = launcher;
+        this.names = new ServiceNames(config);
     }
 
     /**
@@ -80,6 +83,7 @@ public final class Services {
                         + " on " + config.node() + ": give each service its own VIP");
             }
         }
+        String dns = req.hasNonNull("dns") ? names.qualify(req.path("dns").asText()) : null;
         List<String> command = new ArrayList<>();
         req.path("command").forEach(c -> command.add(c.asText()));
         Map<String, String> env = new LinkedHashMap<>();
@@ -102,12 +106,24 @@ public final class Services {
             destroyQuietly(name);
             throw e;
         }
+        // DNS is written once the service runs; with [dns] required a failure undoes the start.
+        String dnsWarning = null;
+        if (dns != null) {
+            try {
+                dnsWarning = names.register(dns, vip.address(), name);
+            } catch (ControlException e) {
+                launcher.stop(pid);
+                destroyQuietly(name);
+                throw new ControlException(e.outcome(), e.getMessage() + "; " + name + " was stopped and its cell removed");
+            }
+        }
         ServiceRecord r = new ServiceRecord(name, config.node(), vip.toString(), vip.mac(), spec.parentInterface(),
                 spec.gateway().map(g -> g.getHostAddress()).orElse(null), command, env, cwd, pid, cell.netnsName(),
-                System.currentTimeMillis());
+                System.currentTimeMillis(), dns);
         registry.save(r);
         log.info("started {} (pid {}) in cell {} at {}: {}", name, pid, cell.netnsName(), vip, String.join(" ", command));
-        return describe(r);
+        ObjectNode reply = describe(r);
+        return dnsWarning == null ? reply : reply.put("dns_warning", dnsWarning);
     }
 
     public synchronized JsonNode stop(JsonNode req) {
@@ -125,7 +141,15 @@ public final class Services {
         registry.remove(name);
         log.info("stopped {} and removed its cell {}", name, r.netns());
         ObjectNode n = ControlMessage.JSON.createObjectNode();
-        return n.put("name", name).put("netns", r.netns()).put("node", config.node());
+        n.put("name", name).put("netns", r.netns()).put("node", config.node());
+        if (r.dns() != null) {
+            String dnsWarning = names.remove(r.dns(), name);
+            n.put("dns", r.dns());
+            if (dnsWarning != null) {
+                n.put("dns_warning", dnsWarning);
+            }
+        }
+        return n;
     }
 
     public JsonNode status(JsonNode req) {
@@ -146,6 +170,9 @@ public final class Services {
                 .put("state", up ? "running" : "dead").put("pid", r.pid()).put("netns", r.netns())
                 .put("uptime_seconds", (System.currentTimeMillis() - r.startedAt()) / 1000)
                 .put("log", logFile(r.name()).toString());
+        if (r.dns() != null) {
+            n.put("dns", r.dns());
+        }
         ArrayNode pids = n.putArray("pids");
         if (up) {
             cells.find(r.name()).ifPresent(c -> c.pids().forEach(pids::add));

@@ -1,0 +1,151 @@
+package io.svcmove.migrator.dns;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.dns.DnsException;
+import io.svcmove.dns.DnsUpdater;
+import io.svcmove.dns.OwnedRecord;
+import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.vip.Vip;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * `svcmove dns sync`: makes the zone match the services the whole cluster runs. It adds the names
+ * services need, removes names svcmove owns that no service needs, and never touches a name
+ * without svcmove's mark. Every node must answer: without the full list it could remove a name a
+ * silent node's service still uses.
+ */
+public final class DnsSync {
+    private static final Logger log = LoggerFactory.getLogger(DnsSync.class);
+    private static final Duration ASK = Duration.ofSeconds(5);
+
+    /** A name a service needs: its owner (the service) and its VIP. */
+    record Wanted(String name, String owner, String address, String node) {}
+
+    private final AgentConfig config;
+    private final ServiceRegistry registry;
+    private final PeerClient peers;
+    private final ServiceNames names;
+
+    public DnsSync(AgentConfig config, ServiceRegistry registry, PeerClient peers) {
+        this.config = config;
+        this.registry = registry;
+        this.peers = peers;
+        this.names = new ServiceNames(config);
+    }
+
+    /** Peer request "service.list": this node's services with their VIP and DNS name. */
+    public JsonNode list(String from, JsonNode req) {
+        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node());
+        ArrayNode list = n.putArray("services");
+        for (ServiceRecord r : registry.all()) {
+            ObjectNode s = list.addObject().put("name", r.name()).put("vip", r.vip());
+            if (r.dns() != null) {
+                s.put("dns", r.dns());
+            }
+        }
+        return n;
+    }
+
+    public JsonNode sync(JsonNode req) {
+        boolean dryRun = req.path("dry_run").asBoolean(false);
+        DnsUpdater dns = names.updater();
+        List<JsonNode> answers = new ArrayList<>();
+        answers.add(list(config.node(), req));
+        List<CompletableFuture<JsonNode>> asked = new ArrayList<>();
+        config.peers().forEach(p -> asked.add(peers.call(p.name(), "service.list", ControlMessage.JSON.createObjectNode(), ASK)));
+        for (int i = 0; i < asked.size(); i++) {
+            try {
+                answers.add(asked.get(i).join());
+            } catch (RuntimeException e) {
+                Throwable c = e.getCause() != null ? e.getCause() : e;
+                throw new ControlException(Outcome.UNAVAILABLE, "cannot list the services of " + config.peers().get(i).name()
+                        + " (" + c.getMessage() + "): DNS was not changed, since a name that node's services use could be"
+                        + " removed; retry when every node answers ('svcmove nodes' shows them)");
+            }
+        }
+        Map<String, Wanted> wanted = new LinkedHashMap<>();
+        for (JsonNode a : answers) {
+            for (JsonNode s : a.path("services")) {
+                if (s.hasNonNull("dns")) {
+                    String name = key(s.path("dns").asText());
+                    wanted.put(name, new Wanted(name, s.path("name").asText(), Vip.parse(s.path("vip").asText()).address()
+                            .getHostAddress(), a.path("node").asText()));
+                }
+            }
+        }
+        List<OwnedRecord> owned;
+        try {
+            owned = dns.owned();
+        } catch (DnsException e) {
+            throw new ControlException(Outcome.FAILED, "cannot read the names svcmove owns: " + e.getMessage());
+        }
+        ObjectNode out = ControlMessage.JSON.createObjectNode().put("zone", dns.zone().toString()).put("dry_run", dryRun);
+        ArrayNode added = out.putArray("added");
+        ArrayNode removed = out.putArray("removed");
+        ArrayNode unchanged = out.putArray("unchanged");
+        ArrayNode errors = out.putArray("errors");
+        Map<String, OwnedRecord> ownedByName = new LinkedHashMap<>();
+        owned.forEach(o -> ownedByName.put(key(o.name()), o));
+
+        // Removals first: a stale name of a gone service may be what another service now needs.
+        for (OwnedRecord o : owned) {
+            Wanted w = wanted.get(key(o.name()));
+            if (w != null && w.owner().equals(o.owner())) {
+                continue;
+            }
+            ObjectNode entry = ControlMessage.JSON.createObjectNode().put("name", o.name()).put("owner", o.owner());
+            o.addresses().forEach(entry.putArray("addresses")::add);
+            try {
+                if (!dryRun) {
+                    dns.remove(o.name(), o.owner());
+                    log.info("dns sync: removed {} (owner {}: no service needs it)", o.name(), o.owner());
+                }
+                removed.add(entry);
+            } catch (DnsException e) {
+                errors.add(entry.put("error", e.getMessage()));
+            }
+        }
+        for (Wanted w : wanted.values()) {
+            OwnedRecord o = ownedByName.get(w.name());
+            ObjectNode entry = ControlMessage.JSON.createObjectNode().put("name", w.name()).put("owner", w.owner())
+                    .put("address", w.address()).put("node", w.node());
+            if (o != null && o.owner().equals(w.owner()) && o.addresses().equals(List.of(w.address()))) {
+                unchanged.add(entry);
+                continue;
+            }
+            try {
+                if (!dryRun) {
+                    dns.register(w.name(), InetAddress.getByName(w.address()), w.owner());
+                    log.info("dns sync: {} -> {} (owner {})", w.name(), w.address(), w.owner());
+                }
+                added.add(entry);
+            } catch (DnsException | UnknownHostException e) {
+                errors.add(entry.put("error", e.getMessage()));
+            }
+        }
+        return out;
+    }
+
+    private static String key(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        return n.endsWith(".") ? n : n + ".";
+    }
+}
