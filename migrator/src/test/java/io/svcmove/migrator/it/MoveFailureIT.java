@@ -208,6 +208,8 @@ class MoveFailureIT {
     /** The service runs on FROM only, answers, and the download goes on and completes identical. */
     private static void assertStillOnSource(TestBed bed, Site site, String from, Download download) {
         assertEquals(Map.of(from, "running"), It.whereIs(bed, site.name), "the nodes that list " + site.name);
+        assertEquals(List.of(from + "." + site.name),
+                It.cells(bed).stream().filter(c -> c.endsWith("." + site.name)).toList(), "cells of " + site.name);
         assertEquals("200", It.httpCode(bed, site.url("index.html")), site.name + " answers at " + site.vip);
         assertTrue(download.running(), "the download is still under way after the failed move: " + download.describe());
         download.assertCompletes(DOWNLOAD_END);
