@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Stops and starts a node's agent the way the bed does: {@code bin/svcmove agent --config
- * <agents[].config>} on the node, output appended to the agent's log. The bed's status JSON is read
+ * <agents[].config>} on the node (its netns, hostname and /etc), output appended to the agent's log. The bed's status JSON is read
  * once per run, so the live PID is kept in the bed's own agent.pid (next to agent.toml), which
  * {@code cluster status} reads too: after a restart both the tests and the bed see the new agent.
  */
@@ -74,13 +74,20 @@ final class Agents {
             throw new AssertionError("an agent already runs on " + node + " (pid " + pid(bed, node).get() + ")");
         }
         BedStatus.Agent a = of(bed, node);
-        List<String> cmd = new ArrayList<>();
-        cmd.add("env");
+        // Started in the background by a shell on the node that then exits, so the agent outlives
+        // this call (and leaves no temp file behind, as a never-closed Background would); bin/svcmove
+        // and env exec, so $! is the agent's own PID.
+        List<String> cmd = new ArrayList<>(List.of("sh", "-c", "log=$1; shift; \"$@\" </dev/null >>\"$log\" 2>&1 & echo $!",
+                "sh", a.log(), "env"));
         cmd.addAll(List.of(env));
-        // sh execs into bin/svcmove, which execs java: the Background's PID is the agent's.
-        cmd.addAll(List.of("sh", "-c", "exec \"$0\" agent --config \"$1\" >>\"$2\" 2>&1",
-                bed.checkout().resolve("bin/svcmove").toString(), config, a.log()));
-        long pid = bed.startBackground(node, cmd.toArray(String[]::new)).pid();
+        cmd.addAll(List.of(bed.checkout().resolve("bin/svcmove").toString(), "agent", "--config", config));
+        ExecResult started = bed.exec(node, It.SHORT, cmd.toArray(String[]::new));
+        long pid;
+        try {
+            pid = Long.parseLong(started.requireOk().stdout().trim());
+        } catch (NumberFormatException e) {
+            throw new AssertionError("starting the agent of " + node + " printed no PID:\n" + started.describe(), e);
+        }
         try {
             Files.writeString(pidFile(bed, node), pid + "\n");
         } catch (IOException e) {

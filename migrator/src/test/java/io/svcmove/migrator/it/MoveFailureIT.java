@@ -255,6 +255,7 @@ class MoveFailureIT {
     private static void removeImagesLeftBy(String name) {
         try (DirectoryStream<Path> left = Files.newDirectoryStream(Path.of("/dev/shm"), "svcmove-" + name + "-*")) {
             for (Path p : left) {
+                System.err.println("MoveFailureIT: removing images a move left behind: " + p);
                 It.deleteTree(p);
             }
         } catch (IOException e) {
