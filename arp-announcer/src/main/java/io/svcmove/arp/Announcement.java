@@ -26,6 +26,11 @@ public record Announcement(Inet4Address vip, byte[] mac, int repeats, Duration i
         return new Announcement(vip, parseMac(mac), DEFAULT_REPEATS, DEFAULT_INTERVAL);
     }
 
+    /** The same announcement with another burst. */
+    public Announcement withBurst(int repeats, Duration interval) {
+        return new Announcement(vip, mac, repeats, interval);
+    }
+
     static byte[] parseMac(String mac) {
         String[] parts = mac.split(":");
         if (parts.length != 6) {

@@ -3,6 +3,7 @@ package io.svcmove.vip;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.Inet4Address;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -97,6 +98,35 @@ public final class Cell {
             }
         }
         return false;
+    }
+
+    /** A neighbour the cell knows on its LAN: an IPv4 address and its MAC. */
+    public record Neighbor(String address, String mac) {}
+
+    /** The cell's resolved neighbours (ARP cache of eth0). */
+    public List<Neighbor> neighbors() {
+        List<Neighbor> out = new ArrayList<>();
+        for (JsonNode n : netns.ipJson("reading the ARP cache", "neigh", "show", "dev", DEVICE)) {
+            if (n.hasNonNull("lladdr") && n.hasNonNull("dst")) {
+                out.add(new Neighbor(n.get("dst").asText(), n.get("lladdr").asText()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Seeds the ARP cache, as stale entries (used at once, confirmed later by the kernel). A cell
+     * restored after a move must answer its clients at once; resolving them first would cost a
+     * round of ARP, or a whole retry interval if the first request met the hold.
+     */
+    public void addNeighbors(List<Neighbor> neighbors) {
+        if (neighbors.isEmpty()) {
+            return;
+        }
+        StringBuilder batch = new StringBuilder();
+        neighbors.forEach(n -> batch.append("neigh replace ").append(n.address()).append(" lladdr ").append(n.mac())
+                .append(" dev ").append(DEVICE).append(" nud stale\n"));
+        netns.runWithInput("seeding the ARP cache", batch.toString(), "ip", "-batch", "-");
     }
 
     /**

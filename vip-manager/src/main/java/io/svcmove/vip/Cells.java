@@ -110,6 +110,9 @@ public final class Cells {
                     "type", "macvlan", "mode", "bridge");
             String alias = spec.gateway().map(gw -> ALIAS_GATEWAY + gw.getHostAddress()).orElse(ALIAS);
             cellNetns.run("labelling " + Cell.DEVICE, "ip", "link", "set", Cell.DEVICE, "alias", alias);
+            // ARP retried every 100 ms rather than 1 s: a neighbour lookup that meets the hold of a move
+            // must not stall the service for a second.
+            cellNetns.run("tuning ARP", "sysctl", "-q", "-w", "net.ipv4.neigh." + Cell.DEVICE + ".retrans_time_ms=100");
             cellNetns.run("bringing lo up", "ip", "link", "set", "lo", "up");
             cellNetns.run("adding the VIP", "ip", "addr", "add", vip.toString(), "dev", Cell.DEVICE);
             Cell cell = new Cell(node, spec.service(), vip, spec.gateway());

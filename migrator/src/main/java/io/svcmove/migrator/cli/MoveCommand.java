@@ -7,6 +7,7 @@ import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
 import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 final class MoveCommand implements Command {
@@ -34,8 +35,10 @@ final class MoveCommand implements Command {
                 they happen: prepare (NODE builds an empty cell with the VIP, held), freeze (the source
                 holds the VIP's traffic and CRIU dumps the tree, leaving it stopped), transfer (the
                 images go to NODE over the agents' TLS channel), restore (NODE restores the tree and
-                lifts its hold), announce (gratuitous ARP from NODE), commit (NODE keeps the service,
-                the source removes its frozen copy). Clients see one stall, the freeze.
+                lifts its hold), announce (gratuitous ARP from NODE), drain (what clients sent during
+                the freeze, buffered by the source, is injected into the service on NODE), commit
+                (NODE keeps the service, the source removes its frozen copy). Clients see one stall,
+                the freeze, and retransmit nothing.
 
                 Any failure before commit resumes the service where it was, connections intact:
                 exit 3 when NODE refused (nothing changed), 4 when the move was rolled back.
@@ -47,7 +50,9 @@ final class MoveCommand implements Command {
 
     @Override
     public Options options() {
-        return new Options();
+        return new Options().addOption(Option.builder().longOpt("no-buffer")
+                .desc("do not buffer what clients send during the freeze: they retransmit it after their timeout instead"
+                        + " (for comparison)").build());
     }
 
     @Override
@@ -55,7 +60,8 @@ final class MoveCommand implements Command {
         if (line.getArgList().size() != 2) {
             throw new ControlException(Outcome.USAGE, "give the service and the node to move it to: svcmove move NAME NODE");
         }
-        ObjectNode req = ControlMessage.request("move").put("name", line.getArgList().get(0)).put("node", line.getArgList().get(1));
+        ObjectNode req = ControlMessage.request("move").put("name", line.getArgList().get(0)).put("node", line.getArgList().get(1))
+                .put("buffer", !line.hasOption("no-buffer"));
         ArrayNode events = ControlMessage.JSON.createArrayNode();
         JsonNode r = cli.call(req, e -> {
             events.add(e);
@@ -71,6 +77,9 @@ final class MoveCommand implements Command {
             cli.out.printf("%s moved %s -> %s: frozen %.1f ms, total %.1f ms, %.1f MB of images; it runs there as pid %d%n",
                     r.path("service").asText(), r.path("from").asText(), r.path("to").asText(), r.path("freeze_ms").asDouble(),
                     r.path("total_ms").asDouble(), r.path("image_bytes").asLong() / 1e6, r.path("pid").asLong());
+            JsonNode b = r.path("buffer");
+            cli.out.printf("packet buffer: %d packets (%d bytes) sent by clients during the freeze, %d injected, %d dropped%n",
+                    b.path("packets").asInt(), b.path("bytes").asLong(), b.path("injected").asInt(), b.path("dropped").asLong());
         }
         return 0;
     }

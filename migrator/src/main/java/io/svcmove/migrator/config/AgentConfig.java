@@ -25,6 +25,7 @@ public record AgentConfig(
         @JsonProperty("interface") String iface,
         Tls tls,
         Dns dns,
+        Move move,
         List<Peer> peers) {
 
     public static final Path DEFAULT_PATH = Path.of("/etc/svcmove/agent.toml");
@@ -42,12 +43,27 @@ public record AgentConfig(
 
     public record Peer(String name, String address) {}
 
+    /**
+     * How moves are made. The packet buffer keeps what clients send during the freeze (MiB; 0 turns
+     * it off). The gratuitous ARP burst: one pair at once, then {@code arp_repeats} more, {@code
+     * arp_interval_ms} apart (Pacemaker's IPaddr2 sends 5, 200 ms apart).
+     */
+    public record Move(@JsonProperty("buffer_mb") Integer bufferMb, @JsonProperty("arp_repeats") Integer arpRepeats,
+            @JsonProperty("arp_interval_ms") Integer arpIntervalMs) {
+        public Move {
+            bufferMb = bufferMb == null ? 16 : bufferMb;
+            arpRepeats = arpRepeats == null ? 4 : arpRepeats;
+            arpIntervalMs = arpIntervalMs == null ? 200 : arpIntervalMs;
+        }
+    }
+
     public AgentConfig {
         iface = iface == null ? "eth0" : iface;
         socket = socket == null ? DEFAULT_SOCKET : socket;
         stateDir = stateDir == null ? "/var/lib/svcmove" : stateDir;
         logDir = logDir == null ? "/var/log/svcmove" : logDir;
         peers = peers == null ? List.of() : List.copyOf(peers);
+        move = move == null ? new Move(null, null, null) : move;
     }
 
     /** The file named by --config, else $SVCMOVE_CONFIG, else the standard path. */

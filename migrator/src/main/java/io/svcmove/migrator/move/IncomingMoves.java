@@ -17,11 +17,14 @@ import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellSpec;
 import io.svcmove.vip.Cells;
+import io.svcmove.vip.PacketInjector;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -114,6 +117,9 @@ public final class IncomingMoves {
             cells.destroy(svc.name());
         }
         Cell cell = cells.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
+        List<Cell.Neighbor> neighbors = new ArrayList<>();
+        body.path("neighbors").forEach(n -> neighbors.add(new Cell.Neighbor(n.path("address").asText(), n.path("mac").asText())));
+        cell.addNeighbors(neighbors);
         ImageDir images;
         ServiceLauncher.Relay relay;
         try {
@@ -148,8 +154,21 @@ public final class IncomingMoves {
     /** ANNOUNCE: gratuitous ARP from this node, so the switch and the clients learn where the VIP is now. */
     public JsonNode announce(String from, JsonNode body) throws Exception {
         Arrival a = arrival(body);
-        announcer.announce(config.iface(), Announcement.of(a.cell.vip().address(), a.cell.vip().mac()));
+        announcer.announce(config.iface(), Announcement.of(a.cell.vip().address(), a.cell.vip().mac())
+                .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
         return ControlMessage.JSON.createObjectNode();
+    }
+
+    /** DRAIN: what the source buffered during the freeze goes into the restored service's stack, in order. */
+    public JsonNode inject(String from, JsonNode body) throws Exception {
+        Arrival a = arrival(body);
+        List<byte[]> packets = new ArrayList<>();
+        for (JsonNode p : body.path("packets")) {
+            packets.add(p.binaryValue());
+        }
+        int n = PacketInjector.inject(a.cell, packets);
+        log.info("move {}: injected {} of {} buffered packets into {}", body.path("move_id").asText(), n, packets.size(), a.cell.netnsName());
+        return ControlMessage.JSON.createObjectNode().put("injected", n);
     }
 
     /** COMMIT: the service is this node's from now on. */
@@ -193,7 +212,7 @@ public final class IncomingMoves {
 
     /** Handlers by request type, for the peer server. */
     public Map<String, io.svcmove.migrator.peer.RequestHandler> handlers() {
-        return Map.of("move.prepare", this::prepare, "move.restore", this::restore, "move.announce", this::announce,
+        return Map.of("move.prepare", this::prepare, "move.restore", this::restore, "move.announce", this::announce, "move.inject", this::inject,
                 "move.commit", this::commit, "move.abort", this::abort);
     }
 }

@@ -56,7 +56,7 @@ public final class Moves {
         String name = req.path("name").asText();
         String to = req.path("node").asText();
         if (registry.find(name).isPresent()) {
-            return moveFromHere(name, to, events);
+            return moveFromHere(name, to, req.path("buffer").asBoolean(true), events);
         }
         String owner = whereIs(name);
         events.accept(ControlMessage.JSON.createObjectNode().put("forwarded_to", owner));
@@ -71,7 +71,7 @@ public final class Moves {
     public JsonNode forwarded(String from, JsonNode req) {
         ObjectNode r = ControlMessage.JSON.createObjectNode();
         try {
-            r.set("report", moveFromHere(req.path("name").asText(), req.path("node").asText(), e -> {}));
+            r.set("report", moveFromHere(req.path("name").asText(), req.path("node").asText(), req.path("buffer").asBoolean(true), e -> {}));
             return r.put("ok", true);
         } catch (ControlException e) {
             return r.put("ok", false).put("outcome", e.outcome().name()).put("message", e.getMessage());
@@ -98,7 +98,7 @@ public final class Moves {
                 + " or on any reachable peer ('svcmove status' on each node lists them)");
     }
 
-    private JsonNode moveFromHere(String name, String to, Consumer<JsonNode> events) {
+    private JsonNode moveFromHere(String name, String to, boolean buffer, Consumer<JsonNode> events) {
         if (to.equals(config.node())) {
             throw new ControlException(Outcome.REFUSED, name + " already runs on " + to);
         }
@@ -119,7 +119,12 @@ public final class Moves {
             ProgressEvents progress = new ProgressEvents(events);
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
-                OutgoingMove.Report r = new OutgoingMove(cells, registry, criu, peers, announcer, Path.of(config.logDir()), progress).run(svc, cell, to, criuVersion);
+                OutgoingMove.Options options = new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0,
+                        config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs()));
+                OutgoingMove.Report r = new OutgoingMove(cells, registry, criu, peers, announcer, Path.of(config.logDir()), progress)
+                        .run(svc, cell, to, criuVersion, options);
+                log.info("moved {} to {}: buffered {} packets ({} bytes, {} dropped), injected {}", name, to, r.buffer().buffered(),
+                        r.buffer().bytes(), r.buffer().dropped(), r.buffer().injected());
                 log.info("moved {} to {}: frozen {} ms, phases {}", name, to, r.freezeMicros() / 1000, r.result().micros());
                 r.result().cleanupFailures().forEach(e -> log.warn("move of {} done, but cleanup failed: {}", name, e.getMessage()));
                 return report(r);
@@ -148,6 +153,8 @@ public final class Moves {
         }
         n.put("total_ms", total / 1000.0);
         n.put("cleanup_failures", r.result().cleanupFailures().size());
+        n.putObject("buffer").put("packets", r.buffer().buffered()).put("bytes", r.buffer().bytes())
+                .put("dropped", r.buffer().dropped()).put("injected", r.buffer().injected());
         return n;
     }
 

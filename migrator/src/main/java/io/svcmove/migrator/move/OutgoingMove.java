@@ -1,6 +1,7 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
@@ -15,12 +16,15 @@ import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
+import io.svcmove.vip.PacketBuffer;
 import io.svcmove.vip.ServiceLauncher;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The source's side of a move: it drives the whole sequence and talks to the destination's
@@ -30,6 +34,7 @@ import java.util.concurrent.TimeUnit;
 public final class OutgoingMove {
     /** The key under which the cell's netns is external in CRIU's images and inherited on restore. */
     static final String CELL_NETNS_KEY = "svcmove-cell-net";
+    private static final Logger log = LoggerFactory.getLogger(OutgoingMove.class);
     private static final Duration CALL = Duration.ofSeconds(30);
 
     private final Cells cells;
@@ -52,11 +57,22 @@ public final class OutgoingMove {
     }
 
     /** What a finished move reports: where the service runs now and what each phase took. */
-    public record Report(String service, String from, String to, long pid, MoveRunner.Result result, long freezeMicros, long transferBytes) {}
+    public record Report(String service, String from, String to, long pid, MoveRunner.Result result, long freezeMicros, long transferBytes,
+            Drained buffer) {}
 
-    public Report run(ServiceRecord svc, Cell cell, String destination, String criuVersion) throws MoveFailedException {
+    /** How a move is made: the packet buffer's size (0: no buffering, clients retransmit what the freeze dropped). */
+    public record Options(long bufferBytes, int arpRepeats, Duration arpInterval) {}
+
+    /** What the packet buffer did: frames buffered, their bytes, those that did not fit, those injected. */
+    public record Drained(int buffered, long bytes, long dropped, int injected) {
+        static final Drained NONE = new Drained(0, 0, 0, 0);
+    }
+
+    public Report run(ServiceRecord svc, Cell cell, String destination, String criuVersion, Options options) throws MoveFailedException {
         String moveId = svc.name() + "-" + UUID.randomUUID().toString().substring(0, 8);
         ImageDir[] images = new ImageDir[1];
+        PacketBuffer[] buffer = new PacketBuffer[1];
+        Drained[] drained = {Drained.NONE};
         long[] freezeStart = new long[1];
         long[] freezeEnd = new long[1];
         long[] newPid = new long[1];
@@ -66,6 +82,7 @@ public final class OutgoingMove {
         JsonNode prepare = ControlMessage.JSON.createObjectNode().put("move_id", moveId).put("criu_version", criuVersion)
                 .put("output_pipe", ServiceLauncher.outputPipe(svc.pid()))
                 .set("service", ControlMessage.JSON.valueToTree(svc));
+        ((ObjectNode) prepare).set("neighbors", ControlMessage.JSON.valueToTree(cell.neighbors()));
 
         List<Step> steps = List.of(
                 Step.undoable(Phase.PREPARE, "destination builds the cell, held",
@@ -74,8 +91,16 @@ public final class OutgoingMove {
                         () -> images[0] = ImageDir.create("svcmove-" + moveId + "-"), () -> images[0].close()),
                 Step.undoable(Phase.FREEZE, "hold the VIP's traffic", () -> {
                     freezeStart[0] = System.nanoTime();
+                    if (options.bufferBytes() > 0) {
+                        buffer[0] = PacketBuffer.start(svc.iface(), svc.mac(), options.bufferBytes());
+                    }
                     cell.hold();
-                }, cell::release),
+                }, () -> {
+                    cell.release();
+                    if (buffer[0] != null) {
+                        buffer[0].close();
+                    }
+                }),
                 Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> CriuLogs.keptOnFailure(logDir, moveId, () ->
                         criu.dump(DumpOptions.builder(images[0].path(), svc.pid(), NetworkLock.SKIP)
                                 .tcpEstablished(true).leaveStopped(true)
@@ -90,9 +115,11 @@ public final class OutgoingMove {
                 }, () -> call(destination, "move.abort", id)),
                 Step.undoable(Phase.ANNOUNCE, "source stops answering for the VIP", cell::linkDown, () -> {
                     cell.linkUp();
-                    announcer.announce(svc.iface(), Announcement.of(cell.vip().address(), svc.mac()));
+                    announcer.announce(svc.iface(), Announcement.of(cell.vip().address(), svc.mac())
+                            .withBurst(options.arpRepeats(), options.arpInterval()));
                 }),
                 Step.of(Phase.ANNOUNCE, "destination announces the VIP", () -> call(destination, "move.announce", id)),
+                Step.of(Phase.DRAIN, "buffered frames to the destination", () -> drained[0] = drain(buffer[0], destination, moveId)),
                 Step.of(Phase.COMMIT, "destination keeps the service", () -> call(destination, "move.commit", id)),
                 Step.of(Phase.COMMIT, "source kills its frozen copy", () -> new FrozenTree(svc.pid()).kill(5, TimeUnit.SECONDS)),
                 Step.of(Phase.COMMIT, "source removes its cell", () -> cells.destroy(svc.name())),
@@ -100,7 +127,33 @@ public final class OutgoingMove {
                 Step.of(Phase.COMMIT, "images deleted", () -> images[0].close()));
 
         MoveRunner.Result result = new MoveRunner(listener).run(steps);
-        return new Report(svc.name(), svc.node(), destination, newPid[0], result, (freezeEnd[0] - freezeStart[0]) / 1000, bytes[0]);
+        return new Report(svc.name(), svc.node(), destination, newPid[0], result, (freezeEnd[0] - freezeStart[0]) / 1000, bytes[0],
+                drained[0]);
+    }
+
+    /**
+     * Stops the buffer, after the destination's announcement turned the clients' frames towards it,
+     * and has the destination inject what came here meanwhile. Never fails the move: the service
+     * already runs there, and a frame that is not injected is one the client retransmits.
+     */
+    private Drained drain(PacketBuffer buffer, String destination, String moveId) {
+        if (buffer == null) {
+            return Drained.NONE;
+        }
+        PacketBuffer.Contents c = buffer.stop();
+        int injected = 0;
+        if (!c.packets().isEmpty()) {
+            try {
+                ObjectNode body = ControlMessage.JSON.createObjectNode().put("move_id", moveId);
+                ArrayNode list = body.putArray("packets");
+                c.packets().forEach(list::add);
+                injected = call(destination, "move.inject", body).path("injected").asInt();
+            } catch (Exception e) {
+                log.warn("move {}: {} buffered packets not injected ({}): the clients retransmit them", moveId, c.packets().size(),
+                        e.getMessage());
+            }
+        }
+        return new Drained(c.packets().size(), c.bytes(), c.dropped(), injected);
     }
 
     private JsonNode call(String node, String type, JsonNode body) throws Exception {

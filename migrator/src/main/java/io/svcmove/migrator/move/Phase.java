@@ -15,6 +15,8 @@ public enum Phase {
     RESTORE,
     /** The destination announces the VIP; the source stops answering for it. */
     ANNOUNCE,
+    /** The source hands what its clients sent during the freeze to the destination, which injects it. */
+    DRAIN,
     /** The destination keeps the service; the source kills its frozen copy and removes its cell. */
     COMMIT;
 
