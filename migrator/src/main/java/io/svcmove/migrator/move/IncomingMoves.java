@@ -119,10 +119,10 @@ public final class IncomingMoves {
         Cell cell = cells.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
         List<Cell.Neighbor> neighbors = new ArrayList<>();
         body.path("neighbors").forEach(n -> neighbors.add(new Cell.Neighbor(n.path("address").asText(), n.path("mac").asText())));
-        cell.addNeighbors(neighbors);
         ImageDir images;
         ServiceLauncher.Relay relay;
         try {
+            cell.addNeighbors(neighbors);
             images = ImageDir.create("svcmove-" + moveId + "-");
             relay = launcher.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
         } catch (IOException | RuntimeException e) {
