@@ -96,6 +96,7 @@ public final class Agent {
                 PeerClient peers = new PeerClient(identity, peerAddresses, work);
                 PeerServer server = new PeerServer(identity, peerNames::contains, work)) {
             IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criuVersion, announcer, launcher);
+            incoming.removeLeftoverImages();
             Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer);
             Nodes nodes = new Nodes(config, registry, criuVersion, peers);
             DnsSync dnsSync = new DnsSync(config, registry, peers);

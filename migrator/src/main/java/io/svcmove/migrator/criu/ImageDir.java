@@ -3,10 +3,12 @@ package io.svcmove.migrator.criu;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -42,6 +44,28 @@ public final class ImageDir implements AutoCloseable {
 
     public Path path() {
         return path;
+    }
+
+    /**
+     * Deletes the image directories named {@code prefix…} that an earlier run left behind (an agent
+     * killed mid-move): they hold process memory and must not outlive the move. Returns them.
+     */
+    public static List<Path> removeLeftovers(String prefix) throws IOException {
+        List<Path> removed = new ArrayList<>();
+        for (Path base : TMPFS) {
+            if (!Files.isDirectory(base)) {
+                continue;
+            }
+            try (var entries = Files.newDirectoryStream(base, prefix + "*")) {
+                for (Path dir : entries) {
+                    if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                        new ImageDir(dir).close();
+                        removed.add(dir);
+                    }
+                }
+            }
+        }
+        return removed;
     }
 
     /** Deletes the directory tree; symlinks are removed, never followed. */

@@ -82,6 +82,18 @@ public final class IncomingMoves {
         this.announcer = announcer;
     }
 
+    /** Image directories are named after their node, so that an agent restarted mid-move finds its own leftovers. */
+    static String imagePrefix(String node) {
+        return "svcmove-" + node + "-";
+    }
+
+    /** At start: images a killed agent left behind (they hold process memory) are deleted. */
+    public void removeLeftoverImages() throws IOException {
+        for (Path dir : ImageDir.removeLeftovers(imagePrefix(config.node()))) {
+            log.warn("removed {}: images of a move that did not finish", dir);
+        }
+    }
+
     /** Where the images of a move arrive: inside its private tmpfs directory. */
     public Path imagesFor(String moveId) throws IOException {
         Arrival a = moves.get(moveId);
@@ -123,7 +135,7 @@ public final class IncomingMoves {
         ServiceLauncher.Relay relay;
         try {
             cell.addNeighbors(neighbors);
-            images = ImageDir.create("svcmove-" + moveId + "-");
+            images = ImageDir.create(imagePrefix(config.node()) + moveId + "-");
             relay = launcher.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
         } catch (IOException | RuntimeException e) {
             cells.destroy(svc.name());

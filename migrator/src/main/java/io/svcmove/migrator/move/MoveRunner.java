@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -20,11 +21,12 @@ public final class MoveRunner {
     }
 
     /** What a move that went through took, and what its cleanup could not do. */
-    public record Result(Map<Phase, Long> micros, List<Exception> cleanupFailures) {}
+    public record Result(Map<Phase, Long> micros, Map<String, Long> stepMicros, List<Exception> cleanupFailures) {}
 
     public Result run(List<Step> steps) throws MoveFailedException {
         List<Step> ordered = steps.stream().sorted((a, b) -> a.phase().compareTo(b.phase())).toList();
         Map<Phase, Long> timings = new EnumMap<>(Phase.class);
+        Map<String, Long> stepTimings = new LinkedHashMap<>();
         List<Exception> cleanupFailures = new ArrayList<>();
         Deque<Step> done = new ArrayDeque<>();
         boolean committed = false;
@@ -39,8 +41,10 @@ public final class MoveRunner {
                 phaseStart = System.nanoTime();
                 listener.phaseStarted(current);
             }
+            long stepStart = System.nanoTime();
             try {
                 step.action().run();
+                stepTimings.put(step.name(), (System.nanoTime() - stepStart) / 1000);
                 done.push(step);
                 committed |= step.phase() == Phase.COMMIT;
             } catch (Exception e) {
@@ -55,7 +59,7 @@ public final class MoveRunner {
         if (current != null) {
             finish(current, phaseStart, timings);
         }
-        return new Result(timings, cleanupFailures);
+        return new Result(timings, stepTimings, cleanupFailures);
     }
 
     private void finish(Phase phase, long start, Map<Phase, Long> timings) {

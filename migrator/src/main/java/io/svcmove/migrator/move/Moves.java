@@ -152,6 +152,8 @@ public final class Moves {
             total += e.getValue();
         }
         n.put("total_ms", total / 1000.0);
+        ObjectNode steps = n.putObject("steps_ms");
+        r.result().stepMicros().forEach((step, micros) -> steps.put(step, micros / 1000.0));
         n.put("cleanup_failures", r.result().cleanupFailures().size());
         n.putObject("buffer").put("packets", r.buffer().buffered()).put("bytes", r.buffer().bytes())
                 .put("dropped", r.buffer().dropped()).put("injected", r.buffer().injected());

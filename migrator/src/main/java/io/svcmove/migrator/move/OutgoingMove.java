@@ -88,7 +88,7 @@ public final class OutgoingMove {
                 Step.undoable(Phase.PREPARE, "destination builds the cell, held",
                         () -> call(destination, "move.prepare", prepare), () -> call(destination, "move.abort", id)),
                 Step.undoable(Phase.PREPARE, "image directory on tmpfs",
-                        () -> images[0] = ImageDir.create("svcmove-" + moveId + "-"), () -> images[0].close()),
+                        () -> images[0] = ImageDir.create(IncomingMoves.imagePrefix(svc.node()) + moveId + "-"), () -> images[0].close()),
                 Step.undoable(Phase.FREEZE, "hold the VIP's traffic", () -> {
                     freezeStart[0] = System.nanoTime();
                     if (options.bufferBytes() > 0) {
