@@ -125,7 +125,7 @@ final class PeerConnection {
         if (has(cause, ClusterTrust.Refused.class)) {
             return new PeerException(who() + " is not trusted: " + msg, cause);
         }
-        if (has(cause, SSLException.class) && msg.contains("fatal alert")) {
+        if (has(cause, SSLException.class) && PeerTls.isRefusalAlert(msg)) {
             return new PeerException(who() + " refused this node's certificate: is this node in its peer list,"
                     + " and was its certificate issued by the same cluster CA?", cause);
         }
