@@ -5,7 +5,7 @@ MVN ?= mvn -B -ntp
 PREFIX ?= /usr/local
 export SVCMOVE_HOME := $(CURDIR)
 
-.PHONY: setup build native test unit demo install uninstall bench-vip bench-move clean
+.PHONY: setup build native test unit demo install uninstall bench-vip bench-move bench-stall clean
 
 setup:
 	@native/setup
@@ -47,6 +47,9 @@ bench-vip: setup build
 
 bench-move: setup build
 	@test-vm/bench-move
+
+bench-stall: setup build
+	@test-vm/bench-stall
 
 clean:
 	$(MVN) -q clean
