@@ -3,6 +3,7 @@
 SHELL := /bin/bash
 MVN ?= mvn -B -ntp
 PREFIX ?= /usr/local
+OCF_ROOT ?= /usr/lib/ocf
 export SVCMOVE_HOME := $(CURDIR)
 
 .PHONY: setup build native test unit demo install uninstall bench-vip bench-move bench-stall clean
@@ -37,10 +38,12 @@ install: build
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/svcmove
 	install -d $(DESTDIR)/etc/systemd/system
 	sed 's|@BIN@|$(PREFIX)/bin/svcmove|' migrator/svcmove-agent.service > $(DESTDIR)/etc/systemd/system/svcmove-agent.service
+	install -D -m 0755 migrator/ocf/svcmove $(DESTDIR)$(OCF_ROOT)/resource.d/svcmove/svcmove
 	test -e $(DESTDIR)/etc/svcmove/agent.toml || install -m 0600 migrator/agent.toml.example $(DESTDIR)/etc/svcmove/agent.toml
 
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/lib/svcmove $(DESTDIR)$(PREFIX)/bin/svcmove $(DESTDIR)/etc/systemd/system/svcmove-agent.service
+	rm -rf $(DESTDIR)$(PREFIX)/lib/svcmove $(DESTDIR)$(PREFIX)/bin/svcmove $(DESTDIR)/etc/systemd/system/svcmove-agent.service \
+	  $(DESTDIR)$(OCF_ROOT)/resource.d/svcmove
 
 bench-vip: setup build
 	@test-vm/bench-vip

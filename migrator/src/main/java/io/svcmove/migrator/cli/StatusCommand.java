@@ -1,7 +1,10 @@
 package io.svcmove.migrator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
 import java.time.Duration;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
@@ -14,7 +17,7 @@ final class StatusCommand implements Command {
 
     @Override
     public String usage() {
-        return "[--json]";
+        return "[NAME] [--json]";
     }
 
     @Override
@@ -27,6 +30,8 @@ final class StatusCommand implements Command {
         return """
                 States: running (its PID 1 lives in its cell), dead (the cell's process is gone: the
                 agent keeps the record so the loss is seen; 'svcmove stop NAME' clears it).
+                With NAME: that service only, exit 5 when this node does not hold it (for scripts and
+                the OCF resource agent's monitor).
                 """;
     }
 
@@ -38,6 +43,21 @@ final class StatusCommand implements Command {
     @Override
     public int run(CommandLine line, Cli cli) {
         JsonNode r = cli.call(ControlMessage.request("status"));
+        if (!line.getArgList().isEmpty()) {
+            String name = line.getArgList().get(0);
+            JsonNode one = null;
+            for (JsonNode s : r.path("services")) {
+                one = s.path("name").asText().equals(name) ? s : one;
+            }
+            if (one == null) {
+                throw new ControlException(Outcome.NOT_FOUND, "no service named " + name + " on " + r.path("node").asText());
+            }
+            if (cli.json()) {
+                cli.printJson(one);
+                return 0;
+            }
+            ((ObjectNode) r).putArray("services").add(one);
+        }
         if (cli.json()) {
             cli.printJson(r);
             return 0;
