@@ -100,11 +100,14 @@ public final class Agent {
             Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer);
             Nodes nodes = new Nodes(config, registry, criuVersion, peers);
             DnsSync dnsSync = new DnsSync(config, registry, peers);
+            Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
             incoming.handlers().forEach(server::registerHandler);
             server.registerHandler("move.run", moves::forwarded)
                     .registerHandler("service.where", moves::where)
                     .registerHandler("node.info", nodes::self)
                     .registerHandler("service.list", dnsSync::list)
+                    .registerHandler("node.drain", drains::mark)
+                    .registerHandler("drain.services", drains::services)
                     .acceptTransfers((peer, transferId) -> incoming.imagesFor(transferId));
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
@@ -116,7 +119,9 @@ public final class Agent {
                     "status", (req, events) -> services.status(req),
                     "move", (req, events) -> moves.move(req, events::send),
                     "nodes", (req, events) -> nodes.all(req),
-                    "dns.sync", (req, events) -> dnsSync.sync(req)))) {
+                    "dns.sync", (req, events) -> dnsSync.sync(req),
+                    "drain", (req, events) -> drains.drain(req, events::send),
+                    "undrain", (req, events) -> drains.undrain(req)))) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     log.info("agent of {} stopping; its services keep running", config.node());
                     stopped.countDown();

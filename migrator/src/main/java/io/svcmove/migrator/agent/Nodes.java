@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,19 +24,33 @@ final class Nodes {
     private final ServiceRegistry registry;
     private final String criuVersion;
     private final PeerClient peers;
+    private final Draining draining;
 
     Nodes(AgentConfig config, ServiceRegistry registry, String criuVersion, PeerClient peers) {
         this.config = config;
         this.registry = registry;
         this.criuVersion = criuVersion;
         this.peers = peers;
+        this.draining = new Draining(Path.of(config.stateDir()));
     }
 
-    /** This node's own answer, to the CLI and to peers. */
+    /** This node's own answer, to the CLI and to peers; free memory and load are what drain places services by. */
     JsonNode self(String from, JsonNode req) throws IOException {
         return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true)
                 .put("address", config.listen()).put("kernel", Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip())
-                .put("criu", criuVersion == null ? "missing" : criuVersion).put("services", registry.all().size());
+                .put("criu", criuVersion == null ? "missing" : criuVersion).put("services", registry.all().size())
+                .put("mem_available_bytes", memAvailable()).put("load1", Double.parseDouble(
+                        Files.readString(Path.of("/proc/loadavg")).split(" ")[0]))
+                .put("cpus", Runtime.getRuntime().availableProcessors()).put("draining", draining.on());
+    }
+
+    private static long memAvailable() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            if (line.startsWith("MemAvailable:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        return 0;
     }
 
     JsonNode all(JsonNode req) throws IOException {

@@ -18,7 +18,7 @@ final class NodesCommand implements Command {
 
     @Override
     public String summary() {
-        return "the cluster's nodes, reachable or not, with their kernel and CRIU versions";
+        return "the cluster's nodes, reachable or not: kernel, CRIU, free memory, load, draining";
     }
 
     @Override
@@ -41,13 +41,15 @@ final class NodesCommand implements Command {
             cli.printJson(r);
             return 0;
         }
-        String fmt = "%-12s %-22s %-10s %-28s %-8s %s%n";
-        cli.out.printf(fmt, "NODE", "ADDRESS", "REACHABLE", "KERNEL", "CRIU", "SERVICES");
+        String fmt = "%-12s %-22s %-10s %-28s %-8s %-9s %-9s %-5s %s%n";
+        cli.out.printf(fmt, "NODE", "ADDRESS", "REACHABLE", "KERNEL", "CRIU", "SERVICES", "FREE_MEM", "LOAD", "DRAINING");
         for (JsonNode n : r.path("nodes")) {
             boolean up = n.path("reachable").asBoolean();
             cli.out.printf(fmt, n.path("node").asText(), n.path("address").asText(), up ? "yes" : "NO",
                     up ? n.path("kernel").asText() : n.path("error").asText(), up ? n.path("criu").asText() : "-",
-                    up ? n.path("services").asText() : "-");
+                    up ? n.path("services").asText() : "-",
+                    up ? String.format("%.1fG", n.path("mem_available_bytes").asLong() / 1e9) : "-",
+                    up ? n.path("load1").asText() : "-", up ? (n.path("draining").asBoolean() ? "yes" : "no") : "-");
         }
         return 0;
     }

@@ -12,6 +12,7 @@ import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.OpenFd;
 import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
@@ -117,6 +118,10 @@ public final class IncomingMoves {
         }
         if (registry.find(svc.name()).isPresent()) {
             throw new IllegalStateException("a service named " + svc.name() + " already runs on " + config.node());
+        }
+        if (new Draining(Path.of(config.stateDir())).on()) {
+            throw new IllegalStateException(config.node() + " is draining: it takes no services until 'svcmove undrain "
+                    + config.node() + "'");
         }
         Vip vip = Vip.parse(svc.vip());
         for (ServiceRecord other : registry.all()) {

@@ -1,0 +1,218 @@
+package io.svcmove.migrator.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.move.Moves;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.service.Draining;
+import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.vip.Cells;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * `svcmove drain NODE`: marks NODE draining (it then refuses every move onto it), and moves each of
+ * its services to another node, a few at a time; `svcmove undrain NODE` lifts the mark. Runs on the
+ * agent the CLI asked; NODE's agent keeps the mark and lists its services over the peer channel.
+ */
+final class Drains {
+    private static final Logger log = LoggerFactory.getLogger(Drains.class);
+    private static final Duration ASK = Duration.ofSeconds(5);
+
+    private final AgentConfig config;
+    private final ServiceRegistry registry;
+    private final Cells cells;
+    private final Draining draining;
+    private final PeerClient peers;
+    private final Nodes nodes;
+    private final Moves moves;
+
+    Drains(AgentConfig config, ServiceRegistry registry, Cells cells, PeerClient peers, Nodes nodes, Moves moves) {
+        this.config = config;
+        this.registry = registry;
+        this.cells = cells;
+        this.draining = new Draining(Path.of(config.stateDir()));
+        this.peers = peers;
+        this.nodes = nodes;
+        this.moves = moves;
+    }
+
+    /** Peer request: set or clear this node's mark. */
+    JsonNode mark(String from, JsonNode req) {
+        boolean on = req.path("draining").asBoolean();
+        if (on != draining.on()) {
+            draining.set(on);
+            log.info("{} {} (asked by {})", config.node(), on ? "is draining: moves onto it are refused" : "takes moves again", from);
+        }
+        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("draining", on);
+    }
+
+    /** Peer request: this node's services, with the memory each uses (for placement). */
+    JsonNode services(String from, JsonNode req) {
+        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node());
+        ArrayNode list = n.putArray("services");
+        for (ServiceRecord r : registry.all()) {
+            long rss = cells.find(r.name()).map(c -> c.pids().stream().mapToLong(Drains::rssBytes).sum()).orElse(0L);
+            list.addObject().put("name", r.name()).put("vip", r.vip()).put("rss_bytes", rss);
+        }
+        return n;
+    }
+
+    JsonNode undrain(JsonNode req) throws Exception {
+        String node = req.path("node").asText();
+        requireKnown(node);
+        return ask(node, "node.drain", ControlMessage.JSON.createObjectNode().put("draining", false));
+    }
+
+    JsonNode drain(JsonNode req, Consumer<JsonNode> sink) throws Exception {
+        String node = req.path("node").asText();
+        String to = req.path("to").asText(null);
+        int parallel = Math.max(1, req.path("parallel").asInt(2));
+        requireKnown(node);
+        if (to != null) {
+            requireKnown(to);
+            if (to.equals(node)) {
+                throw new ControlException(Outcome.USAGE, "--to " + to + " is the node being drained: name another node");
+            }
+        }
+        Consumer<JsonNode> events = e -> {
+            synchronized (sink) { // moves run in parallel; the CLI's stream takes one event at a time
+                sink.accept(e);
+            }
+        };
+        ask(node, "node.drain", ControlMessage.JSON.createObjectNode().put("draining", true));
+        List<JsonNode> services = new ArrayList<>();
+        ask(node, "drain.services", ControlMessage.JSON.createObjectNode()).path("services").forEach(services::add);
+        Map<String, String> plan = place(node, to, services);
+        events.accept(ControlMessage.JSON.createObjectNode().put("draining", node).put("services", services.size()));
+
+        ExecutorService pool = Executors.newFixedThreadPool(parallel, r -> {
+            Thread t = new Thread(r, "drain-" + node);
+            t.setDaemon(true);
+            return t;
+        });
+        Map<String, Future<ObjectNode>> running = new LinkedHashMap<>();
+        try {
+            plan.forEach((name, dest) -> running.put(name, pool.submit(() -> moveOne(name, node, dest, events))));
+            ObjectNode out = ControlMessage.JSON.createObjectNode().put("node", node).put("draining", true);
+            ArrayNode rows = out.putArray("services");
+            int failed = 0;
+            for (Future<ObjectNode> f : running.values()) {
+                ObjectNode row = f.get();
+                failed += row.path("ok").asBoolean() ? 0 : 1;
+                rows.add(row);
+            }
+            return out.put("moved", rows.size() - failed).put("failed", failed);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private ObjectNode moveOne(String name, String from, String to, Consumer<JsonNode> events) {
+        events.accept(ControlMessage.JSON.createObjectNode().put("service", name).put("to", to).put("state", "moving"));
+        ObjectNode row = ControlMessage.JSON.createObjectNode().put("service", name).put("from", from).put("to", to);
+        try {
+            JsonNode r = moves.move(ControlMessage.JSON.createObjectNode().put("name", name).put("node", to), e -> {});
+            row.put("ok", true).put("outcome", "moved").put("freeze_ms", r.path("freeze_ms").asDouble())
+                    .put("total_ms", r.path("total_ms").asDouble());
+        } catch (ControlException e) {
+            row.put("ok", false).put("outcome", e.outcome().name().toLowerCase()).put("message", e.getMessage());
+        } catch (Exception e) {
+            row.put("ok", false).put("outcome", "failed").put("message", String.valueOf(e.getMessage()));
+        }
+        events.accept(row.deepCopy().put("state", row.path("ok").asBoolean() ? "moved" : "failed"));
+        return row;
+    }
+
+    /**
+     * Each service (largest first) goes to the node with the most free memory left after what was
+     * already placed on it, discounted by its load per CPU: a node twice as loaded needs twice the
+     * memory to win. With --to, everything goes there.
+     */
+    private Map<String, String> place(String node, String to, List<JsonNode> services) throws IOException {
+        Map<String, Double> room = new LinkedHashMap<>();
+        Map<String, Double> load = new LinkedHashMap<>();
+        List<String> skipped = new ArrayList<>();
+        for (JsonNode n : nodes.all(ControlMessage.JSON.createObjectNode()).path("nodes")) {
+            String name = n.path("node").asText();
+            if (name.equals(node) || to != null && !name.equals(to)) {
+                continue;
+            }
+            if (!n.path("reachable").asBoolean() || n.path("draining").asBoolean()) {
+                skipped.add(name + (n.path("draining").asBoolean() ? " (draining)" : " (unreachable)"));
+                continue;
+            }
+            room.put(name, n.path("mem_available_bytes").asDouble());
+            load.put(name, n.path("load1").asDouble() / Math.max(1, n.path("cpus").asInt(1)));
+        }
+        if (room.isEmpty() && !services.isEmpty()) {
+            throw new ControlException(Outcome.REFUSED, "no node can take " + node + "'s services: "
+                    + (skipped.isEmpty() ? "it has no peers" : String.join(", ", skipped))
+                    + "; " + node + " stays draining with its services ('svcmove undrain " + node + "' ends that)");
+        }
+        Map<String, String> plan = new LinkedHashMap<>();
+        services.stream().sorted(Comparator.comparingLong((JsonNode s) -> s.path("rss_bytes").asLong()).reversed()).forEach(s -> {
+            String best = room.keySet().stream()
+                    .max(Comparator.comparingDouble((String n) -> room.get(n) / (1 + load.get(n)))).orElseThrow();
+            plan.put(s.path("name").asText(), best);
+            room.merge(best, -s.path("rss_bytes").asDouble(), Double::sum);
+        });
+        return plan;
+    }
+
+    private void requireKnown(String node) {
+        if (!node.equals(config.node()) && config.peers().stream().noneMatch(p -> p.name().equals(node))) {
+            throw new ControlException(Outcome.NOT_FOUND, "unknown node " + node + ": " + config.node() + " knows itself and "
+                    + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList()) + " (its agent.toml)");
+        }
+    }
+
+    /** A request to NODE's agent, or to this one's own handler when NODE is this node. */
+    private JsonNode ask(String node, String type, ObjectNode body) throws Exception {
+        if (node.equals(config.node())) {
+            return type.equals("node.drain") ? mark(node, body) : services(node, body);
+        }
+        CompletableFuture<JsonNode> answer = peers.call(node, type, body, ASK);
+        try {
+            return answer.get();
+        } catch (ExecutionException e) {
+            throw new ControlException(Outcome.UNAVAILABLE, "the agent of " + node + " does not answer ("
+                    + e.getCause().getMessage() + "): nothing was moved");
+        }
+    }
+
+    /** Resident memory of a process, from /proc/PID/status (0 when it is gone). */
+    private static long rssBytes(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // gone meanwhile: it uses nothing
+        }
+        return 0;
+    }
+}
