@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 OCF_ROOT ?= /usr/lib/ocf
 export SVCMOVE_HOME := $(CURDIR)
 
-.PHONY: setup build native test unit demo install uninstall bench-vip bench-move bench-stall clean
+.PHONY: setup build native test unit demo install uninstall bench-vip bench-move bench-stall soak clean
 
 setup:
 	@native/setup
@@ -53,6 +53,10 @@ bench-move: setup build
 
 bench-stall: setup build
 	@test-vm/bench-stall
+
+# SOAK_MOVES moves (default 200) of a service holding 50 connections; fails on any lost connection or byte.
+soak: setup build
+	@test-vm/soak
 
 clean:
 	$(MVN) -q clean
