@@ -26,6 +26,7 @@ public record AgentConfig(
         Tls tls,
         Dns dns,
         Move move,
+        Hooks hooks,
         List<Peer> peers) {
 
     public static final Path DEFAULT_PATH = Path.of("/etc/svcmove/agent.toml");
@@ -57,6 +58,17 @@ public record AgentConfig(
         }
     }
 
+    /**
+     * The operator's executables run around each phase of a move on the source (like CRIU's action
+     * scripts; a failing pre-prepare hook refuses the move), each for at most {@code timeout_s}.
+     */
+    public record Hooks(String dir, @JsonProperty("timeout_s") Integer timeoutS) {
+        public Hooks {
+            dir = dir == null ? "/etc/svcmove/hooks" : dir;
+            timeoutS = timeoutS == null ? 10 : timeoutS;
+        }
+    }
+
     public AgentConfig {
         iface = iface == null ? "eth0" : iface;
         socket = socket == null ? DEFAULT_SOCKET : socket;
@@ -64,6 +76,7 @@ public record AgentConfig(
         logDir = logDir == null ? "/var/log/svcmove" : logDir;
         peers = peers == null ? List.of() : List.copyOf(peers);
         move = move == null ? new Move(null, null, null) : move;
+        hooks = hooks == null ? new Hooks(null, null) : hooks;
     }
 
     /** The file named by --config, else $SVCMOVE_CONFIG, else the standard path. */

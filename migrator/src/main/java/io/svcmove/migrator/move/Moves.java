@@ -37,6 +37,7 @@ public final class Moves {
     private final String criuVersion;
     private final PeerClient peers;
     private final ArpAnnouncer announcer;
+    private final Hooks hooks;
     /** One move at a time per node: moves are short, and CRIU and the cells are shared. */
     private final Object moving = new Object();
 
@@ -49,6 +50,7 @@ public final class Moves {
         this.criuVersion = criuVersion;
         this.peers = peers;
         this.announcer = announcer;
+        this.hooks = new Hooks(Path.of(config.hooks().dir()), Duration.ofSeconds(config.hooks().timeoutS()));
     }
 
     /** The CLI's request: move here, or forward to the node that runs the service. */
@@ -116,7 +118,9 @@ public final class Moves {
                     "no service named " + name + " on " + config.node()));
             Cell cell = cells.find(name).filter(c -> c.pids().contains(svc.pid())).orElseThrow(() -> new ControlException(
                     Outcome.REFUSED, name + " is not running on " + config.node() + " ('svcmove status'): only a running service moves"));
-            ProgressEvents progress = new ProgressEvents(events);
+            Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
+            hooksRun.prePrepare();
+            MoveListener progress = hooksRun.around(new ProgressEvents(events));
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
                 OutgoingMove.Options options = new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0,
