@@ -33,6 +33,8 @@ public final class PacketBuffer implements AutoCloseable {
     private long bytes;
     private long dropped;
     private volatile boolean stopping;
+    /** Frames are kept only once armed: opening the capture (slow) happens before the freeze, arming at it. */
+    private volatile boolean armed;
 
     private PacketBuffer(PcapHandle handle, long limitBytes, String what) {
         this.handle = handle;
@@ -41,8 +43,11 @@ public final class PacketBuffer implements AutoCloseable {
         this.reader.setDaemon(true);
     }
 
-    /** Starts capturing frames to {@code mac} on {@code iface} (of this JVM's network namespace). */
-    public static PacketBuffer start(String iface, String mac, long limitBytes) {
+    /**
+     * Opens the capture of frames to {@code mac} on {@code iface} (of this JVM's network namespace);
+     * nothing is kept until {@link #arm()}.
+     */
+    public static PacketBuffer open(String iface, String mac, long limitBytes) {
         PcapHandle h;
         try {
             // Immediate mode: each frame is handed over at once, so that stop() loses nothing in libpcap's buffer.
@@ -60,8 +65,16 @@ public final class PacketBuffer implements AutoCloseable {
         }
         PacketBuffer b = new PacketBuffer(h, limitBytes, mac);
         b.reader.start();
-        LOG.info("buffering frames to {} on {} (at most {} bytes)", mac, iface, limitBytes);
+        LOG.info("capture of frames to {} on {} open (at most {} bytes will be kept)", mac, iface, limitBytes);
         return b;
+    }
+
+    /**
+     * From now on every frame is kept. Arm before the hold: a frame between the two reaches the
+     * service and the buffer both, and TCP drops the duplicate; after the hold, only the buffer.
+     */
+    public void arm() {
+        armed = true;
     }
 
     private void readLoop() {
@@ -77,7 +90,7 @@ public final class PacketBuffer implements AutoCloseable {
     }
 
     private synchronized void keep(byte[] frame) {
-        if (frame.length <= ETHERNET_HEADER || ((frame[12] & 0xff) << 8 | (frame[13] & 0xff)) != ETHERTYPE_IPV4) {
+        if (!armed || frame.length <= ETHERNET_HEADER || ((frame[12] & 0xff) << 8 | (frame[13] & 0xff)) != ETHERTYPE_IPV4) {
             return;
         }
         int len = frame.length - ETHERNET_HEADER;

@@ -89,18 +89,22 @@ public final class OutgoingMove {
                         () -> call(destination, "move.prepare", prepare), () -> call(destination, "move.abort", id)),
                 Step.undoable(Phase.PREPARE, "image directory on tmpfs",
                         () -> images[0] = ImageDir.create(IncomingMoves.imagePrefix(svc.node()) + moveId + "-"), () -> images[0].close()),
-                Step.undoable(Phase.FREEZE, "hold the VIP's traffic", () -> {
-                    freezeStart[0] = System.nanoTime();
+                Step.undoable(Phase.PREPARE, "packet buffer open", () -> {
                     if (options.bufferBytes() > 0) {
-                        buffer[0] = PacketBuffer.start(svc.iface(), svc.mac(), options.bufferBytes());
+                        buffer[0] = PacketBuffer.open(svc.iface(), svc.mac(), options.bufferBytes());
                     }
-                    cell.hold();
                 }, () -> {
-                    cell.release();
                     if (buffer[0] != null) {
                         buffer[0].close();
                     }
                 }),
+                Step.undoable(Phase.FREEZE, "hold the VIP's traffic", () -> {
+                    freezeStart[0] = System.nanoTime();
+                    if (buffer[0] != null) {
+                        buffer[0].arm();
+                    }
+                    cell.hold();
+                }, cell::release),
                 Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> CriuLogs.keptOnFailure(logDir, moveId, () ->
                         criu.dump(DumpOptions.builder(images[0].path(), svc.pid(), NetworkLock.SKIP)
                                 .tcpEstablished(true).leaveStopped(true)
