@@ -2,6 +2,7 @@ package io.svcmove.migrator.agent;
 
 import ch.qos.logback.classic.Level;
 import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.Outcome;
@@ -97,8 +98,9 @@ public final class Agent {
                 PeerServer server = new PeerServer(identity, peerNames::contains, work)) {
             IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criuVersion, announcer, launcher);
             incoming.removeLeftoverImages();
-            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer);
-            Nodes nodes = new Nodes(config, registry, criuVersion, peers);
+            PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
+            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks);
+            Nodes nodes = new Nodes(config, registry, criuVersion, peers, clocks);
             DnsSync dnsSync = new DnsSync(config, registry, peers);
             Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
             incoming.handlers().forEach(server::registerHandler);
@@ -108,6 +110,7 @@ public final class Agent {
                     .registerHandler("service.list", dnsSync::list)
                     .registerHandler("node.drain", drains::mark)
                     .registerHandler("drain.services", drains::services)
+                    .registerHandler(PeerClocks.PROBE, clocks::answer)
                     .acceptTransfers((peer, transferId) -> incoming.imagesFor(transferId));
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);

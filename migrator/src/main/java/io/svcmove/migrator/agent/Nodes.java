@@ -3,6 +3,7 @@ package io.svcmove.migrator.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.peer.PeerClient;
@@ -25,13 +26,15 @@ final class Nodes {
     private final String criuVersion;
     private final PeerClient peers;
     private final Draining draining;
+    private final PeerClocks clocks;
 
-    Nodes(AgentConfig config, ServiceRegistry registry, String criuVersion, PeerClient peers) {
+    Nodes(AgentConfig config, ServiceRegistry registry, String criuVersion, PeerClient peers, PeerClocks clocks) {
         this.config = config;
         this.registry = registry;
         this.criuVersion = criuVersion;
         this.peers = peers;
         this.draining = new Draining(Path.of(config.stateDir()));
+        this.clocks = clocks;
     }
 
     /** This node's own answer, to the CLI and to peers; free memory and load are what drain places services by. */
@@ -63,7 +66,21 @@ final class Nodes {
         ObjectNode out = ControlMessage.JSON.createObjectNode().put("node", config.node());
         ArrayNode list = out.putArray("nodes");
         list.add(self(config.node(), req));
-        answers.forEach(a -> list.add(a.join()));
+        answers.forEach(a -> list.add(withClock(a.join())));
         return out;
+    }
+
+    /** A reachable peer's clocks minus this node's (wall, monotonic, boot-time), each ± the uncertainty. */
+    private JsonNode withClock(JsonNode peer) {
+        if (!peer.path("reachable").asBoolean()) {
+            return peer;
+        }
+        ObjectNode n = (ObjectNode) peer;
+        try {
+            n.set("clock_offset", PeerClocks.json(clocks.measure(peer.path("node").asText())));
+        } catch (Exception e) {
+            n.put("clock_error", e.getMessage());
+        }
+        return n;
     }
 }

@@ -43,6 +43,9 @@ final class MoveCommand implements Command {
                 Any failure before commit resumes the service where it was, connections intact:
                 exit 3 when NODE refused (nothing changed), 4 when the move was rolled back.
 
+                Before anything, the wall clocks of both nodes are compared: a move is refused
+                (exit 3) when they differ by more than [move] max_clock_offset_ms (50), unless --force.
+
                 Example:
                   svcmove web node2
                 """;
@@ -52,7 +55,9 @@ final class MoveCommand implements Command {
     public Options options() {
         return new Options().addOption(Option.builder().longOpt("no-buffer")
                 .desc("do not buffer what clients send during the freeze: they retransmit it after their timeout instead"
-                        + " (for comparison)").build());
+                        + " (for comparison)").build())
+                .addOption(Option.builder().longOpt("force")
+                        .desc("move even when the nodes' wall clocks differ by more than [move] max_clock_offset_ms").build());
     }
 
     @Override
@@ -61,7 +66,7 @@ final class MoveCommand implements Command {
             throw new ControlException(Outcome.USAGE, "give the service and the node to move it to: svcmove move NAME NODE");
         }
         ObjectNode req = ControlMessage.request("move").put("name", line.getArgList().get(0)).put("node", line.getArgList().get(1))
-                .put("buffer", !line.hasOption("no-buffer"));
+                .put("buffer", !line.hasOption("no-buffer")).put("force", line.hasOption("force"));
         ArrayNode events = ControlMessage.JSON.createArrayNode();
         JsonNode r = cli.call(req, e -> {
             events.add(e);

@@ -26,6 +26,12 @@ final class NodesCommand implements Command {
         return """
                 Asks every peer of this node's agent.toml over the agents' TLS channel (3 s each).
                 A move needs the same CRIU on both nodes.
+
+                Clock offsets: each peer's clock minus this node's, wall (CLOCK_REALTIME), monotonic
+                and boot-time, from the fastest of 8 four-timestamp exchanges; the true offset lies
+                within the ± shown (half that exchange's round trip). Monotonic and boot-time clocks
+                count from each node's boot; a moved service keeps its own (its cell's time namespace).
+                A move is refused when the wall clocks differ by more than [move] max_clock_offset_ms.
                 """;
     }
 
@@ -41,16 +47,30 @@ final class NodesCommand implements Command {
             cli.printJson(r);
             return 0;
         }
-        String fmt = "%-12s %-22s %-10s %-28s %-8s %-9s %-9s %-5s %s%n";
-        cli.out.printf(fmt, "NODE", "ADDRESS", "REACHABLE", "KERNEL", "CRIU", "SERVICES", "FREE_MEM", "LOAD", "DRAINING");
+        String fmt = "%-12s %-22s %-10s %-28s %-8s %-9s %-9s %-5s %-9s %-12s %-14s %-14s %s%n";
+        cli.out.printf(fmt, "NODE", "ADDRESS", "REACHABLE", "KERNEL", "CRIU", "SERVICES", "FREE_MEM", "LOAD", "DRAINING",
+                "WALL", "MONOTONIC", "BOOTTIME", "±");
         for (JsonNode n : r.path("nodes")) {
             boolean up = n.path("reachable").asBoolean();
+            JsonNode c = n.path("clock_offset");
+            boolean here = n.path("node").asText().equals(r.path("node").asText());
             cli.out.printf(fmt, n.path("node").asText(), n.path("address").asText(), up ? "yes" : "NO",
                     up ? n.path("kernel").asText() : n.path("error").asText(), up ? n.path("criu").asText() : "-",
                     up ? n.path("services").asText() : "-",
                     up ? String.format("%.1fG", n.path("mem_available_bytes").asLong() / 1e9) : "-",
-                    up ? n.path("load1").asText() : "-", up ? (n.path("draining").asBoolean() ? "yes" : "no") : "-");
+                    up ? n.path("load1").asText() : "-", up ? (n.path("draining").asBoolean() ? "yes" : "no") : "-",
+                    here ? "(here)" : offset(c.path("realtime_ms")), offset(c.path("monotonic_ms")), offset(c.path("boottime_ms")),
+                    c.isMissingNode() ? n.path("clock_error").asText("") : String.format("%.3f ms", c.path("uncertainty_ms").asDouble()));
         }
         return 0;
+    }
+
+    /** Milliseconds, or seconds once large (boot times differ by days). */
+    private static String offset(JsonNode ms) {
+        if (ms.isMissingNode()) {
+            return "-";
+        }
+        double v = ms.asDouble();
+        return Math.abs(v) >= 10_000 ? String.format("%+.3f s", v / 1000) : String.format("%+.3f ms", v);
     }
 }

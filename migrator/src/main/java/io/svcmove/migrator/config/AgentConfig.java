@@ -47,11 +47,13 @@ public record AgentConfig(
     /**
      * How moves are made. The packet buffer keeps what clients send during the freeze (MiB; 0 turns
      * it off). The gratuitous ARP burst: one pair at once, then {@code arp_repeats} more, {@code
-     * arp_interval_ms} apart (Pacemaker's IPaddr2 sends 5, 200 ms apart).
+     * arp_interval_ms} apart (Pacemaker's IPaddr2 sends 5, 200 ms apart). A move is refused when
+     * the two nodes' wall clocks differ by more than {@code max_clock_offset_ms} (50), unless forced.
      */
     public record Move(@JsonProperty("buffer_mb") Integer bufferMb, @JsonProperty("arp_repeats") Integer arpRepeats,
-            @JsonProperty("arp_interval_ms") Integer arpIntervalMs) {
+            @JsonProperty("arp_interval_ms") Integer arpIntervalMs, @JsonProperty("max_clock_offset_ms") Integer maxClockOffsetMs) {
         public Move {
+            maxClockOffsetMs = maxClockOffsetMs == null ? 50 : maxClockOffsetMs;
             bufferMb = bufferMb == null ? 16 : bufferMb;
             arpRepeats = arpRepeats == null ? 4 : arpRepeats;
             arpIntervalMs = arpIntervalMs == null ? 200 : arpIntervalMs;
@@ -75,7 +77,7 @@ public record AgentConfig(
         stateDir = stateDir == null ? "/var/lib/svcmove" : stateDir;
         logDir = logDir == null ? "/var/log/svcmove" : logDir;
         peers = peers == null ? List.of() : List.copyOf(peers);
-        move = move == null ? new Move(null, null, null) : move;
+        move = move == null ? new Move(null, null, null, null) : move;
         hooks = hooks == null ? new Hooks(null, null) : hooks;
     }
 

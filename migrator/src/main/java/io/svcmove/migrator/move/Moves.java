@@ -3,6 +3,7 @@ package io.svcmove.migrator.move;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
@@ -38,11 +39,12 @@ public final class Moves {
     private final PeerClient peers;
     private final ArpAnnouncer announcer;
     private final Hooks hooks;
+    private final PeerClocks clocks;
     /** One move at a time per node: moves are short, and CRIU and the cells are shared. */
     private final Object moving = new Object();
 
     public Moves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
-            ArpAnnouncer announcer) {
+            ArpAnnouncer announcer, PeerClocks clocks) {
         this.config = config;
         this.cells = cells;
         this.registry = registry;
@@ -51,6 +53,7 @@ public final class Moves {
         this.peers = peers;
         this.announcer = announcer;
         this.hooks = new Hooks(Path.of(config.hooks().dir()), Duration.ofSeconds(config.hooks().timeoutS()));
+        this.clocks = clocks;
     }
 
     /** The CLI's request: move here, or forward to the node that runs the service. */
@@ -58,7 +61,7 @@ public final class Moves {
         String name = req.path("name").asText();
         String to = req.path("node").asText();
         if (registry.find(name).isPresent()) {
-            return moveFromHere(name, to, req.path("buffer").asBoolean(true), events);
+            return moveFromHere(name, to, req.path("buffer").asBoolean(true), req.path("force").asBoolean(), events);
         }
         String owner = whereIs(name);
         events.accept(ControlMessage.JSON.createObjectNode().put("forwarded_to", owner));
@@ -73,7 +76,8 @@ public final class Moves {
     public JsonNode forwarded(String from, JsonNode req) {
         ObjectNode r = ControlMessage.JSON.createObjectNode();
         try {
-            r.set("report", moveFromHere(req.path("name").asText(), req.path("node").asText(), req.path("buffer").asBoolean(true), e -> {}));
+            r.set("report", moveFromHere(req.path("name").asText(), req.path("node").asText(), req.path("buffer").asBoolean(true),
+                    req.path("force").asBoolean(), e -> {}));
             return r.put("ok", true);
         } catch (ControlException e) {
             return r.put("ok", false).put("outcome", e.outcome().name()).put("message", e.getMessage());
@@ -100,7 +104,7 @@ public final class Moves {
                 + " or on any reachable peer ('svcmove status' on each node lists them)");
     }
 
-    private JsonNode moveFromHere(String name, String to, boolean buffer, Consumer<JsonNode> events) {
+    private JsonNode moveFromHere(String name, String to, boolean buffer, boolean force, Consumer<JsonNode> events) {
         if (to.equals(config.node())) {
             throw new ControlException(Outcome.REFUSED, name + " already runs on " + to);
         }
@@ -113,6 +117,7 @@ public final class Moves {
             throw new ControlException(Outcome.REFUSED, "CRIU is missing or does not work on " + config.node()
                     + ", so nothing can move from here: run 'make setup' on " + config.node());
         }
+        clocks.checkWallOffset(config.node(), to, config.move().maxClockOffsetMs(), force);
         synchronized (moving) {
             ServiceRecord svc = registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND,
                     "no service named " + name + " on " + config.node()));
