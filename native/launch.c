@@ -1,7 +1,7 @@
 /*
- * svcmove-launch: start a service as PID 1 of a new cell (PID, UTS and IPC
- * namespaces, inside the cell's network namespace) on behalf of the agent,
- * which must not fork from the JVM.
+ * svcmove-launch: start a service as PID 1 of a new cell (PID, UTS, IPC and
+ * time namespaces, inside the cell's network namespace) on behalf of the
+ * agent, which must not fork from the JVM.
  *
  *   svcmove-launch --netns /run/netns/NAME --hostname H --log FILE
  *                  [--cwd DIR] [--env K=V]... -- CMD [ARGS...]
@@ -42,6 +42,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
 #define EXIT_SETUP 1
 #define EXIT_USAGE 2
@@ -338,8 +342,16 @@ int main(int argc, char **argv)
 	if (setns(nsfd, CLONE_NEWNET) < 0)
 		die(EXIT_SETUP, "cannot enter network namespace %s: %s", netns, strerror(errno));
 	close(nsfd);
-	if (unshare(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC) < 0)
-		die(EXIT_SETUP, "cannot create PID/UTS/IPC namespaces: %s (needs root)", strerror(errno));
+	/*
+	 * The time namespace is what lets CRIU carry the service's monotonic and
+	 * boot-time clocks to another node. Like the PID namespace it holds only
+	 * children forked from here on; it starts with this node's offsets (a new
+	 * time namespace copies its parent's), so the service first sees the
+	 * node's own clocks.
+	 */
+	if (unshare(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWTIME) < 0)
+		die(EXIT_SETUP, "cannot create PID/UTS/IPC/time namespaces: %s (needs root and a kernel with CONFIG_TIME_NS)",
+		    strerror(errno));
 	/* This process is already in the new UTS namespace; the service inherits it. */
 	if (sethostname(hostname, strlen(hostname)) < 0)
 		die(EXIT_SETUP, "cannot set hostname '%s': %s", hostname, strerror(errno));

@@ -18,13 +18,14 @@ import java.util.concurrent.TimeUnit;
  * <agents[].config>} on the node (its netns, hostname and /etc), output appended to the agent's log. The bed's status JSON is read
  * once per run, so the live PID is kept in the bed's own agent.pid (next to agent.toml), which
  * {@code cluster status} reads too: after a restart both the tests and the bed see the new agent.
+ * Public for the ITs of other packages (clock).
  */
-final class Agents {
+public final class Agents {
     private static final Duration READY = Duration.ofSeconds(40);
 
     private Agents() {}
 
-    static BedStatus.Agent of(TestBed bed, String node) {
+    public static BedStatus.Agent of(TestBed bed, String node) {
         return bed.status().agents().stream().filter(a -> a.node().equals(node)).findFirst()
                 .orElseThrow(() -> new AssertionError("the bed lists no agent for " + node + ": " + bed.status().agents()));
     }
@@ -46,7 +47,7 @@ final class Agents {
     }
 
     /** Sends SIG to NODE's agent, by its PID, and waits (bounded) until it is gone. Returns the PID. */
-    static long kill(TestBed bed, String node, String sig) {
+    public static long kill(TestBed bed, String node, String sig) {
         long pid = pid(bed, node).orElseThrow(() -> new AssertionError("no agent runs on " + node));
         bed.execOutside(It.SHORT, "kill", "-" + sig, Long.toString(pid)).requireOk();
         ProcessHandle.of(pid).ifPresent(h -> {
@@ -69,7 +70,7 @@ final class Agents {
      * Starts NODE's agent with CONFIG and extra environment (K=V ...), then waits until
      * `svcmove status` on NODE exits 0. Returns the agent's PID.
      */
-    static long start(TestBed bed, String node, String config, String... env) {
+    public static long start(TestBed bed, String node, String config, String... env) {
         if (pid(bed, node).isPresent()) {
             throw new AssertionError("an agent already runs on " + node + " (pid " + pid(bed, node).get() + ")");
         }
@@ -118,7 +119,7 @@ final class Agents {
     }
 
     /** Restarts NODE's agent with its own config (e.g. after a test ran it with another one). */
-    static void restartNormally(TestBed bed, String node) {
+    public static void restartNormally(TestBed bed, String node) {
         if (pid(bed, node).isPresent()) {
             kill(bed, node, "TERM");
         }
