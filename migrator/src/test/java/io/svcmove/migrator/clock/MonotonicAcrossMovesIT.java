@@ -46,8 +46,8 @@ class MonotonicAcrossMovesIT {
             ClockBed.run(bed, n1, name, bed.nextVip(), "/usr/bin/python3", "-u", "-c", TICKER);
             ClockBed.await(Duration.ofSeconds(20), name + " prints", () -> ClockBed.serviceLog(bed, n1, name).size() > 50);
             // A new cell starts with its node's clocks.
-            long nodeNow = ClockBed.nodeMonotonicNs(bed, n1);
             List<String> early = ClockBed.serviceLog(bed, n1, name);
+            long nodeNow = ClockBed.nodeMonotonicNs(bed, n1);
             long cellLast = Long.parseLong(early.get(early.size() - 1).split(" ")[1]);
             assertTrue(cellLast <= nodeNow && nodeNow - cellLast < 5_000 * MS, "the service's monotonic clock " + cellLast
                     + " is " + n1 + "'s (" + nodeNow + ")");
