@@ -33,7 +33,7 @@ install: build
 	install -m 0644 migrator/target/svcmove.jar $(DESTDIR)$(PREFIX)/lib/svcmove/svcmove.jar
 	install -m 0755 native/build/svcmove-launch $(DESTDIR)$(PREFIX)/lib/svcmove/svcmove-launch
 	install -m 0755 $$(readlink -f native/build/criu-bin) $(DESTDIR)$(PREFIX)/lib/svcmove/criu
-	printf '#!/bin/sh\nexport SVCMOVE_LIB=%s\nexec java $${SVCMOVE_JAVA_OPTS:-} -jar %s "$$@"\n' \
+	printf '#!/bin/sh\nexport SVCMOVE_LIB=%s\nexec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC $${SVCMOVE_JAVA_OPTS:-} -jar %s "$$@"\n' \
 	  $(PREFIX)/lib/svcmove $(PREFIX)/lib/svcmove/svcmove.jar > $(DESTDIR)$(PREFIX)/bin/svcmove
 	chmod 0755 $(DESTDIR)$(PREFIX)/bin/svcmove
 	install -d $(DESTDIR)/etc/systemd/system
