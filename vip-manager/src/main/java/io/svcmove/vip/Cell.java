@@ -27,6 +27,7 @@ public final class Cell {
     private final Vip vip;
     private final Optional<Inet4Address> gateway;
     private final Netns netns;
+    private NftSession nft;
 
     Cell(String node, String service, Vip vip, Optional<Inet4Address> gateway) {
         this.node = node;
@@ -137,22 +138,49 @@ public final class Cell {
      * retransmitted. Idempotent: the table is replaced atomically in one nft transaction.
      */
     public void hold() {
-        String device = "device \"" + DEVICE + "\" priority -500; policy accept; counter drop; }\n";
+        // One command a line: nft's interactive mode (openHoldControl) takes no multi-line blocks.
+        String hook = " priority -500; policy accept; }\n";
         String script = "add table netdev " + HOLD_TABLE + "\n"
                 + "delete table netdev " + HOLD_TABLE + "\n"
-                + "table netdev " + HOLD_TABLE + " {\n"
-                + "  chain in { type filter hook ingress " + device
-                + "  chain out { type filter hook egress " + device
-                + "}\n";
-        netns.runWithInput("installing the hold (nft)", script, "nft", "-f", "-");
+                + "add table netdev " + HOLD_TABLE + "\n"
+                + "add chain netdev " + HOLD_TABLE + " in { type filter hook ingress device \"" + DEVICE + "\"" + hook
+                + "add rule netdev " + HOLD_TABLE + " in counter drop\n"
+                + "add chain netdev " + HOLD_TABLE + " out { type filter hook egress device \"" + DEVICE + "\"" + hook
+                + "add rule netdev " + HOLD_TABLE + " out counter drop\n";
+        nft("installing the hold", script);
         LOG.info("cell {}: hold on, every frame in or out of {} is dropped", netnsName(), DEVICE);
     }
 
     /** Lifts the hold. Idempotent. */
     public void release() {
-        netns.runWithInput("lifting the hold (nft)",
-                "add table netdev " + HOLD_TABLE + "\ndelete table netdev " + HOLD_TABLE + "\n", "nft", "-f", "-");
+        nft("lifting the hold", "add table netdev " + HOLD_TABLE + "\ndelete table netdev " + HOLD_TABLE + "\n");
         LOG.info("cell {}: hold off", netnsName());
+    }
+
+    /**
+     * Keeps nft running in the cell until {@link #closeHoldControl()}, so that {@link #hold()} and
+     * {@link #release()} start no process: a move opens it before its freeze, where they fall.
+     */
+    public synchronized void openHoldControl() {
+        if (nft == null) {
+            nft = NftSession.open(netnsPath(), "cell " + netnsName());
+        }
+    }
+
+    /** Ends the nft of {@link #openHoldControl()}; it must end before the cell is deleted, or it keeps the namespace. */
+    public synchronized void closeHoldControl() {
+        if (nft != null) {
+            nft.close();
+            nft = null;
+        }
+    }
+
+    private synchronized void nft(String doing, String script) {
+        if (nft != null) {
+            nft.apply(doing, script);
+        } else {
+            netns.runWithInput(doing + " (nft)", script, "nft", "-f", "-");
+        }
     }
 
     public boolean isHeld() {

@@ -140,9 +140,11 @@ public final class IncomingMoves {
         ServiceLauncher.Relay relay;
         try {
             cell.addNeighbors(neighbors);
+            cell.openHoldControl();
             images = ImageDir.create(imagePrefix(config.node()) + moveId + "-");
             relay = launcher.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
         } catch (IOException | RuntimeException e) {
+            cell.closeHoldControl();
             cells.destroy(svc.name());
             throw e;
         }
@@ -163,6 +165,7 @@ public final class IncomingMoves {
         }
         a.pid = r.pid();
         a.cell.release();
+        a.cell.closeHoldControl();
         log.info("move {}: {} restored as pid {} in {} ms; hold lifted", body.path("move_id").asText(), a.service.name(),
                 r.pid(), r.elapsed().toMillis());
         return ControlMessage.JSON.createObjectNode().put("pid", r.pid()).put("restore_ms", r.elapsed().toMillis());
@@ -213,6 +216,7 @@ public final class IncomingMoves {
         if (a.pid > 0) {
             new FrozenTree(a.pid).kill(5, TimeUnit.SECONDS);
         }
+        a.cell.closeHoldControl();
         cells.destroy(a.service.name());
         a.images.close();
         log.info("move {}: aborted by {}; the cell of {} is gone", moveId, from, a.service.name());

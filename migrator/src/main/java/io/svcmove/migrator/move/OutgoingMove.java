@@ -89,6 +89,7 @@ public final class OutgoingMove {
                         () -> call(destination, "move.prepare", prepare), () -> call(destination, "move.abort", id)),
                 Step.undoable(Phase.PREPARE, "image directory on tmpfs",
                         () -> images[0] = ImageDir.create(IncomingMoves.imagePrefix(svc.node()) + moveId + "-"), () -> images[0].close()),
+                Step.undoable(Phase.PREPARE, "nft ready in the cell", cell::openHoldControl, cell::closeHoldControl),
                 Step.undoable(Phase.PREPARE, "packet buffer open", () -> {
                     if (options.bufferBytes() > 0) {
                         buffer[0] = PacketBuffer.open(svc.iface(), svc.mac(), options.bufferBytes());
@@ -126,7 +127,10 @@ public final class OutgoingMove {
                 Step.of(Phase.DRAIN, "buffered frames to the destination", () -> drained[0] = drain(buffer[0], destination, moveId)),
                 Step.of(Phase.COMMIT, "destination keeps the service", () -> call(destination, "move.commit", id)),
                 Step.of(Phase.COMMIT, "source kills its frozen copy", () -> new FrozenTree(svc.pid()).kill(5, TimeUnit.SECONDS)),
-                Step.of(Phase.COMMIT, "source removes its cell", () -> cells.destroy(svc.name())),
+                Step.of(Phase.COMMIT, "source removes its cell", () -> {
+                    cell.closeHoldControl();
+                    cells.destroy(svc.name());
+                }),
                 Step.of(Phase.COMMIT, "source forgets the service", () -> registry.remove(svc.name())),
                 Step.of(Phase.COMMIT, "images deleted", () -> images[0].close()));
 
