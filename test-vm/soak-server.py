@@ -4,8 +4,9 @@ comes in sequence with a right checksum, and echoes it back unchanged. A wrong f
 with an error frame (seq 0xffffffff, its reason as payload) and the connection closed, so the
 client can tell corruption on the way in from a lost connection.
 
-One thread for all connections (selectors): CRIU fails to dump a process of many threads on this
-bed (the parasite cannot read /proc/self/cgroup of each thread), which the soak is not about."""
+One thread for all connections (selectors): with a thread per connection, a dump once failed
+(CRIU's parasite, reading each thread's cgroup, could not create proc.crtools in the task's cwd:
+EEXIST), an intermittent failure the soak is not about and must not mistake for a lost byte."""
 import selectors
 import socket
 import struct
