@@ -2,6 +2,7 @@ package io.svcmove.migrator.agent;
 
 import ch.qos.logback.classic.Level;
 import io.svcmove.arp.ArpAnnouncer;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
@@ -10,6 +11,9 @@ import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.SwrkCriu;
 import io.svcmove.migrator.dns.DnsSync;
+import io.svcmove.migrator.failover.CheckpointStore;
+import io.svcmove.migrator.failover.Checkpoints;
+import io.svcmove.migrator.failover.Recovery;
 import io.svcmove.migrator.move.IncomingMoves;
 import io.svcmove.migrator.move.Moves;
 import io.svcmove.migrator.peer.PeerClient;
@@ -103,6 +107,9 @@ public final class Agent {
             Nodes nodes = new Nodes(config, registry, criuVersion, peers, clocks);
             DnsSync dnsSync = new DnsSync(config, registry, peers);
             Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
+            CheckpointStore checkpointStore = new CheckpointStore(Path.of(config.stateDir()), peers);
+            Checkpoints checkpoints = new Checkpoints(config, registry, cells, criu, peers, moves.lock());
+            Recovery recovery = new Recovery(config, registry, cells, criu, peers, announcer, launcher, checkpointStore, moves.lock());
             incoming.handlers().forEach(server::registerHandler);
             server.registerHandler("move.run", moves::forwarded)
                     .registerHandler("service.where", moves::where)
@@ -111,15 +118,34 @@ public final class Agent {
                     .registerHandler("node.drain", drains::mark)
                     .registerHandler("drain.services", drains::services)
                     .registerHandler(PeerClocks.PROBE, clocks::answer)
-                    .acceptTransfers((peer, transferId) -> incoming.imagesFor(transferId));
+                    .registerHandler("checkpoint.commit", checkpointStore::commit)
+                    .registerHandler("checkpoint.info", checkpointStore::info)
+                    .registerHandler("checkpoint.fetch", checkpointStore::fetch)
+                    .registerHandler("checkpoint.drop", checkpointStore::drop)
+                    .registerHandler("checkpoint.state", recovery::state)
+                    .registerHandler("checkpoint.recover", recovery::forwarded)
+                    .acceptTransfers((peer, transferId) -> {
+                        Path failover = recovery.transferTarget(peer, transferId);
+                        return failover != null ? failover : incoming.imagesFor(transferId);
+                    });
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
 
+            checkpoints.start();
             CountDownLatch stopped = new CountDownLatch(1);
-            try (ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
+            try (checkpoints; ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
                     "run", (req, events) -> services.run(req),
-                    "stop", (req, events) -> services.stop(req),
-                    "status", (req, events) -> services.status(req),
+                    "stop", (req, events) -> {
+                        // A dead service's checkpoints stay: they are what recovers it.
+                        boolean wasRunning = services.runs(req.path("name").asText());
+                        JsonNode r = services.stop(req);
+                        if (wasRunning) {
+                            checkpoints.dropEverywhere(req.path("name").asText());
+                        }
+                        return r;
+                    },
+                    "status", (req, events) -> checkpoints.annotate(services.status(req), checkpointStore),
+                    "recover", (req, events) -> recovery.recover(req),
                     "move", (req, events) -> moves.move(req, events::send),
                     "nodes", (req, events) -> nodes.all(req),
                     "dns.sync", (req, events) -> dnsSync.sync(req),

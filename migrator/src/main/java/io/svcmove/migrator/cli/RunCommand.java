@@ -18,7 +18,7 @@ final class RunCommand implements Command {
 
     @Override
     public String usage() {
-        return "NAME --vip ADDR/PREFIX [--dns HOST[.ZONE]] [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] -- COMMAND [ARGS...]";
+        return "NAME --vip ADDR/PREFIX [--dns HOST[.ZONE]] [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] [--checkpoint-every DURATION] -- COMMAND [ARGS...]";
     }
 
     @Override
@@ -43,6 +43,13 @@ final class RunCommand implements Command {
                 A DNS failure only warns unless [dns] required = true, which fails the start and
                 undoes it.
 
+                With --checkpoint-every (e.g. 30s, 5m), the agent checkpoints the service that often:
+                  CRIU dumps it leaving it running (frozen only for the dump; its TCP connections are
+                  left out and not touched) and the images go to another node, the first reachable of
+                  its agent's [[peers]], which keeps the last one. When this node is lost,
+                  'svcmove recover NAME' restores the last checkpoint elsewhere; 'svcmove status'
+                  shows each checkpoint's age.
+
                 Example:
                   svcmove run web --vip 198.18.0.100/24 --dns web -- nginx -c /etc/nginx/web.conf -g 'daemon off;'
                 """;
@@ -61,6 +68,9 @@ final class RunCommand implements Command {
                         .desc("default route of the cell, for services that reach beyond the subnet").build())
                 .addOption(Option.builder().longOpt("env").hasArg().argName("K=V")
                         .desc("an environment variable of the service (repeatable); nothing else is inherited but PATH").build())
+                .addOption(Option.builder().longOpt("checkpoint-every").hasArg().argName("DURATION")
+                        .desc("checkpoint the service this often (e.g. 30s, 5m, 1h; at least 1s), kept on another node,"
+                                + " for 'svcmove recover'").build())
                 .addOption(Option.builder().longOpt("cwd").hasArg().argName("DIR").desc("working directory (default /)").build());
     }
 
@@ -75,6 +85,9 @@ final class RunCommand implements Command {
         putIfSet(req, "dev", line.getOptionValue("dev"));
         putIfSet(req, "gateway", line.getOptionValue("gateway"));
         req.put("cwd", line.getOptionValue("cwd", "/"));
+        if (line.hasOption("checkpoint-every")) {
+            req.put("checkpoint_every_s", seconds(line.getOptionValue("checkpoint-every")));
+        }
         args.subList(1, args.size()).forEach(req.putArray("command")::add);
         ObjectNode env = req.putObject("env");
         for (String kv : line.getOptionValues("env") == null ? new String[0] : line.getOptionValues("env")) {
@@ -98,6 +111,21 @@ final class RunCommand implements Command {
             cli.err.println("svcmove run: warning: " + s.path("dns_warning").asText());
         }
         return 0;
+    }
+
+    /** "30s", "5m", "1h" or plain seconds. */
+    static long seconds(String duration) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,7})([smh]?)").matcher(duration.trim());
+        if (!m.matches() || Long.parseLong(m.group(1)) == 0) {
+            throw new ControlException(Outcome.USAGE, "--checkpoint-every takes a duration of at least 1 s, e.g. 30s, 5m or 1h, not '"
+                    + duration + "'");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "m" -> n * 60;
+            case "h" -> n * 3600;
+            default -> n;
+        };
     }
 
     private static void putIfSet(ObjectNode n, String key, String value) {

@@ -32,6 +32,9 @@ final class StatusCommand implements Command {
                 agent keeps the record so the loss is seen; 'svcmove stop NAME' clears it).
                 With NAME: that service only, exit 5 when this node does not hold it (for scripts and
                 the OCF resource agent's monitor).
+                CHECKPOINT: for a service run with --checkpoint-every, the age of its last checkpoint
+                and the node keeping it ('-' until the first one since the agent started). Below the
+                table, the checkpoints this node keeps for services of other nodes, with their ages.
                 """;
     }
 
@@ -65,15 +68,22 @@ final class StatusCommand implements Command {
         JsonNode services = r.path("services");
         if (services.isEmpty()) {
             cli.out.println("no services on " + r.path("node").asText());
-            return 0;
+        } else {
+            String fmt = "%-16s %-18s %-17s %-10s %-8s %-20s %-8s %s%n";
+            cli.out.printf(fmt, "NAME", "VIP", "MAC", "NODE", "STATE", "PIDS", "UPTIME", "CHECKPOINT");
+            for (JsonNode s : services) {
+                StringBuilder pids = new StringBuilder();
+                s.path("pids").forEach(p -> pids.append(pids.length() == 0 ? "" : ",").append(p.asText()));
+                JsonNode c = s.path("checkpoint");
+                String checkpoint = !s.has("checkpoint_every_s") ? "" : c.isMissingNode() ? "-"
+                        : uptime(c.path("age_s").asLong()) + " ago on " + c.path("keeper").asText();
+                cli.out.printf(fmt, s.path("name").asText(), s.path("vip").asText(), s.path("mac").asText(), s.path("node").asText(),
+                        s.path("state").asText(), pids.length() == 0 ? "-" : pids, uptime(s.path("uptime_seconds").asLong()), checkpoint);
+            }
         }
-        String fmt = "%-16s %-18s %-17s %-10s %-8s %-20s %s%n";
-        cli.out.printf(fmt, "NAME", "VIP", "MAC", "NODE", "STATE", "PIDS", "UPTIME");
-        for (JsonNode s : services) {
-            StringBuilder pids = new StringBuilder();
-            s.path("pids").forEach(p -> pids.append(pids.length() == 0 ? "" : ",").append(p.asText()));
-            cli.out.printf(fmt, s.path("name").asText(), s.path("vip").asText(), s.path("mac").asText(), s.path("node").asText(),
-                    s.path("state").asText(), pids.length() == 0 ? "-" : pids, uptime(s.path("uptime_seconds").asLong()));
+        for (JsonNode k : r.path("checkpoints_kept")) {
+            cli.out.printf("keeps the checkpoint of %s (from %s): %s old, %.1f MB%n", k.path("name").asText(), k.path("from").asText(),
+                    uptime(k.path("age_s").asLong()), k.path("bytes").asLong() / 1e6);
         }
         return 0;
     }

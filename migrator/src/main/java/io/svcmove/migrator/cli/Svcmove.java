@@ -32,7 +32,7 @@ public final class Svcmove {
     public static void main(String[] args) {
         Svcmove svcmove = new Svcmove(System.out, System.err, List.of(
                 new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new NodesCommand(),
-                new DrainCommand(), new UndrainCommand(), new DnsCommand(), new AgentCommand()));
+                new DrainCommand(), new UndrainCommand(), new RecoverCommand(), new DnsCommand(), new AgentCommand()));
         System.exit(svcmove.run(args));
     }
 

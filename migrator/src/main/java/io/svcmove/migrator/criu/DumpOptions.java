@@ -18,6 +18,7 @@ public final class DumpOptions {
     private final long pid;
     private final NetworkLock networkLock;
     private final boolean tcpEstablished;
+    private final boolean tcpClose;
     private final boolean leaveStopped;
     private final boolean leaveRunning;
     private final boolean shellJob;
@@ -31,10 +32,15 @@ public final class DumpOptions {
             throw new IllegalArgumentException("leaveStopped and leaveRunning exclude each other: keep the tree "
                     + "frozen for a move (leaveStopped) or let it run on (leaveRunning), not both");
         }
+        if (b.tcpEstablished && b.tcpClose) {
+            throw new IllegalArgumentException("tcpEstablished and tcpClose exclude each other: dump the connections to"
+                    + " restore them live (a move), or leave them out to restore them closed (a checkpoint)");
+        }
         imagesDir = b.imagesDir;
         pid = b.pid;
         networkLock = b.networkLock;
         tcpEstablished = b.tcpEstablished;
+        tcpClose = b.tcpClose;
         leaveStopped = b.leaveStopped;
         leaveRunning = b.leaveRunning;
         shellJob = b.shellJob;
@@ -79,6 +85,7 @@ public final class DumpOptions {
                 .setPid(Math.toIntExact(pid))
                 .setNetworkLock(networkLock.rpc)
                 .setTcpEstablished(tcpEstablished)
+                .setTcpClose(tcpClose)
                 .setLeaveStopped(leaveStopped)
                 .setLeaveRunning(leaveRunning)
                 .setShellJob(shellJob)
@@ -94,6 +101,7 @@ public final class DumpOptions {
         private final long pid;
         private final NetworkLock networkLock;
         private boolean tcpEstablished;
+        private boolean tcpClose;
         private boolean leaveStopped;
         private boolean leaveRunning;
         private boolean shellJob;
@@ -122,6 +130,16 @@ public final class DumpOptions {
          * CRIU sends SIGSTOP as it lets go, so the stop may land just after dump() returns; its TCP
          * sockets are in repair mode from the dump on, so nothing reaches the peers meanwhile.
          */
+        /**
+         * Leaves connected TCP sockets out of the images (never put in repair mode, so the live
+         * service's connections are not touched); the restore must then ask for them closed too
+         * ({@link RestoreOptions.Builder#tcpClose(boolean)}): CRIU refuses otherwise.
+         */
+        public Builder tcpClose(boolean v) {
+            tcpClose = v;
+            return this;
+        }
+
         public Builder leaveStopped(boolean v) {
             leaveStopped = v;
             return this;

@@ -12,6 +12,7 @@ public final class RestoreOptions {
     private final Path imagesDir;
     private final NetworkLock networkLock;
     private final boolean tcpEstablished;
+    private final boolean tcpClose;
     private final boolean shellJob;
     private final Map<String, Integer> inheritFds;
     private final int logLevel;
@@ -22,6 +23,7 @@ public final class RestoreOptions {
         imagesDir = b.imagesDir;
         networkLock = b.networkLock;
         tcpEstablished = b.tcpEstablished;
+        tcpClose = b.tcpClose;
         shellJob = b.shellJob;
         inheritFds = Collections.unmodifiableMap(new LinkedHashMap<>(b.inheritFds));
         logLevel = b.logLevel;
@@ -60,6 +62,7 @@ public final class RestoreOptions {
                 .setImagesDirFd(imagesDirFd)
                 .setNetworkLock(networkLock.rpc)
                 .setTcpEstablished(tcpEstablished)
+                .setTcpClose(tcpClose)
                 .setShellJob(shellJob)
                 .setLogLevel(logLevel)
                 .setLogFile(logFile)
@@ -72,6 +75,7 @@ public final class RestoreOptions {
         private final Path imagesDir;
         private final NetworkLock networkLock;
         private boolean tcpEstablished;
+        private boolean tcpClose;
         private boolean shellJob;
         private final Map<String, Integer> inheritFds = new LinkedHashMap<>();
         private int logLevel = 4;
@@ -86,6 +90,12 @@ public final class RestoreOptions {
         /** Restore established TCP connections from the images (needs the same addresses). */
         public Builder tcpEstablished(boolean v) {
             tcpEstablished = v;
+            return this;
+        }
+
+        /** Restores connected TCP sockets shut down, for a dump made with tcpClose: each peer's next segment gets a reset. */
+        public Builder tcpClose(boolean v) {
+            tcpClose = v;
             return this;
         }
 

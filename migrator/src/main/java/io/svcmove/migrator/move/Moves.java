@@ -56,6 +56,11 @@ public final class Moves {
         this.clocks = clocks;
     }
 
+    /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
+    public Object lock() {
+        return moving;
+    }
+
     /** The CLI's request: move here, or forward to the node that runs the service. */
     public JsonNode move(JsonNode req, Consumer<JsonNode> events) throws Exception {
         String name = req.path("name").asText();

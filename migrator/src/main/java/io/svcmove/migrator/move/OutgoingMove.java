@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class OutgoingMove {
     /** The key under which the cell's netns is external in CRIU's images and inherited on restore. */
-    static final String CELL_NETNS_KEY = "svcmove-cell-net";
+    public static final String CELL_NETNS_KEY = "svcmove-cell-net";
     private static final Logger log = LoggerFactory.getLogger(OutgoingMove.class);
     private static final Duration CALL = Duration.ofSeconds(30);
 

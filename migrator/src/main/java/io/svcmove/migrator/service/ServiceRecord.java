@@ -23,9 +23,12 @@ public record ServiceRecord(
         String netns,
         long startedAt,
         /** The service's DNS name (absolute), or null: written at start and stop, never by a move. */
-        String dns) {
+        String dns,
+        /** Seconds between checkpoints kept on another node (run --checkpoint-every), or null: none. Moves keep it. */
+        Long checkpointEverySeconds) {
 
     public ServiceRecord withPlacement(String newNode, long newPid, String newNetns, String newIface) {
-        return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt, dns);
+        return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt, dns,
+                checkpointEverySeconds);
     }
 }

@@ -119,7 +119,7 @@ public final class Services {
         }
         ServiceRecord r = new ServiceRecord(name, config.node(), vip.toString(), vip.mac(), spec.parentInterface(),
                 spec.gateway().map(g -> g.getHostAddress()).orElse(null), command, env, cwd, pid, cell.netnsName(),
-                System.currentTimeMillis(), dns);
+                System.currentTimeMillis(), dns, req.hasNonNull("checkpoint_every_s") ? req.path("checkpoint_every_s").asLong() : null);
         registry.save(r);
         log.info("started {} (pid {}) in cell {} at {}: {}", name, pid, cell.netnsName(), vip, String.join(" ", command));
         ObjectNode reply = describe(r);
@@ -159,6 +159,11 @@ public final class Services {
         return n;
     }
 
+    /** Whether NAME is this node's and its process runs. */
+    public boolean runs(String name) {
+        return registry.find(name).map(this::running).orElse(false);
+    }
+
     public Optional<ServiceRecord> find(String name) {
         return registry.find(name);
     }
@@ -172,6 +177,9 @@ public final class Services {
                 .put("log", logFile(r.name()).toString());
         if (r.dns() != null) {
             n.put("dns", r.dns());
+        }
+        if (r.checkpointEverySeconds() != null) {
+            n.put("checkpoint_every_s", r.checkpointEverySeconds());
         }
         ArrayNode pids = n.putArray("pids");
         if (up) {

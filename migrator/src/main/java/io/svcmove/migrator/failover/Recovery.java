@@ -1,0 +1,248 @@
+package io.svcmove.migrator.failover;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.arp.Announcement;
+import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.control.ControlException;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.criu.ImageDir;
+import io.svcmove.migrator.criu.NetworkLock;
+import io.svcmove.migrator.criu.OpenFd;
+import io.svcmove.migrator.criu.RestoreOptions;
+import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.move.OutgoingMove;
+import io.svcmove.migrator.service.Draining;
+import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.vip.Cell;
+import io.svcmove.vip.CellException;
+import io.svcmove.vip.CellSpec;
+import io.svcmove.vip.Cells;
+import io.svcmove.vip.ServiceLauncher;
+import io.svcmove.vip.Vip;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * `svcmove recover NAME [--on NODE]`: the service's node is lost; its last checkpoint, from
+ * whichever reachable node keeps the newest, is restored on this node into a new cell with its VIP.
+ * Memory is as of the checkpoint; connections open then come back closed (clients reconnect).
+ * Refused while the service still runs on a reachable node, and when the VIP still answers.
+ */
+public final class Recovery {
+    private static final Logger log = LoggerFactory.getLogger(Recovery.class);
+    private static final Duration ASK = Duration.ofSeconds(5);
+    private static final Duration FETCH = Duration.ofMinutes(10);
+    /** Transfer ids of checkpoints sent back for a recovery. */
+    private static final String FETCH_PREFIX = "recover-";
+
+    private final AgentConfig config;
+    private final ServiceRegistry registry;
+    private final Cells cells;
+    private final Criu criu;
+    private final PeerClient peers;
+    private final ArpAnnouncer announcer;
+    private final ServiceLauncher launcher;
+    private final CheckpointStore store;
+    private final Object moveLock;
+    private final Map<String, ImageDir> fetching = new ConcurrentHashMap<>();
+
+    public Recovery(AgentConfig config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers, ArpAnnouncer announcer,
+            ServiceLauncher launcher, CheckpointStore store, Object moveLock) {
+        this.config = config;
+        this.registry = registry;
+        this.cells = cells;
+        this.criu = criu;
+        this.peers = peers;
+        this.announcer = announcer;
+        this.launcher = launcher;
+        this.store = store;
+        this.moveLock = moveLock;
+    }
+
+    /** Where an incoming transfer goes: a checkpoint to keep, a checkpoint fetched for a recovery, or null (not ours). */
+    public Path transferTarget(String peer, String transferId) throws IOException {
+        if (CheckpointStore.isCheckpointTransfer(transferId)) {
+            return store.incoming(peer, transferId);
+        }
+        ImageDir d = fetching.get(transferId);
+        return d == null ? null : d.path().resolve("images");
+    }
+
+    /** The CLI's request: recover here, or on --on NODE (forwarded to that node's agent). */
+    public JsonNode recover(JsonNode req) throws Exception {
+        String on = req.path("node").asText(config.node());
+        if (on.isEmpty() || on.equals(config.node())) {
+            return recoverHere(req.path("name").asText());
+        }
+        if (config.peers().stream().noneMatch(p -> p.name().equals(on))) {
+            throw new ControlException(Outcome.NOT_FOUND, "unknown node " + on + ": " + config.node() + " knows "
+                    + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList()) + " (the [[peers]] of its agent.toml)");
+        }
+        JsonNode r;
+        try {
+            r = Checkpoints.await(peers.call(on, "checkpoint.recover", req, FETCH));
+        } catch (Exception e) {
+            throw new ControlException(Outcome.UNAVAILABLE, "cannot ask " + on + " to recover " + req.path("name").asText() + ": "
+                    + e.getMessage());
+        }
+        if (!r.path("ok").asBoolean()) {
+            throw new ControlException(Outcome.valueOf(r.path("outcome").asText("FAILED")), r.path("message").asText());
+        }
+        return r.path("report");
+    }
+
+    /** A recovery forwarded by a peer: answers with the report or the failure, never throws. */
+    public JsonNode forwarded(String from, JsonNode req) {
+        ObjectNode r = ControlMessage.JSON.createObjectNode();
+        try {
+            r.set("report", recoverHere(req.path("name").asText()));
+            return r.put("ok", true);
+        } catch (ControlException e) {
+            return r.put("ok", false).put("outcome", e.outcome().name()).put("message", e.getMessage());
+        } catch (Exception e) {
+            log.warn("recovery of {} failed", req.path("name").asText(), e);
+            return r.put("ok", false).put("outcome", Outcome.FAILED.name()).put("message", String.valueOf(e.getMessage()));
+        }
+    }
+
+    /** Whether NAME runs on this node, for a peer about to recover it: running, dead (record, no process) or absent. */
+    public JsonNode state(String from, JsonNode req) {
+        String name = req.path("name").asText();
+        String state = registry.find(name).map(r -> cells.find(name).filter(c -> c.pids().contains(r.pid())).isPresent()
+                ? "running" : "dead").orElse("absent");
+        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("state", state);
+    }
+
+    private JsonNode recoverHere(String name) throws Exception {
+        long t0 = System.nanoTime();
+        if (criu == null) {
+            throw new ControlException(Outcome.REFUSED, "CRIU is missing or does not work on " + config.node()
+                    + ", so nothing can be recovered here: run 'make setup' on " + config.node() + " or recover with --on NODE");
+        }
+        if (new Draining(Path.of(config.stateDir())).on()) {
+            throw new ControlException(Outcome.REFUSED, config.node() + " is draining: recover " + name + " with --on NODE elsewhere");
+        }
+        synchronized (moveLock) {
+            String here = state(config.node(), ControlMessage.JSON.createObjectNode().put("name", name)).path("state").asText();
+            if (here.equals("running")) {
+                throw new ControlException(Outcome.REFUSED, name + " already runs on " + config.node() + ": nothing to recover");
+            }
+            if (here.equals("dead")) {
+                throw new ControlException(Outcome.REFUSED, name + " has a dead record on " + config.node()
+                        + ": 'svcmove stop " + name + "' clears it (its checkpoints stay), then recover");
+            }
+            List<String> unreachable = new ArrayList<>();
+            JsonNode newest = null;
+            String keeper = null;
+            JsonNode mine = store.info(config.node(), ControlMessage.JSON.createObjectNode().put("name", name));
+            if (mine.path("found").asBoolean()) {
+                newest = mine;
+                keeper = config.node();
+            }
+            for (AgentConfig.Peer p : config.peers()) {
+                try {
+                    JsonNode s = Checkpoints.await(peers.call(p.name(), "checkpoint.state", Map.of("name", name), ASK));
+                    if (s.path("state").asText().equals("running")) {
+                        throw new ControlException(Outcome.REFUSED, name + " runs on " + p.name() + ": nothing to recover"
+                                + " (move it with 'svcmove " + name + " NODE')");
+                    }
+                    JsonNode info = Checkpoints.await(peers.call(p.name(), "checkpoint.info", Map.of("name", name), ASK));
+                    if (info.path("found").asBoolean() && (newest == null || info.path("taken_at").asLong() > newest.path("taken_at").asLong())) {
+                        newest = info;
+                        keeper = p.name();
+                    }
+                } catch (ControlException e) {
+                    throw e;
+                } catch (Exception e) {
+                    unreachable.add(p.name());
+                }
+            }
+            if (newest == null) {
+                throw new ControlException(Outcome.NOT_FOUND, "no checkpoint of " + name + " on " + config.node()
+                        + (config.peers().isEmpty() ? "" : " or any reachable peer") + (unreachable.isEmpty() ? "" : " (unreachable: "
+                        + String.join(", ", unreachable) + ")") + ": it was started without --checkpoint-every, or no checkpoint"
+                        + " was taken yet, or its keeper is down too. Start it anew with 'svcmove run'");
+            }
+            return restore(name, keeper, newest, t0);
+        }
+    }
+
+    private JsonNode restore(String name, String keeper, JsonNode found, long t0) throws Exception {
+        ServiceRecord svc = ControlMessage.JSON.treeToValue(found.path("service"), ServiceRecord.class);
+        long fetchStart = System.nanoTime();
+        ImageDir images = ImageDir.create("svcmove-" + config.node() + "-recover-");
+        try {
+            JsonNode meta;
+            if (keeper.equals(config.node())) {
+                java.nio.file.Files.createDirectories(images.path().resolve("images"));
+                meta = store.copyTo(name, images.path().resolve("images"));
+            } else {
+                String transferId = FETCH_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
+                fetching.put(transferId, images);
+                try {
+                    meta = Checkpoints.await(peers.call(keeper, "checkpoint.fetch",
+                            Map.of("name", name, "transfer_id", transferId), FETCH));
+                } finally {
+                    fetching.remove(transferId);
+                }
+            }
+            long fetchNanos = System.nanoTime() - fetchStart;
+            Vip vip = Vip.parse(svc.vip());
+            Cell cell;
+            try {
+                // Up, with the duplicate-address probe: a VIP that still answers means the node is not dead.
+                cell = cells.create(new CellSpec(name, config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())), true);
+            } catch (CellException e) {
+                throw new ControlException(Outcome.REFUSED, "cannot recover " + name + " on " + config.node() + ": " + e.getMessage());
+            }
+            RestoreResult r;
+            try {
+                ServiceLauncher.Relay relay = launcher.startRelay(Path.of(config.logDir(), name + ".log"), Duration.ofMinutes(1));
+                try (OpenFd netns = OpenFd.open(cell.netnsPath()); OpenFd output = OpenFd.openForWriting(relay.pipe())) {
+                    r = criu.restore(RestoreOptions.builder(images.path().resolve("images"), NetworkLock.SKIP).tcpClose(true)
+                            .inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
+                            .inheritFd(meta.path("output_pipe").asText(), output.fd()).build(), n -> {});
+                }
+            } catch (Exception e) {
+                cells.destroy(name);
+                throw new ControlException(Outcome.FAILED, "restoring the checkpoint of " + name + " (from " + keeper + ") failed: "
+                        + e.getMessage() + "; its cell on " + config.node() + " was removed, the checkpoint is kept (CRIU's log: "
+                        + images.path().resolve("images/restore.log") + " until the agent's next start)");
+            }
+            announcer.announce(config.iface(), Announcement.of(vip.address(), vip.mac())
+                    .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
+            registry.save(svc.withPlacement(config.node(), r.pid(), cell.netnsName(), config.iface()));
+            long total = System.nanoTime() - t0;
+            long age = System.currentTimeMillis() - found.path("taken_at").asLong();
+            log.info("recovered {} on {} from its checkpoint on {} ({} s old): pid {}, {} ms in all", name, config.node(), keeper,
+                    age / 1000, r.pid(), total / 1_000_000);
+            images.close();
+            return ControlMessage.JSON.createObjectNode().put("name", name).put("node", config.node()).put("vip", svc.vip())
+                    .put("pid", r.pid()).put("keeper", keeper).put("checkpoint_taken_at", found.path("taken_at").asLong())
+                    .put("checkpoint_age_ms", age).put("checkpoint_bytes", found.path("bytes").asLong())
+                    .put("fetch_ms", fetchNanos / 1e6).put("restore_ms", r.elapsed().toMillis()).put("total_ms", total / 1e6);
+        } catch (ControlException e) {
+            if (e.outcome() != Outcome.FAILED) {
+                images.close();
+            }
+            throw e;
+        } catch (Exception e) {
+            images.close();
+            throw e;
+        }
+    }
+}
