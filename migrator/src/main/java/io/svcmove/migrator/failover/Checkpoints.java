@@ -184,7 +184,7 @@ public final class Checkpoints implements AutoCloseable {
     public JsonNode annotate(JsonNode status, CheckpointStore store) throws Exception {
         for (JsonNode s : status.path("services")) {
             last(s.path("name").asText()).ifPresent(t -> ((ObjectNode) s).putObject("checkpoint").put("keeper", t.keeper())
-                    .put("age_s", (System.currentTimeMillis() - t.takenAt()) / 1000).put("freeze_ms", t.freezeMs())
+                    .put("taken_at", t.takenAt()).put("age_s", (System.currentTimeMillis() - t.takenAt()) / 1000).put("freeze_ms", t.freezeMs())
                     .put("bytes", t.bytes()).put("transfer_ms", t.transferMs()));
         }
         ((ObjectNode) status).set("checkpoints_kept", store.kept());
