@@ -128,6 +128,7 @@ public final class Moves {
                     "no service named " + name + " on " + config.node()));
             Cell cell = cells.find(name).filter(c -> c.pids().contains(svc.pid())).orElseThrow(() -> new ControlException(
                     Outcome.REFUSED, name + " is not running on " + config.node() + " ('svcmove status'): only a running service moves"));
+            ForeignUids.check(name, config.node(), cell.pids());
             Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
