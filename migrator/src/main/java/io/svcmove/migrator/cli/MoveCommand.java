@@ -38,7 +38,8 @@ final class MoveCommand implements Command {
                 lifts its hold), announce (gratuitous ARP from NODE), drain (what clients sent during
                 the freeze, buffered by the source, is injected into the service on NODE), commit
                 (NODE keeps the service, the source removes its frozen copy). Clients see one stall,
-                the freeze, and retransmit nothing.
+                about as long as the freeze; what they sent meanwhile is delivered, not lost (a freeze
+                over their 200 ms retransmission timeout still costs them one retransmission).
 
                 Any failure before commit resumes the service where it was, connections intact:
                 exit 3 when NODE refused (nothing changed), 4 when the move was rolled back.

@@ -79,10 +79,10 @@ public final class OutgoingMove {
         long[] bytes = new long[1];
         ObjectNode id = ControlMessage.JSON.createObjectNode().put("move_id", moveId);
         // The service's stdout pipe: CRIU restores it with no reader unless the destination's relay is inherited under its key.
-        JsonNode prepare = ControlMessage.JSON.createObjectNode().put("move_id", moveId).put("criu_version", criuVersion)
-                .put("output_pipe", ServiceLauncher.outputPipe(svc.pid()))
-                .set("service", ControlMessage.JSON.valueToTree(svc));
-        ((ObjectNode) prepare).set("neighbors", ControlMessage.JSON.valueToTree(cell.neighbors()));
+        ObjectNode prepare = ControlMessage.JSON.createObjectNode().put("move_id", moveId).put("criu_version", criuVersion)
+                .put("output_pipe", ServiceLauncher.outputPipe(svc.pid()));
+        prepare.set("service", ControlMessage.JSON.valueToTree(svc));
+        prepare.set("neighbors", ControlMessage.JSON.valueToTree(cell.neighbors()));
 
         List<Step> steps = List.of(
                 Step.undoable(Phase.PREPARE, "destination builds the cell, held",
