@@ -3,6 +3,7 @@ package io.svcmove.migrator.move;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.clock.TcpTimestamps;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.criu.Criu;
@@ -51,6 +52,11 @@ public final class IncomingMoves {
     private final Map<String, Arrival> moves = new ConcurrentHashMap<>();
     /** How long a relay waits for the restored service to attach: the transfer and restore must fit in it. */
     private static final Duration RELAY_WINDOW = Duration.ofMinutes(5);
+    /**
+     * Added to the time the connections spent stopped when their TCP timestamps are advanced: covers
+     * the stamps the source's kernel put ahead of its clock (pacing) and the time the restore takes.
+     */
+    private static final long TSVAL_LEAD_MS = 10;
     /** Moves this node committed: an abort that comes after (a lost commit reply) must not kill the service. */
     private final Set<String> committed = ConcurrentHashMap.newKeySet();
 
@@ -156,18 +162,21 @@ public final class IncomingMoves {
     /** RESTORE: the tree into the prepared cell; then the hold is lifted. */
     public JsonNode restore(String from, JsonNode body) throws Exception {
         Arrival a = arrival(body);
+        Path imagesDir = a.images.path().resolve("images");
+        int streams = TcpTimestamps.advance(imagesDir, Duration.ofMillis(body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS));
         RestoreResult r;
         try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); OpenFd output = OpenFd.openForWriting(a.relay.pipe())) {
             r = CriuLogs.keptOnFailure(Path.of(config.logDir()), body.path("move_id").asText(), () ->
-                    criu.restore(RestoreOptions.builder(a.images.path().resolve("images"), NetworkLock.SKIP)
+                    criu.restore(RestoreOptions.builder(imagesDir, NetworkLock.SKIP)
                             .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
                             .inheritFd(a.outputPipe, output.fd()).build(), n -> {}));
         }
         a.pid = r.pid();
         a.cell.release();
         a.cell.closeHoldControl();
-        log.info("move {}: {} restored as pid {} in {} ms; hold lifted", body.path("move_id").asText(), a.service.name(),
-                r.pid(), r.elapsed().toMillis());
+        log.info("move {}: {} restored as pid {} in {} ms, {} connections' timestamps {} ms on; hold lifted",
+                body.path("move_id").asText(), a.service.name(), r.pid(), r.elapsed().toMillis(), streams,
+                body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS);
         return ControlMessage.JSON.createObjectNode().put("pid", r.pid()).put("restore_ms", r.elapsed().toMillis());
     }
 

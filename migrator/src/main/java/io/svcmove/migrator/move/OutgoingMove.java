@@ -75,6 +75,7 @@ public final class OutgoingMove {
         Drained[] drained = {Drained.NONE};
         long[] freezeStart = new long[1];
         long[] freezeEnd = new long[1];
+        long[] dumpEnd = new long[1];
         long[] newPid = new long[1];
         long[] bytes = new long[1];
         ObjectNode id = ControlMessage.JSON.createObjectNode().put("move_id", moveId);
@@ -106,16 +107,19 @@ public final class OutgoingMove {
                     }
                     cell.hold();
                 }, cell::release),
-                Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> CriuLogs.keptOnFailure(logDir, moveId, () ->
-                        criu.dump(DumpOptions.builder(images[0].path(), svc.pid(), NetworkLock.SKIP)
-                                .tcpEstablished(true).leaveStopped(true)
-                                .externalNetns(cell.netnsInode(), CELL_NETNS_KEY).build(),
-                        n -> listener.criu(n.script()))),
-                        () -> new FrozenTree(svc.pid()).resume()),
+                Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> {
+                    CriuLogs.keptOnFailure(logDir, moveId, () -> criu.dump(DumpOptions.builder(images[0].path(), svc.pid(), NetworkLock.SKIP)
+                                    .tcpEstablished(true).leaveStopped(true)
+                                    .externalNetns(cell.netnsInode(), CELL_NETNS_KEY).build(),
+                            n -> listener.criu(n.script())));
+                    dumpEnd[0] = System.nanoTime();
+                }, () -> new FrozenTree(svc.pid()).resume()),
                 Step.of(Phase.TRANSFER, "images to the destination", () -> bytes[0] = Peers.await(peers.sendFiles(destination, moveId,
                         images[0].path(), listener::transferred)).bytes()),
                 Step.undoable(Phase.RESTORE, "destination restores and lifts its hold", () -> {
-                    newPid[0] = call(destination, "move.restore", id).path("pid").asLong();
+                    // How long the connections have been stopped, by this node's clock: their TCP timestamps resume that much later.
+                    ObjectNode restore = id.deepCopy().put("since_dump_ms", (System.nanoTime() - dumpEnd[0]) / 1_000_000);
+                    newPid[0] = call(destination, "move.restore", restore).path("pid").asLong();
                     freezeEnd[0] = System.nanoTime();
                 }, () -> call(destination, "move.abort", id)),
                 Step.undoable(Phase.ANNOUNCE, "source stops answering for the VIP", cell::linkDown, () -> {
