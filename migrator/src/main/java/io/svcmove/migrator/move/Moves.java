@@ -1,6 +1,7 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.clock.PeerClocks;
@@ -14,16 +15,15 @@ import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.io.IOException;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import java.util.function.Consumer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * `svcmove NAME NODE` as the agent sees it: finds the node that runs NAME (this one, or a peer it
