@@ -26,8 +26,6 @@ import io.svcmove.vip.Cells;
 import io.svcmove.vip.PacketInjector;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +36,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The destination's side of moves: each request of the source's {@link OutgoingMove} is one
