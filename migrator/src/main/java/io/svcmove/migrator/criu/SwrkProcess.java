@@ -154,26 +154,7 @@ final class SwrkProcess implements AutoCloseable {
      * @throws CriuTimeoutException at the deadline
      */
     CriuRpc.CriuResp receive(long deadlineNanos) throws IOException, InterruptedException, CriuTimeoutException {
-        Memory pfd = new Memory(8);
-        while (true) {
-            if (Thread.interrupted()) {
-                throw new InterruptedException("interrupted while waiting for criu swrk (pid " + pid + ")");
-            }
-            long left = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
-            if (left <= 0) {
-                throw new CriuTimeoutException();
-            }
-            pfd.setInt(0, fd);
-            pfd.setShort(4, Libc.POLLIN);
-            pfd.setShort(6, (short) 0);
-            int ready = Libc.C.poll(pfd, 1, (int) Math.min(left, POLL_SLICE_MS));
-            if (ready < 0 && com.sun.jna.Native.getLastError() != Libc.EINTR) {
-                throw new IOException("poll on the criu swrk socket: " + Libc.lastError());
-            }
-            if (ready > 0) {
-                break;
-            }
-        }
+        awaitReadable(deadlineNanos);
         byte[] buf = new byte[RECV_BUFFER];
         long n = Libc.C.recv(fd, buf, buf.length, Libc.MSG_TRUNC | Libc.MSG_DONTWAIT);
         if (n < 0) {
@@ -198,6 +179,16 @@ final class SwrkProcess implements AutoCloseable {
      * @return true for data, false when CRIU closed its end (it exited)
      */
     boolean awaitData(long deadlineNanos) throws IOException, InterruptedException, CriuTimeoutException {
+        awaitReadable(deadlineNanos);
+        long n = Libc.C.recv(fd, new byte[16], 16, Libc.MSG_DONTWAIT);
+        if (n < 0 && com.sun.jna.Native.getLastError() != Libc.EINTR) {
+            throw new IOException("recv from criu (pid " + pid + "): " + Libc.lastError());
+        }
+        return n > 0;
+    }
+
+    /** Polls our end in short slices until it is readable (data, or CRIU closed it), so that an interrupt is noticed. */
+    private void awaitReadable(long deadlineNanos) throws IOException, InterruptedException, CriuTimeoutException {
         Memory pfd = new Memory(8);
         while (true) {
             if (Thread.interrupted()) {
@@ -210,13 +201,12 @@ final class SwrkProcess implements AutoCloseable {
             pfd.setInt(0, fd);
             pfd.setShort(4, Libc.POLLIN);
             pfd.setShort(6, (short) 0);
-            if (Libc.C.poll(pfd, 1, (int) Math.min(left, POLL_SLICE_MS)) > 0) {
-                byte[] buf = new byte[16];
-                long n = Libc.C.recv(fd, buf, buf.length, Libc.MSG_DONTWAIT);
-                if (n < 0 && com.sun.jna.Native.getLastError() != Libc.EINTR) {
-                    throw new IOException("recv from criu (pid " + pid + "): " + Libc.lastError());
-                }
-                return n > 0;
+            int ready = Libc.C.poll(pfd, 1, (int) Math.min(left, POLL_SLICE_MS));
+            if (ready < 0 && com.sun.jna.Native.getLastError() != Libc.EINTR) {
+                throw new IOException("poll on criu's socket (pid " + pid + "): " + Libc.lastError());
+            }
+            if (ready > 0) {
+                return;
             }
         }
     }
