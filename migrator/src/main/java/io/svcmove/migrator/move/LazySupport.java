@@ -20,23 +20,42 @@ final class LazySupport {
 
     /** What this node lacks for a lazy move, each with its fix; empty when it can make one. */
     static List<String> missing(Criu criu, String node) {
-        List<String> missing = new ArrayList<>();
+        Boolean uffd;
+        String uffdError = null;
         try {
-            if (criu == null || !criu.lazyPagesAvailable()) {
-                missing.add(node + ": CRIU reports no lazy pages (the kernel needs userfaultfd with non-cooperative events,"
-                        + " CONFIG_USERFAULTFD; 'criu check --feature uffd-noncoop' says more)");
-            }
+            uffd = criu != null && criu.lazyPagesAvailable();
         } catch (Exception e) {
-            missing.add(node + ": CRIU's feature check failed (" + e.getMessage() + ")");
+            uffd = null;
+            uffdError = e.getMessage();
         }
+        long pipeMax;
+        boolean sysResource;
         try {
-            long max = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/pipe-max-size")).get(0).trim());
-            if (max < PIPE_BYTES && !hasCapability(CAP_SYS_RESOURCE)) {
-                missing.add(node + ": fs.pipe-max-size is " + max + " and root lacks CAP_SYS_RESOURCE, so CRIU's page pipes"
-                        + " fail: sysctl fs.pipe-max-size=16777216 (make setup does it)");
-            }
+            pipeMax = Long.parseLong(Files.readAllLines(Path.of("/proc/sys/fs/pipe-max-size")).get(0).trim());
+            sysResource = hasCapability(CAP_SYS_RESOURCE);
         } catch (IOException | NumberFormatException e) {
-            missing.add(node + ": cannot read fs.pipe-max-size (" + e.getMessage() + ")");
+            return missing(node, uffd, uffdError, -1, false);
+        }
+        return missing(node, uffd, uffdError, pipeMax, sysResource);
+    }
+
+    /**
+     * @param uffd whether CRIU reports lazy pages, null when its check failed with {@code uffdError}
+     * @param pipeMax fs.pipe-max-size, -1 when unreadable
+     */
+    static List<String> missing(String node, Boolean uffd, String uffdError, long pipeMax, boolean sysResource) {
+        List<String> missing = new ArrayList<>();
+        if (uffd == null) {
+            missing.add(node + ": CRIU's feature check failed (" + uffdError + ")");
+        } else if (!uffd) {
+            missing.add(node + ": CRIU reports no lazy pages (the kernel needs userfaultfd with non-cooperative events,"
+                    + " CONFIG_USERFAULTFD; 'criu check --feature uffd-noncoop' says more)");
+        }
+        if (pipeMax < 0) {
+            missing.add(node + ": cannot read fs.pipe-max-size");
+        } else if (pipeMax < PIPE_BYTES && !sysResource) {
+            missing.add(node + ": fs.pipe-max-size is " + pipeMax + " and root lacks CAP_SYS_RESOURCE, so CRIU's page pipes"
+                    + " fail: sysctl fs.pipe-max-size=16777216 (make setup does it)");
         }
         return missing;
     }

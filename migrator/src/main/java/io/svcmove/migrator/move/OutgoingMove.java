@@ -137,8 +137,10 @@ public final class OutgoingMove {
                                     options.lazy().tls()).build(), moveId);
                             dumpEnd[0] = System.nanoTime();
                         }, () -> {
+                            FrozenTree tree = new FrozenTree(svc.pid());
+                            tree.stop();
                             lazyDump.stop();
-                            new FrozenTree(svc.pid()).resume();
+                            tree.resume();
                         }),
                 Step.of(Phase.TRANSFER, "images to the destination", () -> bytes[0] = Peers.await(peers.sendFiles(destination, moveId,
                         images[0].images(), listener::transferred)).bytes()),
