@@ -65,17 +65,6 @@ public final class FrozenTree {
     }
 
     /**
-     * SIGSTOP to every process of a tree that CRIU still holds (a lazy dump serving its pages):
-     * when CRIU then goes, the tree stays stopped for {@link #resume()}, rather than running on
-     * with its sockets in repair mode, where a write fails and the service resets its connections.
-     */
-    public void stop() throws IOException {
-        for (long pid : processes()) {
-            Libc.C.kill((int) pid, Libc.SIGSTOP);
-        }
-    }
-
-    /**
      * SIGKILL to every process of the tree (the root first: if it is a PID namespace's init that
      * alone ends the namespace). Repair-mode sockets close without a RST. Waits up to
      * {@code wait} for the processes to be gone (zombies count as gone).

@@ -32,7 +32,6 @@ interface Libc extends Library {
     int WNOHANG = 1;
     int SIGKILL = 9;
     int SIGCONT = 18;
-    int SIGSTOP = 19;
 
     int SOL_SOCKET = 1;
     int SO_PROTOCOL = 38;

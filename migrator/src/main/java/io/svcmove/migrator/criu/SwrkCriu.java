@@ -227,7 +227,7 @@ public final class SwrkCriu implements Criu {
                         abortDeadline = System.nanoTime() + ABORT_GRACE.toNanos();
                     }
                     swrk.send(CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.NOTIFY).setNotifySuccess(ok).build());
-                    serving = ok && req.getOpts().getLazyPages() && "post-dump".equals(n.script());
+                    serving |= ok && req.getOpts().getLazyPages() && "post-dump".equals(n.script());
                     continue;
                 }
                 if (resp.getType() != req.getType()) {

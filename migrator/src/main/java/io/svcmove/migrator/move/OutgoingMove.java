@@ -137,10 +137,13 @@ public final class OutgoingMove {
                                     options.lazy().tls()).build(), moveId);
                             dumpEnd[0] = System.nanoTime();
                         }, () -> {
-                            FrozenTree tree = new FrozenTree(svc.pid());
-                            tree.stop();
-                            lazyDump.stop();
-                            tree.resume();
+                            // CRIU holds the tree while it serves pages and lets it run when killed: the sockets leave
+                            // repair mode first, or the service's next write fails and it resets its connections.
+                            try {
+                                new FrozenTree(svc.pid()).resume();
+                            } finally {
+                                lazyDump.stop();
+                            }
                         }),
                 Step.of(Phase.TRANSFER, "images to the destination", () -> bytes[0] = Peers.await(peers.sendFiles(destination, moveId,
                         images[0].images(), listener::transferred)).bytes()),

@@ -35,8 +35,8 @@ class MoveFailureIT {
 
     /**
      * Eager: killed while the memory is on its way. Lazy (issue 9): killed before the restore, while
-     * the source's CRIU holds the tree to serve its pages; the rollback must stop the tree before
-     * it lets CRIU go, or the service would run with its sockets still in repair mode and reset them.
+     * the source's CRIU holds the tree to serve its pages; the rollback must take the sockets out of
+     * repair mode before it lets CRIU go, or the service would run on with them and reset them.
      */
     @ParameterizedTest(name = "--mode {0}")
     @ValueSource(strings = {"eager", "lazy"})
