@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 OCF_ROOT ?= /usr/lib/ocf
 export SVCMOVE_HOME := $(CURDIR)
 
-.PHONY: setup build native test unit demo install uninstall bench-vip bench-move bench-stall soak clean
+.PHONY: setup build native test unit demo install uninstall bench-vip bench-move bench-lazy bench-stall soak clean
 
 setup:
 	@native/setup
@@ -50,6 +50,10 @@ bench-vip: setup build
 
 bench-move: setup build
 	@test-vm/bench-move
+
+# Lazy (post-copy) against eager moves and plain CRIU for a memory-scanning service of 100 MB-1 GB.
+bench-lazy: setup build
+	@test-vm/bench-lazy
 
 bench-stall: setup build
 	@test-vm/bench-stall

@@ -113,6 +113,7 @@ public final class Agent {
             incoming.handlers().forEach(server::registerHandler);
             server.registerHandler("move.run", moves::forwarded)
                     .registerHandler("service.where", moves::where)
+                    .registerHandler("move.lazy_check", moves::lazyCheck)
                     .registerHandler("node.info", nodes::self)
                     .registerHandler("service.list", dnsSync::list)
                     .registerHandler("node.drain", drains::mark)

@@ -47,8 +47,18 @@ final class MoveCommand implements Command {
                 Before anything, the wall clocks of both nodes are compared: a move is refused
                 (exit 3) when they differ by more than [move] max_clock_offset_ms (50), unless --force.
 
+                --mode lazy (post-copy) restores the service on NODE at once and moves its memory
+                afterwards: pages come from the source on first touch, the rest in the background. The
+                freeze no longer grows with the memory, but until the last page has arrived the service
+                depends on the source: if the source fails then, the service is killed on NODE and
+                marked failed (exit 1; there is nothing to roll back to). --mode eager moves everything
+                during the freeze; --mode auto (the default) is lazy above [move] lazy_above_mb (256).
+                A lazy move that a node cannot make (no userfaultfd, fs.pipe-max-size too small) falls
+                back to eager with a warning.
+
                 Example:
                   svcmove web node2
+                  svcmove db node2 --mode lazy
                 """;
     }
 
@@ -57,6 +67,9 @@ final class MoveCommand implements Command {
         return new Options().addOption(Option.builder().longOpt("no-buffer")
                 .desc("do not buffer what clients send during the freeze: they retransmit it after their timeout instead"
                         + " (for comparison)").build())
+                .addOption(Option.builder().longOpt("mode").hasArg().argName("eager|lazy|auto")
+                        .desc("eager: all memory during the freeze; lazy: memory after it (post-copy); auto (default):"
+                                + " lazy above [move] lazy_above_mb").build())
                 .addOption(Option.builder().longOpt("force")
                         .desc("move even when the nodes' wall clocks differ by more than [move] max_clock_offset_ms").build());
     }
@@ -67,7 +80,8 @@ final class MoveCommand implements Command {
             throw new ControlException(Outcome.USAGE, "give the service and the node to move it to: svcmove move NAME NODE");
         }
         ObjectNode req = ControlMessage.request("move").put("name", line.getArgList().get(0)).put("node", line.getArgList().get(1))
-                .put("buffer", !line.hasOption("no-buffer")).put("force", line.hasOption("force"));
+                .put("buffer", !line.hasOption("no-buffer")).put("force", line.hasOption("force"))
+                .put("mode", line.getOptionValue("mode", "auto"));
         ArrayNode events = ControlMessage.JSON.createArrayNode();
         JsonNode r = cli.call(req, e -> {
             events.add(e);
@@ -83,6 +97,10 @@ final class MoveCommand implements Command {
             cli.out.printf("%s moved %s -> %s: frozen %.1f ms, total %.1f ms, %.1f MB of images; it runs there as pid %d%n",
                     r.path("service").asText(), r.path("from").asText(), r.path("to").asText(), r.path("freeze_ms").asDouble(),
                     r.path("total_ms").asDouble(), r.path("image_bytes").asLong() / 1e6, r.path("pid").asLong());
+            if (r.path("mode").asText().equals("lazy")) {
+                cli.out.printf("lazy move: last page arrived %.1f ms after the freeze began; the service depended on %s for %.1f ms%n",
+                        r.path("last_page_ms").asDouble(), r.path("from").asText(), r.path("depends_on_source_ms").asDouble());
+            }
             JsonNode b = r.path("buffer");
             cli.out.printf("packet buffer: %d packets (%d bytes) sent by clients during the freeze, %d injected, %d dropped%n",
                     b.path("packets").asInt(), b.path("bytes").asLong(), b.path("injected").asInt(), b.path("dropped").asLong());
@@ -107,7 +125,9 @@ final class MoveCommand implements Command {
             cli.out.println();
             barOpen = false;
         }
-        if (e.has("forwarded_to")) {
+        if (e.has("warning")) {
+            cli.out.println("warning: " + e.get("warning").asText());
+        } else if (e.has("forwarded_to")) {
             cli.out.println("the service runs on " + e.get("forwarded_to").asText() + ": the move runs there");
         } else if ("done".equals(e.path("state").asText())) {
             cli.out.printf("  %-9s done in %8.1f ms%n", e.get("phase").asText(), e.get("ms").asDouble());

@@ -49,10 +49,15 @@ public record AgentConfig(
      * it off). The gratuitous ARP burst: one pair at once, then {@code arp_repeats} more, {@code
      * arp_interval_ms} apart (Pacemaker's IPaddr2 sends 5, 200 ms apart). A move is refused when
      * the two nodes' wall clocks differ by more than {@code max_clock_offset_ms} (50), unless forced.
+     * {@code --mode auto} moves a service lazily (post-copy) when its memory exceeds {@code
+     * lazy_above_mb} (256); a lazy move's pages must all arrive within {@code lazy_timeout_s} (120).
      */
     public record Move(@JsonProperty("buffer_mb") Integer bufferMb, @JsonProperty("arp_repeats") Integer arpRepeats,
-            @JsonProperty("arp_interval_ms") Integer arpIntervalMs, @JsonProperty("max_clock_offset_ms") Integer maxClockOffsetMs) {
+            @JsonProperty("arp_interval_ms") Integer arpIntervalMs, @JsonProperty("max_clock_offset_ms") Integer maxClockOffsetMs,
+            @JsonProperty("lazy_above_mb") Integer lazyAboveMb, @JsonProperty("lazy_timeout_s") Integer lazyTimeoutS) {
         public Move {
+            lazyAboveMb = lazyAboveMb == null ? 256 : lazyAboveMb;
+            lazyTimeoutS = lazyTimeoutS == null ? 120 : lazyTimeoutS;
             maxClockOffsetMs = maxClockOffsetMs == null ? 50 : maxClockOffsetMs;
             bufferMb = bufferMb == null ? 16 : bufferMb;
             arpRepeats = arpRepeats == null ? 4 : arpRepeats;
@@ -77,7 +82,7 @@ public record AgentConfig(
         stateDir = stateDir == null ? "/var/lib/svcmove" : stateDir;
         logDir = logDir == null ? "/var/log/svcmove" : logDir;
         peers = peers == null ? List.of() : List.copyOf(peers);
-        move = move == null ? new Move(null, null, null, null) : move;
+        move = move == null ? new Move(null, null, null, null, null, null) : move;
         hooks = hooks == null ? new Hooks(null, null) : hooks;
     }
 

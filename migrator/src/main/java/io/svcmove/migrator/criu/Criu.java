@@ -14,6 +14,9 @@ public interface Criu {
     /** CRIU's own check of the kernel ({@code criu check}); throws with CRIU's reasons if it fails. */
     void check() throws CriuException, InterruptedException;
 
+    /** Whether this kernel and CRIU can move memory lazily (userfaultfd, non-cooperative events). */
+    boolean lazyPagesAvailable() throws CriuException, InterruptedException;
+
     /** Dumps the tree rooted at {@code options.pid()}; the listener sees CRIU's phases as they happen. */
     DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException;
 

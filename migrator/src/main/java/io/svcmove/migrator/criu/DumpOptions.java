@@ -15,6 +15,7 @@ public final class DumpOptions {
     private static final Pattern NS_LINK = Pattern.compile("net:\\[(\\d+)]");
 
     private final Path imagesDir;
+    private final Path workDir;
     private final long pid;
     private final NetworkLock networkLock;
     private final boolean tcpEstablished;
@@ -26,6 +27,9 @@ public final class DumpOptions {
     private final int logLevel;
     private final String logFile;
     private final Duration timeout;
+    private final String lazyAddress;
+    private final int lazyPort;
+    private final PageServerTls lazyTls;
 
     private DumpOptions(Builder b) {
         if (b.leaveStopped && b.leaveRunning) {
@@ -37,6 +41,7 @@ public final class DumpOptions {
                     + " restore them live (a move), or leave them out to restore them closed (a checkpoint)");
         }
         imagesDir = b.imagesDir;
+        workDir = b.workDir == null ? b.imagesDir : b.workDir;
         pid = b.pid;
         networkLock = b.networkLock;
         tcpEstablished = b.tcpEstablished;
@@ -48,6 +53,9 @@ public final class DumpOptions {
         logLevel = b.logLevel;
         logFile = b.logFile;
         timeout = b.timeout;
+        lazyAddress = b.lazyAddress;
+        lazyPort = b.lazyPort;
+        lazyTls = b.lazyTls;
     }
 
     /**
@@ -61,6 +69,11 @@ public final class DumpOptions {
 
     public Path imagesDir() {
         return imagesDir;
+    }
+
+    /** Where CRIU writes its log (and a lazy dump its configuration): the images dir unless set apart. */
+    public Path workDir() {
+        return workDir;
     }
 
     public long pid() {
@@ -79,9 +92,21 @@ public final class DumpOptions {
         return leaveStopped;
     }
 
-    CriuRpc.CriuOpts toRpc(int imagesDirFd) {
-        return CriuRpc.CriuOpts.newBuilder()
+    /** Whether the dump serves the memory lazily (post-copy) rather than writing it into the images. */
+    public boolean lazy() {
+        return lazyAddress != null;
+    }
+
+    /** CRIU reads a lazy page server's address only from a configuration file (RPC's is for eager page servers). */
+    String lazyConfig() {
+        return "address " + lazyAddress + "\n";
+    }
+
+    /** @param configFile the file holding {@link #lazyConfig()}, for a lazy dump */
+    CriuRpc.CriuOpts toRpc(int imagesDirFd, int workDirFd, Path configFile) {
+        CriuRpc.CriuOpts.Builder b = CriuRpc.CriuOpts.newBuilder()
                 .setImagesDirFd(imagesDirFd)
+                .setWorkDirFd(workDirFd)
                 .setPid(Math.toIntExact(pid))
                 .setNetworkLock(networkLock.rpc)
                 .setTcpEstablished(tcpEstablished)
@@ -92,12 +117,20 @@ public final class DumpOptions {
                 .addAllExternal(external)
                 .setLogLevel(logLevel)
                 .setLogFile(logFile)
-                .setNotifyScripts(true)
-                .build();
+                .setNotifyScripts(true);
+        if (lazy()) {
+            b.setLazyPages(true).setPs(CriuRpc.PageServerInfo.newBuilder().setPort(lazyPort))
+                    .setConfigFile(configFile.toString()).setTls(true).setTlsCacert(lazyTls.ca().toString())
+                    .setTlsCert(lazyTls.cert().toString()).setTlsKey(lazyTls.key().toString())
+                    // CRIU would match the client's certificate against the server's own address: any node the CA signed may fetch.
+                    .setTlsNoCnVerify(true);
+        }
+        return b.build();
     }
 
     public static final class Builder {
         private final Path imagesDir;
+        private Path workDir;
         private final long pid;
         private final NetworkLock networkLock;
         private boolean tcpEstablished;
@@ -109,6 +142,9 @@ public final class DumpOptions {
         private int logLevel = 4;
         private String logFile = "dump.log";
         private Duration timeout = Duration.ofMinutes(5);
+        private String lazyAddress;
+        private int lazyPort;
+        private PageServerTls lazyTls;
 
         private Builder(Path imagesDir, long pid, NetworkLock networkLock) {
             this.imagesDir = Objects.requireNonNull(imagesDir, "imagesDir");
@@ -126,11 +162,6 @@ public final class DumpOptions {
         }
 
         /**
-         * Keep the tree frozen after the dump, until {@link FrozenTree#resume()} or {@link FrozenTree#kill()}.
-         * CRIU sends SIGSTOP as it lets go, so the stop may land just after dump() returns; its TCP
-         * sockets are in repair mode from the dump on, so nothing reaches the peers meanwhile.
-         */
-        /**
          * Leaves connected TCP sockets out of the images (never put in repair mode, so the live
          * service's connections are not touched); the restore must then ask for them closed too
          * ({@link RestoreOptions.Builder#tcpClose(boolean)}): CRIU refuses otherwise.
@@ -140,8 +171,28 @@ public final class DumpOptions {
             return this;
         }
 
+        /**
+         * Keep the tree frozen after the dump, until {@link FrozenTree#resume()} or {@link FrozenTree#kill()}.
+         * CRIU sends SIGSTOP as it lets go, so the stop may land just after dump() returns; its TCP
+         * sockets are in repair mode from the dump on, so nothing reaches the peers meanwhile.
+         */
         public Builder leaveStopped(boolean v) {
             leaveStopped = v;
+            return this;
+        }
+
+        /**
+         * Post-copy: the images get everything but the memory, which CRIU then serves from the
+         * frozen tree on {@code address:port} (TLS, client certificate required) until a {@code
+         * criu lazy-pages} has fetched every page; only then does {@link Criu#dump} return.
+         */
+        public Builder lazyPages(String address, int port, PageServerTls tls) {
+            if (port <= 0 || port > 65535) {
+                throw new IllegalArgumentException("not a TCP port: " + port);
+            }
+            lazyAddress = Objects.requireNonNull(address, "address");
+            lazyPort = port;
+            lazyTls = Objects.requireNonNull(tls, "tls");
             return this;
         }
 
@@ -185,7 +236,16 @@ public final class DumpOptions {
             return this;
         }
 
-        /** Name of CRIU's log inside the images dir (no '/'). */
+        /**
+         * An existing private directory for CRIU's log: set apart from the images when they are read
+         * while CRIU still runs (a lazy dump logs on while it serves pages).
+         */
+        public Builder workDir(Path v) {
+            workDir = Objects.requireNonNull(v, "workDir");
+            return this;
+        }
+
+        /** Name of CRIU's log inside the work dir (no '/'). */
         public Builder logFile(String v) {
             logFile = checkLogFile(v);
             return this;

@@ -47,6 +47,15 @@ public final class ImageDir implements AutoCloseable {
     }
 
     /**
+     * Where the images themselves go: {@code images/} inside, made by whoever fills it (a transfer
+     * refuses an existing directory). CRIU's logs stay beside it, so the images can be sent while
+     * CRIU still writes its log.
+     */
+    public Path images() {
+        return path.resolve("images");
+    }
+
+    /**
      * Deletes the image directories named {@code prefix…} that an earlier run left behind (an agent
      * killed mid-move): they hold process memory and must not outlive the move. Returns them.
      */

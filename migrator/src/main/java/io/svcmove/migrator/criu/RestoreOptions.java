@@ -10,6 +10,7 @@ import java.util.Objects;
 /** What to restore and how; build with {@link #builder(Path, NetworkLock)}. */
 public final class RestoreOptions {
     private final Path imagesDir;
+    private final Path workDir;
     private final NetworkLock networkLock;
     private final boolean tcpEstablished;
     private final boolean tcpClose;
@@ -18,9 +19,11 @@ public final class RestoreOptions {
     private final int logLevel;
     private final String logFile;
     private final Duration timeout;
+    private final boolean lazyPages;
 
     private RestoreOptions(Builder b) {
         imagesDir = b.imagesDir;
+        workDir = b.workDir == null ? b.imagesDir : b.workDir;
         networkLock = b.networkLock;
         tcpEstablished = b.tcpEstablished;
         tcpClose = b.tcpClose;
@@ -29,6 +32,7 @@ public final class RestoreOptions {
         logLevel = b.logLevel;
         logFile = b.logFile;
         timeout = b.timeout;
+        lazyPages = b.lazyPages;
     }
 
     /**
@@ -41,6 +45,11 @@ public final class RestoreOptions {
 
     public Path imagesDir() {
         return imagesDir;
+    }
+
+    /** Where CRIU writes its log and finds a lazy-pages daemon's socket: the images dir unless set apart. */
+    public Path workDir() {
+        return workDir;
     }
 
     public String logFile() {
@@ -57,22 +66,25 @@ public final class RestoreOptions {
     }
 
     /** @param childFds key → the fd number the JVM fd was given in the criu child */
-    CriuRpc.CriuOpts toRpc(int imagesDirFd, Map<String, Integer> childFds) {
+    CriuRpc.CriuOpts toRpc(int imagesDirFd, int workDirFd, Map<String, Integer> childFds) {
         CriuRpc.CriuOpts.Builder b = CriuRpc.CriuOpts.newBuilder()
                 .setImagesDirFd(imagesDirFd)
+                .setWorkDirFd(workDirFd)
                 .setNetworkLock(networkLock.rpc)
                 .setTcpEstablished(tcpEstablished)
                 .setTcpClose(tcpClose)
                 .setShellJob(shellJob)
                 .setLogLevel(logLevel)
                 .setLogFile(logFile)
-                .setNotifyScripts(true);
+                .setNotifyScripts(true)
+                .setLazyPages(lazyPages);
         childFds.forEach((key, fd) -> b.addInheritFd(CriuRpc.InheritFd.newBuilder().setKey(key).setFd(fd)));
         return b.build();
     }
 
     public static final class Builder {
         private final Path imagesDir;
+        private Path workDir;
         private final NetworkLock networkLock;
         private boolean tcpEstablished;
         private boolean tcpClose;
@@ -81,6 +93,7 @@ public final class RestoreOptions {
         private int logLevel = 4;
         private String logFile = "restore.log";
         private Duration timeout = Duration.ofMinutes(5);
+        private boolean lazyPages;
 
         private Builder(Path imagesDir, NetworkLock networkLock) {
             this.imagesDir = Objects.requireNonNull(imagesDir, "imagesDir");
@@ -96,6 +109,12 @@ public final class RestoreOptions {
         /** Restores connected TCP sockets shut down, for a dump made with tcpClose: each peer's next segment gets a reset. */
         public Builder tcpClose(boolean v) {
             tcpClose = v;
+            return this;
+        }
+
+        /** The memory comes from a {@link LazyPagesDaemon} already started on the images directory. */
+        public Builder lazyPages(boolean v) {
+            lazyPages = v;
             return this;
         }
 
@@ -127,7 +146,13 @@ public final class RestoreOptions {
             return this;
         }
 
-        /** Name of CRIU's log inside the images dir (no '/'). */
+        /** An existing private directory for CRIU's log, shared with the {@link LazyPagesDaemon} of a lazy restore. */
+        public Builder workDir(Path v) {
+            workDir = Objects.requireNonNull(v, "workDir");
+            return this;
+        }
+
+        /** Name of CRIU's log inside the work dir (no '/'). */
         public Builder logFile(String v) {
             logFile = DumpOptions.checkLogFile(v);
             return this;

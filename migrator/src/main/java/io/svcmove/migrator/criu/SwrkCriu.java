@@ -72,13 +72,29 @@ public final class SwrkCriu implements Criu {
     }
 
     @Override
+    public boolean lazyPagesAvailable() throws CriuException, InterruptedException {
+        CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.FEATURE_CHECK)
+                .setFeatures(CriuRpc.Features.newBuilder().setLazyPages(true)).build();
+        try {
+            CriuRpc.CriuResp resp = call("feature check", req, new TreeMap<>(), null, null, QUICK_TIMEOUT, CriuListener.NONE);
+            return resp.hasFeatures() && resp.getFeatures().getLazyPages();
+        } catch (IOException e) {
+            throw new CriuException("CRIU feature check could not run: " + e.getMessage(), null, e);
+        }
+    }
+
+    @Override
     public DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException {
         long start = System.nanoTime();
-        Path log = options.imagesDir().resolve(options.logFile());
+        Path log = options.workDir().resolve(options.logFile());
         String what = "dump of pid " + options.pid() + (options.leaveStopped() ? " (leave stopped)" : "");
-        try (OpenFd dir = OpenFd.openDirectory(options.imagesDir())) {
+        Path config = options.workDir().resolve("lazy-pages.conf");
+        try (OpenFd dir = OpenFd.openDirectory(options.imagesDir()); OpenFd work = OpenFd.openDirectory(options.workDir())) {
+            if (options.lazy()) {
+                Files.writeString(config, options.lazyConfig());
+            }
             CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder()
-                    .setType(CriuRpc.ReqType.DUMP).setOpts(options.toRpc(dir.fd())).build();
+                    .setType(CriuRpc.ReqType.DUMP).setOpts(options.toRpc(dir.fd(), work.fd(), config)).build();
             call(what, req, new TreeMap<>(), stderrFileOf(log), log, options.timeout(), listener);
         } catch (IOException e) {
             throw new CriuException("CRIU " + what + " could not start: " + e.getMessage(), null, e);
@@ -89,7 +105,7 @@ public final class SwrkCriu implements Criu {
     @Override
     public RestoreResult restore(RestoreOptions options, CriuListener listener) throws CriuException, InterruptedException {
         long start = System.nanoTime();
-        Path log = options.imagesDir().resolve(options.logFile());
+        Path log = options.workDir().resolve(options.logFile());
         String what = "restore from " + options.imagesDir();
         SortedMap<Integer, Integer> extraFds = new TreeMap<>();
         Map<String, Integer> childFds = new LinkedHashMap<>();
@@ -99,9 +115,9 @@ public final class SwrkCriu implements Criu {
             childFds.put(e.getKey(), next++);
         }
         CriuRpc.CriuResp resp;
-        try (OpenFd dir = OpenFd.openDirectory(options.imagesDir())) {
+        try (OpenFd dir = OpenFd.openDirectory(options.imagesDir()); OpenFd work = OpenFd.openDirectory(options.workDir())) {
             CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder()
-                    .setType(CriuRpc.ReqType.RESTORE).setOpts(options.toRpc(dir.fd(), childFds)).build();
+                    .setType(CriuRpc.ReqType.RESTORE).setOpts(options.toRpc(dir.fd(), work.fd(), childFds)).build();
             resp = call(what, req, extraFds, stderrFileOf(log), log, options.timeout(), listener);
         } catch (IOException e) {
             throw new CriuException("CRIU " + what + " could not start: " + e.getMessage(), null, e);
@@ -136,6 +152,7 @@ public final class SwrkCriu implements Criu {
         boolean interrupted = false;
         String lastPhase = "starting";
         String refusedAt = null; // the first notification answered with failure
+        boolean serving = false; // a lazy dump past post-dump: it serves pages until the destination has them all
         try (SwrkProcess swrk = SwrkProcess.spawn(criu, extraFds, stderr)) {
             swrk.send(req);
             while (true) {
@@ -144,6 +161,13 @@ public final class SwrkCriu implements Criu {
                     resp = swrk.receive(abort == null ? deadline : abortDeadline);
                 } catch (InterruptedException e) {
                     interrupted = true;
+                    if (serving) {
+                        // A lazy dump serving pages sends no more notifications: killing it is the only way to stop it.
+                        swrk.kill();
+                        abort = "interrupted while serving pages";
+                        abortDeadline = System.nanoTime() + ABORT_GRACE.toNanos();
+                        continue;
+                    }
                     if (abort == null) {
                         abort = "interrupted";
                         abortDeadline = System.nanoTime() + ABORT_GRACE.toNanos();
@@ -203,6 +227,7 @@ public final class SwrkCriu implements Criu {
                         abortDeadline = System.nanoTime() + ABORT_GRACE.toNanos();
                     }
                     swrk.send(CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.NOTIFY).setNotifySuccess(ok).build());
+                    serving |= ok && req.getOpts().getLazyPages() && "post-dump".equals(n.script());
                     continue;
                 }
                 if (resp.getType() != req.getType()) {

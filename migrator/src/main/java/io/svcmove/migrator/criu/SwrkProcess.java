@@ -46,6 +46,15 @@ final class SwrkProcess implements AutoCloseable {
      * @param stderrFile where CRIU's stdout/stderr go; null for /dev/null
      */
     static SwrkProcess spawn(Path criu, SortedMap<Integer, Integer> extraFds, Path stderrFile) throws IOException {
+        return spawn(criu, List.of("swrk", Integer.toString(RPC_FD)), extraFds, stderrFile);
+    }
+
+    /**
+     * Any CRIU command, with our socket's other end as its fd {@value #RPC_FD} (for {@code
+     * lazy-pages}, its {@code --status-fd}).
+     */
+    static SwrkProcess spawn(Path criu, List<String> args, SortedMap<Integer, Integer> extraFds, Path stderrFile)
+            throws IOException {
         if (!extraFds.isEmpty() && (extraFds.firstKey() <= RPC_FD || extraFds.lastKey() >= STAGING_FD_MIN)) {
             throw new IllegalArgumentException("child fds must be in (" + RPC_FD + ", " + STAGING_FD_MIN + "): " + extraFds);
         }
@@ -90,7 +99,9 @@ final class SwrkProcess implements AutoCloseable {
             }
             check(c.posix_spawn_file_actions_addclosefrom_np(actions, targets.lastKey() + 1), "addclosefrom_np");
 
-            String[] argv = {criu.toString(), "swrk", Integer.toString(RPC_FD)};
+            List<String> command = new ArrayList<>(List.of(criu.toString()));
+            command.addAll(args);
+            String[] argv = command.toArray(String[]::new);
             // No HOME and no CRIU_CONFIG_FILE: only the options sent over RPC apply.
             String[] envp = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"};
             IntByReference childPid = new IntByReference();
@@ -143,26 +154,7 @@ final class SwrkProcess implements AutoCloseable {
      * @throws CriuTimeoutException at the deadline
      */
     CriuRpc.CriuResp receive(long deadlineNanos) throws IOException, InterruptedException, CriuTimeoutException {
-        Memory pfd = new Memory(8);
-        while (true) {
-            if (Thread.interrupted()) {
-                throw new InterruptedException("interrupted while waiting for criu swrk (pid " + pid + ")");
-            }
-            long left = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
-            if (left <= 0) {
-                throw new CriuTimeoutException();
-            }
-            pfd.setInt(0, fd);
-            pfd.setShort(4, Libc.POLLIN);
-            pfd.setShort(6, (short) 0);
-            int ready = Libc.C.poll(pfd, 1, (int) Math.min(left, POLL_SLICE_MS));
-            if (ready < 0 && com.sun.jna.Native.getLastError() != Libc.EINTR) {
-                throw new IOException("poll on the criu swrk socket: " + Libc.lastError());
-            }
-            if (ready > 0) {
-                break;
-            }
-        }
+        awaitReadable(deadlineNanos);
         byte[] buf = new byte[RECV_BUFFER];
         long n = Libc.C.recv(fd, buf, buf.length, Libc.MSG_TRUNC | Libc.MSG_DONTWAIT);
         if (n < 0) {
@@ -179,6 +171,49 @@ final class SwrkProcess implements AutoCloseable {
         } catch (InvalidProtocolBufferException e) {
             throw new IOException("criu swrk sent a message that is not a criu_resp: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Waits until CRIU writes to its end (a status fd's readiness byte) or closes it.
+     *
+     * @return true for data, false when CRIU closed its end (it exited)
+     */
+    boolean awaitData(long deadlineNanos) throws IOException, InterruptedException, CriuTimeoutException {
+        awaitReadable(deadlineNanos);
+        long n = Libc.C.recv(fd, new byte[16], 16, Libc.MSG_DONTWAIT);
+        if (n < 0 && com.sun.jna.Native.getLastError() != Libc.EINTR) {
+            throw new IOException("recv from criu (pid " + pid + "): " + Libc.lastError());
+        }
+        return n > 0;
+    }
+
+    /** Polls our end in short slices until it is readable (data, or CRIU closed it), so that an interrupt is noticed. */
+    private void awaitReadable(long deadlineNanos) throws IOException, InterruptedException, CriuTimeoutException {
+        Memory pfd = new Memory(8);
+        while (true) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException("interrupted while waiting for criu (pid " + pid + ")");
+            }
+            long left = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+            if (left <= 0) {
+                throw new CriuTimeoutException();
+            }
+            pfd.setInt(0, fd);
+            pfd.setShort(4, Libc.POLLIN);
+            pfd.setShort(6, (short) 0);
+            int ready = Libc.C.poll(pfd, 1, (int) Math.min(left, POLL_SLICE_MS));
+            if (ready < 0 && com.sun.jna.Native.getLastError() != Libc.EINTR) {
+                throw new IOException("poll on criu's socket (pid " + pid + "): " + Libc.lastError());
+            }
+            if (ready > 0) {
+                return;
+            }
+        }
+    }
+
+    /** Whether the child has exited (reaping it if so), without waiting. */
+    boolean exited() {
+        return reaped || reap(0);
     }
 
     /** SIGKILL to the child (only ever our own child, by PID). */

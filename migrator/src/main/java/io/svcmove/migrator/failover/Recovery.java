@@ -79,7 +79,7 @@ public final class Recovery {
             return store.incoming(peer, transferId);
         }
         ImageDir d = fetching.get(transferId);
-        return d == null ? null : d.path().resolve("images");
+        return d == null ? null : d.images();
     }
 
     /** The CLI's request: recover here, or on --on NODE (forwarded to that node's agent). */
@@ -188,8 +188,8 @@ public final class Recovery {
         try {
             JsonNode meta;
             if (keeper.equals(config.node())) {
-                java.nio.file.Files.createDirectories(images.path().resolve("images"));
-                meta = store.copyTo(name, images.path().resolve("images"));
+                java.nio.file.Files.createDirectories(images.images());
+                meta = store.copyTo(name, images.images());
             } else {
                 String transferId = FETCH_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
                 fetching.put(transferId, images);
@@ -213,7 +213,7 @@ public final class Recovery {
             try {
                 ServiceLauncher.Relay relay = launcher.startRelay(Path.of(config.logDir(), name + ".log"), Duration.ofMinutes(1));
                 try (OpenFd netns = OpenFd.open(cell.netnsPath()); OpenFd output = OpenFd.openForWriting(relay.pipe())) {
-                    r = criu.restore(RestoreOptions.builder(images.path().resolve("images"), NetworkLock.SKIP).tcpClose(true)
+                    r = criu.restore(RestoreOptions.builder(images.images(), NetworkLock.SKIP).tcpClose(true)
                             .inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
                             .inheritFd(meta.path("output_pipe").asText(), output.fd()).build(), n -> {});
                 }

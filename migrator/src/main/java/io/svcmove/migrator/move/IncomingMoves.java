@@ -4,15 +4,19 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.clock.TcpTimestamps;
+import io.svcmove.migrator.agent.Installation;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.FrozenTree;
 import io.svcmove.migrator.criu.ImageDir;
+import io.svcmove.migrator.criu.LazyPagesDaemon;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.OpenFd;
+import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.pki.GnuTlsKey;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
@@ -29,6 +33,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -68,6 +73,9 @@ public final class IncomingMoves {
         final String outputPipe;
         final ServiceLauncher.Relay relay;
         volatile long pid;
+        /** A lazy move's page fetcher, and when every page has arrived (or why not). */
+        volatile LazyPagesDaemon daemon;
+        final CompletableFuture<Void> pages = new CompletableFuture<>();
 
         Arrival(ServiceRecord service, Cell cell, ImageDir images, String outputPipe, ServiceLauncher.Relay relay) {
             this.service = service;
@@ -107,7 +115,7 @@ public final class IncomingMoves {
         if (a == null) {
             throw new IOException("no move " + moveId + " is being prepared on " + config.node());
         }
-        return a.images.path().resolve("images");
+        return a.images.images();
     }
 
     /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, held. */
@@ -159,23 +167,40 @@ public final class IncomingMoves {
         return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("criu_version", criuVersion);
     }
 
-    /** RESTORE: the tree into the prepared cell; then the hold is lifted. */
+    /**
+     * RESTORE: the tree into the prepared cell; then the hold is lifted. For a lazy move (the body
+     * names the source's page server) a {@code criu lazy-pages} is started first, and watched.
+     */
     public JsonNode restore(String from, JsonNode body) throws Exception {
         Arrival a = arrival(body);
-        Path imagesDir = a.images.path().resolve("images");
-        int streams = TcpTimestamps.advance(imagesDir, Duration.ofMillis(body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS));
+        String moveId = body.path("move_id").asText();
+        boolean lazy = body.hasNonNull("page_server");
+        Path images = a.images.images();
+        int streams = TcpTimestamps.advance(images, Duration.ofMillis(body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS));
+        if (lazy) {
+            a.daemon = LazyPagesDaemon.start(Installation.criu(), images, a.images.path(), body.path("page_server").asText(),
+                    body.path("page_port").asInt(), pageServerTls(config));
+        }
         RestoreResult r;
         try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); OpenFd output = OpenFd.openForWriting(a.relay.pipe())) {
-            r = CriuLogs.keptOnFailure(Path.of(config.logDir()), body.path("move_id").asText(), () ->
-                    criu.restore(RestoreOptions.builder(imagesDir, NetworkLock.SKIP)
+            r = CriuLogs.keptOnFailure(Path.of(config.logDir()), moveId, () ->
+                    criu.restore(RestoreOptions.builder(images, NetworkLock.SKIP).workDir(a.images.path()).lazyPages(lazy)
                             .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
                             .inheritFd(a.outputPipe, output.fd()).build(), n -> {}));
+        } catch (Exception e) {
+            if (a.daemon != null) {
+                a.daemon.close();
+            }
+            throw e;
         }
         a.pid = r.pid();
+        if (lazy) {
+            watchPages(moveId, a);
+        }
         a.cell.release();
         a.cell.closeHoldControl();
         log.info("move {}: {} restored as pid {} in {} ms, {} connections' timestamps {} ms on; hold lifted",
-                body.path("move_id").asText(), a.service.name(), r.pid(), r.elapsed().toMillis(), streams,
+                moveId, a.service.name(), r.pid(), r.elapsed().toMillis(), streams,
                 body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS);
         return ControlMessage.JSON.createObjectNode().put("pid", r.pid()).put("restore_ms", r.elapsed().toMillis());
     }
@@ -200,8 +225,58 @@ public final class IncomingMoves {
         return ControlMessage.JSON.createObjectNode().put("injected", n);
     }
 
-    /** COMMIT: the service is this node's from now on. */
-    public synchronized JsonNode commit(String from, JsonNode body) throws Exception {
+    /**
+     * A lazy move's service faults on every page it has not got yet: when the page fetcher fails
+     * (the source failed) or stalls, the service is killed at once and recorded as failed, whether
+     * or not the source is still there to hear of it.
+     */
+    private void watchPages(String moveId, Arrival a) {
+        Duration timeout = Duration.ofSeconds(config.move().lazyTimeoutS());
+        Thread t = new Thread(() -> {
+            try {
+                a.daemon.await(timeout);
+                log.info("move {}: every page of {} arrived", moveId, a.service.name());
+                a.pages.complete(null);
+            } catch (Exception e) {
+                String why = "the source's pages stopped arriving before the last one (" + firstLine(e.getMessage())
+                        + "): the service cannot run without them and cannot be rolled back";
+                log.error("move {}: {} FAILED on {}: {}; killed. Full reason: {}", moveId, a.service.name(), config.node(), why,
+                        e.getMessage());
+                try {
+                    new FrozenTree(a.pid).kill(5, TimeUnit.SECONDS);
+                    a.daemon.close();
+                    registry.save(a.service.withPlacement(config.node(), a.pid, a.cell.netnsName(), config.iface()).failed(why));
+                } catch (Exception k) {
+                    log.error("move {}: cleaning up the failed {}: {}", moveId, a.service.name(), k.toString());
+                }
+                a.pages.completeExceptionally(new IllegalStateException(a.service.name() + " failed on " + config.node() + ": " + why));
+            }
+        }, "lazy-pages-" + moveId);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
+    }
+
+    /** The agent's own certificates, which CRIU's page server and lazy-pages daemon use too. */
+    public static PageServerTls pageServerTls(AgentConfig config) throws IOException {
+        Path key = GnuTlsKey.write(Path.of(config.tls().key()), Path.of(config.tls().cert()),
+                Path.of(config.stateDir(), "page-server.key"));
+        return new PageServerTls(Path.of(config.tls().ca()), Path.of(config.tls().cert()), key);
+    }
+
+    /** COMMIT: the service is this node's from now on (for a lazy move, once every page has arrived). */
+    public JsonNode commit(String from, JsonNode body) throws Exception {
+        Arrival lazy = arrival(body);
+        if (lazy.daemon != null) {
+            Peers.await(lazy.pages);
+        }
+        return keep(body);
+    }
+
+    private synchronized JsonNode keep(JsonNode body) throws Exception {
         Arrival a = arrival(body);
         registry.save(a.service.withPlacement(config.node(), a.pid, a.cell.netnsName(), config.iface()));
         committed.add(body.path("move_id").asText());
@@ -224,6 +299,9 @@ public final class IncomingMoves {
         }
         if (a.pid > 0) {
             new FrozenTree(a.pid).kill(5, TimeUnit.SECONDS);
+        }
+        if (a.daemon != null) {
+            a.daemon.close();
         }
         a.cell.closeHoldControl();
         cells.destroy(a.service.name());

@@ -10,7 +10,7 @@ import java.util.Map;
 
 /**
  * Runs a move's steps in phase order, times each phase, and on a failure undoes every step already
- * done, in reverse. The first step of the COMMIT phase is the point of no return: once it succeeded
+ * done, in reverse. The first step of the COMMIT phase (or an earlier {@link Step#committing} one) is the point of no return: once it succeeded
  * the move stands, and a later step that fails (cleanup on the source) is reported, not undone.
  */
 public final class MoveRunner {
@@ -46,7 +46,7 @@ public final class MoveRunner {
                 step.action().run();
                 stepTimings.put(step.name(), (System.nanoTime() - stepStart) / 1000);
                 done.push(step);
-                committed |= step.phase() == Phase.COMMIT;
+                committed |= step.phase() == Phase.COMMIT || step.undo() == Step.NO_RETURN;
             } catch (Exception e) {
                 listener.stepFailed(step, e);
                 if (committed) {

@@ -1,6 +1,7 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.clock.PeerClocks;
@@ -14,8 +15,11 @@ import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -66,7 +70,8 @@ public final class Moves {
         String name = req.path("name").asText();
         String to = req.path("node").asText();
         if (registry.find(name).isPresent()) {
-            return moveFromHere(name, to, req.path("buffer").asBoolean(true), req.path("force").asBoolean(), events);
+            return moveFromHere(name, to, req.path("buffer").asBoolean(true), req.path("force").asBoolean(),
+                    req.path("mode").asText("auto"), events);
         }
         String owner = whereIs(name);
         events.accept(ControlMessage.JSON.createObjectNode().put("forwarded_to", owner));
@@ -82,7 +87,7 @@ public final class Moves {
         ObjectNode r = ControlMessage.JSON.createObjectNode();
         try {
             r.set("report", moveFromHere(req.path("name").asText(), req.path("node").asText(), req.path("buffer").asBoolean(true),
-                    req.path("force").asBoolean(), e -> {}));
+                    req.path("force").asBoolean(), req.path("mode").asText("auto"), e -> {}));
             return r.put("ok", true);
         } catch (ControlException e) {
             return r.put("ok", false).put("outcome", e.outcome().name()).put("message", e.getMessage());
@@ -109,7 +114,10 @@ public final class Moves {
                 + " or on any reachable peer ('svcmove status' on each node lists them)");
     }
 
-    private JsonNode moveFromHere(String name, String to, boolean buffer, boolean force, Consumer<JsonNode> events) {
+    private JsonNode moveFromHere(String name, String to, boolean buffer, boolean force, String mode, Consumer<JsonNode> events) {
+        if (!List.of("eager", "lazy", "auto").contains(mode)) {
+            throw new ControlException(Outcome.USAGE, "--mode is eager, lazy or auto, not '" + mode + "'");
+        }
         if (to.equals(config.node())) {
             throw new ControlException(Outcome.REFUSED, name + " already runs on " + to);
         }
@@ -135,12 +143,20 @@ public final class Moves {
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
                 OutgoingMove.Options options = new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0,
-                        config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs()));
+                        config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs()), lazy(mode, cell, to, events));
                 OutgoingMove.Report r = new OutgoingMove(cells, registry, criu, peers, announcer, Path.of(config.logDir()), progress)
                         .run(svc, cell, to, criuVersion, options);
                 log.info("moved {} to {}: buffered {} packets ({} bytes, {} dropped), injected {}", name, to, r.buffer().buffered(),
                         r.buffer().bytes(), r.buffer().dropped(), r.buffer().injected());
                 log.info("moved {} to {}: frozen {} ms, phases {}", name, to, r.freezeMicros() / 1000, r.result().micros());
+                if (r.pagesFailure() != null) {
+                    String message = "move of " + name + " to " + to + " FAILED after the service started there: not every page "
+                            + "arrived from " + config.node() + " (" + r.pagesFailure().lines().findFirst().orElse("") + "). " + name
+                            + " has been killed on " + to + " and is marked failed there; a lazy move cannot be rolled back. "
+                            + "Start it again with 'svcmove run'";
+                    log.error(message);
+                    throw new ControlException(Outcome.FAILED, message);
+                }
                 r.result().cleanupFailures().forEach(e -> log.warn("move of {} done, but cleanup failed: {}", name, e.getMessage()));
                 return report(r);
             } catch (MoveFailedException e) {
@@ -157,9 +173,59 @@ public final class Moves {
         }
     }
 
+    /**
+     * The lazy part of a move, or null for an eager one: {@code auto} is lazy above {@code [move]
+     * lazy_above_mb} of memory; a lazy move that either node cannot make falls back to eager, with a
+     * warning naming what is missing.
+     */
+    private OutgoingMove.Lazy lazy(String mode, Cell cell, String to, Consumer<JsonNode> events) {
+        if (mode.equals("eager")) {
+            return null;
+        }
+        if (mode.equals("auto")) {
+            long rss = LazySupport.residentBytes(cell.pids());
+            if (rss <= config.move().lazyAboveMb() * (1L << 20)) {
+                return null;
+            }
+        }
+        List<String> missing = new ArrayList<>(LazySupport.missing(criu, config.node()));
+        try {
+            JsonNode there = Peers.await(peers.call(to, "move.lazy_check", Map.of(), ASK));
+            there.path("missing").forEach(m -> missing.add(m.asText()));
+        } catch (Exception e) {
+            missing.add(to + " could not say whether it can take a lazy move (" + e.getMessage() + ")");
+        }
+        String address = config.listen().substring(0, config.listen().lastIndexOf(':'));
+        if (missing.isEmpty()) {
+            try {
+                return new OutgoingMove.Lazy(address, LazySupport.freePort(address), IncomingMoves.pageServerTls(config),
+                        Duration.ofSeconds(config.move().lazyTimeoutS()));
+            } catch (IOException e) {
+                missing.add("no free TCP port for the page server on " + address + " (" + e.getMessage() + ")");
+            }
+        }
+        String warning = "lazy move not possible, moving eagerly instead: " + String.join("; ", missing);
+        log.warn(warning);
+        events.accept(ControlMessage.JSON.createObjectNode().put("warning", warning));
+        return null;
+    }
+
+    /** A destination's answer to "can you take a lazy move?". */
+    public JsonNode lazyCheck(String from, JsonNode req) {
+        ObjectNode r = ControlMessage.JSON.createObjectNode();
+        ArrayNode missing = r.putArray("missing");
+        LazySupport.missing(criu, config.node()).forEach(missing::add);
+        return r;
+    }
+
     private static JsonNode report(OutgoingMove.Report r) {
         ObjectNode n = ControlMessage.JSON.createObjectNode().put("service", r.service()).put("from", r.from()).put("to", r.to())
-                .put("pid", r.pid()).put("freeze_ms", r.freezeMicros() / 1000.0).put("image_bytes", r.transferBytes());
+                .put("pid", r.pid()).put("freeze_ms", r.freezeMicros() / 1000.0).put("image_bytes", r.transferBytes())
+                .put("mode", r.lazy() ? "lazy" : "eager");
+        if (r.lazy()) {
+            n.put("last_page_ms", r.lastPageMicros() / 1000.0)
+                    .put("depends_on_source_ms", (r.lastPageMicros() - r.freezeMicros()) / 1000.0);
+        }
         ObjectNode phases = n.putObject("phases_ms");
         long total = 0;
         for (Map.Entry<Phase, Long> e : r.result().micros().entrySet()) {

@@ -25,10 +25,17 @@ public record ServiceRecord(
         /** The service's DNS name (absolute), or null: written at start and stop, never by a move. */
         String dns,
         /** Seconds between checkpoints kept on another node (run --checkpoint-every), or null: none. Moves keep it. */
-        Long checkpointEverySeconds) {
+        Long checkpointEverySeconds,
+        /** Why the service died on this node where it cannot be restarted (a lazy move whose source failed), or null. */
+        String failure) {
 
     public ServiceRecord withPlacement(String newNode, long newPid, String newNetns, String newIface) {
         return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt, dns,
-                checkpointEverySeconds);
+                checkpointEverySeconds, null);
+    }
+
+    public ServiceRecord failed(String why) {
+        return new ServiceRecord(name, node, vip, mac, iface, gateway, command, env, cwd, pid, netns, startedAt, dns,
+                checkpointEverySeconds, why);
     }
 }

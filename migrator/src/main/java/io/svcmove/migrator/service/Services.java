@@ -119,7 +119,8 @@ public final class Services {
         }
         ServiceRecord r = new ServiceRecord(name, config.node(), vip.toString(), vip.mac(), spec.parentInterface(),
                 spec.gateway().map(g -> g.getHostAddress()).orElse(null), command, env, cwd, pid, cell.netnsName(),
-                System.currentTimeMillis(), dns, req.hasNonNull("checkpoint_every_s") ? req.path("checkpoint_every_s").asLong() : null);
+                System.currentTimeMillis(), dns, req.hasNonNull("checkpoint_every_s") ? req.path("checkpoint_every_s").asLong() : null,
+                null);
         registry.save(r);
         log.info("started {} (pid {}) in cell {} at {}: {}", name, pid, cell.netnsName(), vip, String.join(" ", command));
         ObjectNode reply = describe(r);
@@ -172,7 +173,7 @@ public final class Services {
         boolean up = running(r);
         ObjectNode n = ControlMessage.JSON.createObjectNode()
                 .put("name", r.name()).put("vip", r.vip()).put("mac", r.mac()).put("node", r.node())
-                .put("state", up ? "running" : "dead").put("pid", r.pid()).put("netns", r.netns())
+                .put("state", up ? "running" : r.failure() != null ? "failed" : "dead").put("pid", r.pid()).put("netns", r.netns())
                 .put("uptime_seconds", (System.currentTimeMillis() - r.startedAt()) / 1000)
                 .put("log", logFile(r.name()).toString());
         if (r.dns() != null) {
@@ -180,6 +181,9 @@ public final class Services {
         }
         if (r.checkpointEverySeconds() != null) {
             n.put("checkpoint_every_s", r.checkpointEverySeconds());
+        }
+        if (r.failure() != null) {
+            n.put("failure", r.failure());
         }
         ArrayNode pids = n.putArray("pids");
         if (up) {

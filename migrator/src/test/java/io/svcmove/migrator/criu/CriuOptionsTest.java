@@ -21,8 +21,9 @@ class CriuOptionsTest {
                 .externalNetns(4026532008L, "cell")
                 .external("mnt[/data]:data")
                 .build()
-                .toRpc(17);
+                .toRpc(17, 18, null);
         assertEquals(17, o.getImagesDirFd());
+        assertEquals(18, o.getWorkDirFd());
         assertEquals(4242, o.getPid());
         assertEquals(CriuRpc.NetworkLockMethod.SKIP, o.getNetworkLock());
         assertTrue(o.getTcpEstablished());
@@ -34,12 +35,40 @@ class CriuOptionsTest {
         assertEquals("dump.log", o.getLogFile());
         assertTrue(o.getNotifyScripts(), "without notify_scripts CRIU sends no NOTIFY and phases cannot hook in");
         assertEquals(0, o.getInheritFdCount());
+        assertFalse(o.getLazyPages());
+        assertFalse(o.hasPs());
+    }
+
+    @Test
+    void aLazyDumpServesItsPagesOverTlsOnTheConfiguredAddress() {
+        DumpOptions d = DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).leaveStopped(true)
+                .lazyPages("198.18.0.11", 27001, new PageServerTls(Path.of("/p/ca.crt"), Path.of("/p/n1.crt"), Path.of("/p/n1.key")))
+                .build();
+        CriuRpc.CriuOpts o = d.toRpc(17, 18, DIR.resolve("lazy-pages.conf"));
+        assertTrue(d.lazy());
+        assertTrue(o.getLazyPages());
+        assertEquals(27001, o.getPs().getPort());
+        assertEquals("address 198.18.0.11\n", d.lazyConfig(), "CRIU takes a lazy page server's address only from a config file");
+        assertEquals(DIR.resolve("lazy-pages.conf").toString(), o.getConfigFile());
+        assertTrue(o.getTls());
+        assertEquals("/p/ca.crt", o.getTlsCacert());
+        assertEquals("/p/n1.crt", o.getTlsCert());
+        assertEquals("/p/n1.key", o.getTlsKey());
+    }
+
+    @Test
+    void theWorkDirIsTheImagesDirUnlessSetApart() {
+        Path work = Path.of("/dev/shm/svcmove-x");
+        assertEquals(DIR, DumpOptions.builder(DIR, 7, NetworkLock.SKIP).build().workDir());
+        assertEquals(work, DumpOptions.builder(DIR, 7, NetworkLock.SKIP).workDir(work).build().workDir());
+        assertEquals(DIR, RestoreOptions.builder(DIR, NetworkLock.SKIP).build().workDir());
+        assertEquals(work, RestoreOptions.builder(DIR, NetworkLock.SKIP).workDir(work).build().workDir());
     }
 
     @Test
     void dumpOptionsSurviveTheWire() throws Exception {
         CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.DUMP)
-                .setOpts(DumpOptions.builder(DIR, 7, NetworkLock.NFTABLES).leaveRunning(true).shellJob(true).build().toRpc(3))
+                .setOpts(DumpOptions.builder(DIR, 7, NetworkLock.NFTABLES).leaveRunning(true).shellJob(true).build().toRpc(3, 3, null))
                 .build();
         CriuRpc.CriuOpts o = CriuRpc.CriuReq.parseFrom(req.toByteArray()).getOpts();
         assertEquals(CriuRpc.NetworkLockMethod.NFTABLES, o.getNetworkLock());
@@ -52,12 +81,18 @@ class CriuOptionsTest {
     void fieldNumbersMatchCriusRpcProto() {
         var f = CriuRpc.CriuOpts.getDescriptor();
         assertEquals(1, f.findFieldByName("images_dir_fd").getNumber());
+        assertEquals(17, f.findFieldByName("work_dir_fd").getNumber());
         assertEquals(5, f.findFieldByName("tcp_established").getNumber());
         assertEquals(12, f.findFieldByName("notify_scripts").getNumber());
         assertEquals(27, f.findFieldByName("inherit_fd").getNumber());
         assertEquals(37, f.findFieldByName("external").getNumber());
         assertEquals(64, f.findFieldByName("network_lock").getNumber());
         assertEquals(69, f.findFieldByName("leave_stopped").getNumber());
+        assertEquals(11, f.findFieldByName("ps").getNumber());
+        assertEquals(48, f.findFieldByName("lazy_pages").getNumber());
+        assertEquals(51, f.findFieldByName("config_file").getNumber());
+        assertEquals(58, f.findFieldByName("tls").getNumber());
+        assertEquals(9, CriuRpc.ReqType.FEATURE_CHECK.getNumber());
         assertEquals(3, CriuRpc.NetworkLockMethod.SKIP.getNumber());
         assertEquals(6, CriuRpc.ReqType.NOTIFY.getNumber());
         assertEquals(10, CriuRpc.ReqType.VERSION.getNumber());
@@ -72,7 +107,7 @@ class CriuOptionsTest {
                 .inheritFd("extra", 58)
                 .build();
         assertEquals(Map.of("cell", 57, "extra", 58), r.inheritFds());
-        CriuRpc.CriuOpts o = r.toRpc(9, Map.of("cell", 4));
+        CriuRpc.CriuOpts o = r.toRpc(9, 9, Map.of("cell", 4));
         assertEquals(9, o.getImagesDirFd());
         assertFalse(o.hasPid(), "restore takes no pid");
         assertTrue(o.getTcpEstablished());

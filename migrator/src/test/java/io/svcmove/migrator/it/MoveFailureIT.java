@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 4: moves that fail. Each time a client is downloading from the service when the move is
@@ -31,11 +33,17 @@ class MoveFailureIT {
     private static final String RATE = "2m";
     private static final Duration DOWNLOAD_END = Duration.ofSeconds(90);
 
-    @Test
-    void destinationAgentKilledDuringTheTransferRollsBack(TestBed bed) throws Exception {
+    /**
+     * Eager: killed while the memory is on its way. Lazy (issue 9): killed before the restore, while
+     * the source's CRIU holds the tree to serve its pages; the rollback must take the sockets out of
+     * repair mode before it lets CRIU go, or the service would run on with them and reset them.
+     */
+    @ParameterizedTest(name = "--mode {0}")
+    @ValueSource(strings = {"eager", "lazy"})
+    void destinationAgentKilledDuringTheTransferRollsBack(String mode, TestBed bed) throws Exception {
         String n1 = It.node(bed, 0);
         String n2 = It.node(bed, 1);
-        String name = "itkill";
+        String name = "itkill" + mode;
         // A tree of about 400 MB: the transfer takes seconds, long enough to kill the destination in it.
         try (Site site = new Site(bed, name, bed.nextVip(), RATE).withBigFile(40)) {
             String hog = "b=bytearray(400<<20); b[::4096]=b'x'*len(b[::4096]); import time; time.sleep(3600)";
@@ -47,7 +55,7 @@ class MoveFailureIT {
                 String seen;
                 ExecResult moved;
                 try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(),
-                        name, n2, "--json")) {
+                        name, n2, "--mode", mode, "--json")) {
                     It.await(Duration.ofSeconds(40), "the transfer to " + n2 + " has begun (its agent's log says"
                             + " 'receiving transfer'); the move printed: " + move.output(),
                             () -> Agents.logSince(bed, n2, mark).contains("receiving transfer") || !move.isAlive());
@@ -59,8 +67,9 @@ class MoveFailureIT {
                 } finally {
                     Agents.ensureRunning(bed, n2);
                 }
-                assertFalse(seen.contains("received transfer"), "the agent was killed in the transfer, before its end;"
-                        + " its log until then:\n" + seen);
+                // A lazy move's images (1 MB) may all be there already: the restore had not begun.
+                assertFalse(mode.equals("eager") && seen.contains("received transfer"), "the agent was killed in the transfer,"
+                        + " before its end; its log until then:\n" + seen);
                 assertEquals(4, moved.exitCode(), "move with the destination killed in the transfer:\n" + moved.describe());
                 assertTrue(moved.stdout().contains("rolled back") && moved.stdout().contains("still runs on " + n1),
                         "the message says the move was rolled back and the service still runs on " + n1 + ":\n"

@@ -1,0 +1,117 @@
+package io.svcmove.migrator.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.svcmove.testbed.Background;
+import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.WithTestBed;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 9: a lazy move whose source fails while the memory is still on its way. The service
+ * already runs on the destination, so nothing can be rolled back: it must be killed there and
+ * marked failed, the CLI must say so, and nothing may hang.
+ */
+@WithTestBed
+class LazyMoveIT {
+    /** 1 GB, every page written, then idle: its background transfer takes seconds on the bed. */
+    private static final String HOG = "import time\n"
+            + "b = bytearray(1024 << 20)\n"
+            + "b[::4096] = b'x' * len(range(0, len(b), 4096))\n"
+            + "time.sleep(3600)\n";
+    private static final Duration MOVE_BOUND = Duration.ofSeconds(90);
+
+    @Test
+    void aSourceThatFailsMidTransferLeavesTheServiceFailedNotHanging(TestBed bed) throws Exception {
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String name = "itlazyfail";
+        String vip = bed.nextVip();
+        try {
+            ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, vip), "--", "python3", "-c", HOG);
+            assertEquals(0, run.exitCode(), run.describe());
+            long pid = It.services(bed, n1).get(name).path("pid").asLong();
+            It.await(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
+            long sourceAgent = Agents.pid(bed, n1).orElseThrow();
+            long destinationAgent = Agents.pid(bed, n2).orElseThrow();
+            long mark = Agents.logMark(bed, n2);
+
+            long started = System.nanoTime();
+            try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(), name, n2,
+                    "--mode", "lazy", "--json")) {
+                // The destination's page fetcher runs from the restore until the last page: the service runs there now.
+                It.await(Duration.ofSeconds(30), "criu lazy-pages runs on " + n2,
+                        () -> child(destinationAgent, "lazy-pages").isPresent() || !move.isAlive());
+                assertTrue(move.isAlive(), "the move was still transferring pages when the source failed: " + move.output());
+                It.sleep(200);
+                long pageServer = child(sourceAgent, "criu").orElseThrow(() -> new AssertionError(
+                        "no CRIU serves pages on " + n1 + "; the move said: " + move.output()));
+                bed.execOutside(It.SHORT, "kill", "-KILL", Long.toString(pageServer)).requireOk();
+
+                It.await(MOVE_BOUND, "the move returns", () -> !move.isAlive());
+                double seconds = (System.nanoTime() - started) / 1e9;
+                int exit = move.stop();
+                String out = move.output();
+                System.out.printf("LazyMoveIT: the move returned %.1f s after it began, exit %d: %s%n", seconds, exit, out);
+                assertEquals(1, exit, "exit 1 (failed) for a lazy move whose source failed: " + out);
+                JsonNode j = It.JSON.readTree(out.substring(out.indexOf('{')));
+                assertFalse(j.path("ok").asBoolean(true), "ok false: " + j);
+                String message = j.path("message").asText();
+                assertTrue(message.contains("FAILED after the service started there") && message.contains("marked failed")
+                        && message.contains("cannot be rolled back"), "the CLI says plainly what happened: " + message);
+            }
+
+            JsonNode there = It.services(bed, n2).get(name);
+            assertTrue(there != null, "the destination still lists " + name + " (as failed): " + It.services(bed, n2));
+            assertEquals("failed", there.path("state").asText(), "its state on " + n2 + ": " + there);
+            assertTrue(there.path("failure").asText().contains("cannot be rolled back"), "why it failed, on " + n2 + ": " + there);
+            assertFalse(It.alive(there.path("pid").asLong()), "the service is no longer running on " + n2 + ": " + there);
+            assertFalse(It.alive(pid), "the frozen original on " + n1 + " is gone too");
+            assertEquals(null, It.services(bed, n1).get(name), "the source forgot the service: " + It.services(bed, n1));
+            String log = Agents.logSince(bed, n2, mark);
+            assertTrue(log.contains(name + " FAILED on " + n2), "the destination's log says so:\n" + Agents.tail(
+                    Path.of(Agents.of(bed, n2).log()), 30));
+        } finally {
+            It.stopEverywhere(bed, name);
+        }
+        assertTrue(It.cells(bed).stream().noneMatch(c -> c.endsWith("." + name)), "no cell left: " + It.cells(bed));
+    }
+
+    /** A child of PID whose command line contains WORD (CRIU renames itself: "criu-bin: dump --rpc ...", "criu lazy-pages ..."). */
+    private static Optional<Long> child(long pid, String word) {
+        return ProcessHandle.of(pid).stream().flatMap(ProcessHandle::children).map(ProcessHandle::pid)
+                .filter(c -> cmdline(c).contains(word)).findFirst();
+    }
+
+    private static String cmdline(long pid) {
+        try {
+            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")), StandardCharsets.UTF_8)
+                    .replace('\0', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static long rssMb(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                }
+            }
+        } catch (IOException e) {
+            // not there (yet)
+        }
+        return 0;
+    }
+}
