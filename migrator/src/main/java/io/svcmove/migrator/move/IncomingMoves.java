@@ -177,9 +177,11 @@ public final class IncomingMoves {
         boolean lazy = body.hasNonNull("page_server");
         Path images = a.images.images();
         int streams = TcpTimestamps.advance(images, Duration.ofMillis(body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS));
+        long daemonStart = System.nanoTime();
         if (lazy) {
             a.daemon = LazyPagesDaemon.start(Installation.criu(), images, a.images.path(), body.path("page_server").asText(),
                     body.path("page_port").asInt(), pageServerTls(config));
+            log.info("move {}: criu lazy-pages ready in {} ms", moveId, (System.nanoTime() - daemonStart) / 1_000_000);
         }
         RestoreResult r;
         try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); OpenFd output = OpenFd.openForWriting(a.relay.pipe())) {
