@@ -64,6 +64,20 @@ public final class FrozenTree {
         return released;
     }
 
+    /** Whether a tracer still holds the root: CRIU, dumping it or (a lazy dump) serving its pages. */
+    public boolean traced() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(rootPid), "status"))) {
+                if (line.startsWith("TracerPid:")) {
+                    return !line.substring(10).trim().equals("0");
+                }
+            }
+        } catch (IOException e) {
+            // gone: nothing holds it
+        }
+        return false;
+    }
+
     /**
      * SIGKILL to every process of the tree (the root first: if it is a PID namespace's init that
      * alone ends the namespace). Repair-mode sockets close without a RST. Waits up to

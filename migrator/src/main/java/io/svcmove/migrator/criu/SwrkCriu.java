@@ -228,6 +228,9 @@ public final class SwrkCriu implements Criu {
                     }
                     swrk.send(CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.NOTIFY).setNotifySuccess(ok).build());
                     serving |= ok && req.getOpts().getLazyPages() && "post-dump".equals(n.script());
+                    if (serving) {
+                        lastPhase = "serving pages";
+                    }
                     continue;
                 }
                 if (resp.getType() != req.getType()) {

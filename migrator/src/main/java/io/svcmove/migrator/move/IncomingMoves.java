@@ -197,6 +197,8 @@ public final class IncomingMoves {
         }
         a.pid = r.pid();
         if (lazy) {
+            // Nothing can be rolled back from here: the service is this node's even if the source never commits.
+            registry.save(a.service.withPlacement(config.node(), a.pid, a.cell.netnsName(), config.iface()));
             watchPages(moveId, a);
         }
         a.cell.release();

@@ -153,8 +153,15 @@ public final class OutgoingMove {
                 }, () -> call(destination, "move.abort", id))
                         // From here the service runs on the destination and changes its memory there: no rollback.
                         : Step.committing(Phase.RESTORE, "destination restores lazily and lifts its hold", () -> {
-                            newPid[0] = call(destination, "move.restore", restoreRequest(id, dumpEnd[0], options.lazy())).path("pid")
-                                    .asLong();
+                            // Noted first: an agent restarted after this restore must not resume its frozen copy.
+                            registry.save(svc.handedTo(destination));
+                            try {
+                                newPid[0] = call(destination, "move.restore", restoreRequest(id, dumpEnd[0], options.lazy()))
+                                        .path("pid").asLong();
+                            } catch (Exception e) {
+                                registry.save(svc);
+                                throw e;
+                            }
                             freezeEnd[0] = System.nanoTime();
                         }),
                 Step.undoable(Phase.ANNOUNCE, "source stops answering for the VIP", cell::linkDown, () -> {

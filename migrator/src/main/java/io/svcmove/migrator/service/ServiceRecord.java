@@ -27,15 +27,25 @@ public record ServiceRecord(
         /** Seconds between checkpoints kept on another node (run --checkpoint-every), or null: none. Moves keep it. */
         Long checkpointEverySeconds,
         /** Why the service died on this node where it cannot be restarted (a lazy move whose source failed), or null. */
-        String failure) {
+        String failure,
+        /**
+         * The node a lazy move from here restored the service on, past the point of no return, while
+         * the move was not finished yet; null otherwise. What is left here is a frozen copy.
+         */
+        String handedTo) {
 
     public ServiceRecord withPlacement(String newNode, long newPid, String newNetns, String newIface) {
         return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt, dns,
-                checkpointEverySeconds, null);
+                checkpointEverySeconds, null, null);
     }
 
     public ServiceRecord failed(String why) {
         return new ServiceRecord(name, node, vip, mac, iface, gateway, command, env, cwd, pid, netns, startedAt, dns,
-                checkpointEverySeconds, why);
+                checkpointEverySeconds, why, null);
+    }
+
+    public ServiceRecord handedTo(String destination) {
+        return new ServiceRecord(name, node, vip, mac, iface, gateway, command, env, cwd, pid, netns, startedAt, dns,
+                checkpointEverySeconds, null, destination);
     }
 }

@@ -14,13 +14,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
  * Issue 9: a lazy move whose source fails while the memory is still on its way. The service
- * already runs on the destination, so nothing can be rolled back: it must be killed there and
- * marked failed, the CLI must say so, and nothing may hang.
+ * already runs on the destination, so nothing can be rolled back: when the pages are lost it must
+ * be killed there and marked failed, the CLI must say so, and nothing may hang; when only the
+ * source's agent dies, the service is the destination's.
  */
 @WithTestBed
 class LazyMoveIT {
@@ -85,6 +87,53 @@ class LazyMoveIT {
             It.stopEverywhere(bed, name);
         }
         assertTrue(It.cells(bed).stream().noneMatch(c -> c.endsWith("." + name)), "no cell left: " + It.cells(bed));
+    }
+
+    /**
+     * The source's agent dies alone during the page transfer (its CRIU, a separate process, serves
+     * on): the destination owns the service from its restore, every page arrives, and the restarted
+     * source kills its frozen copy instead of adopting it, so the service runs on one node only.
+     */
+    @Test
+    void aSourceAgentThatDiesAloneMidTransferLeavesTheServiceToTheDestination(TestBed bed) throws Exception {
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String name = "itlazyorphan";
+        String vip = bed.nextVip();
+        try {
+            ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, vip), "--", "python3", "-c", HOG);
+            assertEquals(0, run.exitCode(), run.describe());
+            long pid = It.services(bed, n1).get(name).path("pid").asLong();
+            It.await(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
+            long destinationAgent = Agents.pid(bed, n2).orElseThrow();
+            long mark;
+            try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(), name, n2,
+                    "--mode", "lazy", "--json")) {
+                It.await(Duration.ofSeconds(30), "criu lazy-pages runs on " + n2,
+                        () -> child(destinationAgent, "lazy-pages").isPresent() || !move.isAlive());
+                assertTrue(move.isAlive(), "the move was still transferring pages: " + move.output());
+                mark = Agents.logMark(bed, n1);
+                Agents.kill(bed, n1, "KILL");
+                It.await(MOVE_BOUND, "the CLI notices its agent is gone", () -> !move.isAlive());
+                System.out.println("LazyMoveIT: the CLI, its agent killed: exit " + move.stop() + ": " + move.output());
+            } finally {
+                Agents.ensureRunning(bed, n1);
+            }
+            It.await(MOVE_BOUND, "every page arrived on " + n2 + " (its criu lazy-pages is done)",
+                    () -> child(destinationAgent, "lazy-pages").isEmpty());
+            It.await(MOVE_BOUND, "the restarted " + n1 + " dropped its frozen copy", () -> !It.services(bed, n1).containsKey(name));
+            JsonNode there = It.services(bed, n2).get(name);
+            assertTrue(there != null && there.path("state").asText().equals("running"), "the service runs on " + n2
+                    + " without the source's commit: " + It.services(bed, n2));
+            assertEquals(Map.of(n2, "running"), It.whereIs(bed, name), "one node runs it");
+            assertFalse(It.alive(pid), "the frozen copy on " + n1 + " is gone");
+            assertFalse(It.cells(bed).contains(n1 + "." + name), "no cell left on " + n1 + ": " + It.cells(bed));
+            String log = Agents.logSince(bed, n1, mark);
+            assertTrue(log.contains(name + " was handed over to " + n2) && log.contains("its frozen copy is gone"),
+                    "the restarted " + n1 + " says what it did:\n" + log);
+        } finally {
+            It.stopEverywhere(bed, name);
+        }
     }
 
     /** A child of PID whose command line contains WORD (CRIU renames itself: "criu-bin: dump --rpc ...", "criu lazy-pages ..."). */
