@@ -38,12 +38,8 @@ class LazyMoveIT {
         String n1 = It.node(bed, 0);
         String n2 = It.node(bed, 1);
         String name = "itlazyfail";
-        String vip = bed.nextVip();
         try {
-            ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, vip), "--", "python3", "-c", HOG);
-            assertEquals(0, run.exitCode(), run.describe());
-            long pid = It.services(bed, n1).get(name).path("pid").asLong();
-            It.await(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
+            long pid = startHog(bed, n1, name);
             long sourceAgent = Agents.pid(bed, n1).orElseThrow();
             long destinationAgent = Agents.pid(bed, n2).orElseThrow();
             long mark = Agents.logMark(bed, n2);
@@ -99,12 +95,8 @@ class LazyMoveIT {
         String n1 = It.node(bed, 0);
         String n2 = It.node(bed, 1);
         String name = "itlazyorphan";
-        String vip = bed.nextVip();
         try {
-            ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, vip), "--", "python3", "-c", HOG);
-            assertEquals(0, run.exitCode(), run.describe());
-            long pid = It.services(bed, n1).get(name).path("pid").asLong();
-            It.await(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
+            long pid = startHog(bed, n1, name);
             long destinationAgent = Agents.pid(bed, n2).orElseThrow();
             long mark;
             try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(), name, n2,
@@ -134,6 +126,15 @@ class LazyMoveIT {
         } finally {
             It.stopEverywhere(bed, name);
         }
+    }
+
+    /** The 1 GB service on NODE, once its memory is written; its PID. */
+    private static long startHog(TestBed bed, String node, String name) {
+        ExecResult run = bed.svcmove(node, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "python3", "-c", HOG);
+        assertEquals(0, run.exitCode(), run.describe());
+        long pid = It.services(bed, node).get(name).path("pid").asLong();
+        It.await(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
+        return pid;
     }
 
     /** A child of PID whose command line contains WORD (CRIU renames itself: "criu-bin: dump --rpc ...", "criu lazy-pages ..."). */
