@@ -3,7 +3,6 @@ package io.svcmove.migrator.criu;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -11,48 +10,31 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** What to dump and how; build with {@link #builder(Path, long, NetworkLock)}. */
-public final class DumpOptions {
+public final class DumpOptions extends CriuOptions {
     private static final Pattern NS_LINK = Pattern.compile("net:\\[(\\d+)]");
 
-    private final Path imagesDir;
-    private final Path workDir;
     private final long pid;
-    private final NetworkLock networkLock;
-    private final boolean tcpEstablished;
-    private final boolean tcpClose;
     private final boolean leaveStopped;
     private final boolean leaveRunning;
-    private final boolean shellJob;
     private final List<String> external;
-    private final int logLevel;
-    private final String logFile;
-    private final Duration timeout;
     private final String lazyAddress;
     private final int lazyPort;
     private final PageServerTls lazyTls;
 
     private DumpOptions(Builder b) {
+        super(b);
         if (b.leaveStopped && b.leaveRunning) {
             throw new IllegalArgumentException("leaveStopped and leaveRunning exclude each other: keep the tree "
                     + "frozen for a move (leaveStopped) or let it run on (leaveRunning), not both");
         }
-        if (b.tcpEstablished && b.tcpClose) {
+        if (tcpEstablished() && tcpClose()) {
             throw new IllegalArgumentException("tcpEstablished and tcpClose exclude each other: dump the connections to"
                     + " restore them live (a move), or leave them out to restore them closed (a checkpoint)");
         }
-        imagesDir = b.imagesDir;
-        workDir = b.workDir == null ? b.imagesDir : b.workDir;
         pid = b.pid;
-        networkLock = b.networkLock;
-        tcpEstablished = b.tcpEstablished;
-        tcpClose = b.tcpClose;
         leaveStopped = b.leaveStopped;
         leaveRunning = b.leaveRunning;
-        shellJob = b.shellJob;
         external = List.copyOf(b.external);
-        logLevel = b.logLevel;
-        logFile = b.logFile;
-        timeout = b.timeout;
         lazyAddress = b.lazyAddress;
         lazyPort = b.lazyPort;
         lazyTls = b.lazyTls;
@@ -67,25 +49,8 @@ public final class DumpOptions {
         return new Builder(imagesDir, pid, networkLock);
     }
 
-    public Path imagesDir() {
-        return imagesDir;
-    }
-
-    /** Where CRIU writes its log (and a lazy dump its configuration): the images dir unless set apart. */
-    public Path workDir() {
-        return workDir;
-    }
-
     public long pid() {
         return pid;
-    }
-
-    public String logFile() {
-        return logFile;
-    }
-
-    public Duration timeout() {
-        return timeout;
     }
 
     public boolean leaveStopped() {
@@ -104,20 +69,11 @@ public final class DumpOptions {
 
     /** @param configFile the file holding {@link #lazyConfig()}, for a lazy dump */
     CriuRpc.CriuOpts toRpc(int imagesDirFd, int workDirFd, Path configFile) {
-        CriuRpc.CriuOpts.Builder b = CriuRpc.CriuOpts.newBuilder()
-                .setImagesDirFd(imagesDirFd)
-                .setWorkDirFd(workDirFd)
+        CriuRpc.CriuOpts.Builder b = rpc(imagesDirFd, workDirFd)
                 .setPid(Math.toIntExact(pid))
-                .setNetworkLock(networkLock.rpc)
-                .setTcpEstablished(tcpEstablished)
-                .setTcpClose(tcpClose)
                 .setLeaveStopped(leaveStopped)
                 .setLeaveRunning(leaveRunning)
-                .setShellJob(shellJob)
-                .addAllExternal(external)
-                .setLogLevel(logLevel)
-                .setLogFile(logFile)
-                .setNotifyScripts(true);
+                .addAllExternal(external);
         if (lazy()) {
             b.setLazyPages(true).setPs(CriuRpc.PageServerInfo.newBuilder().setPort(lazyPort))
                     .setConfigFile(configFile.toString()).setTls(true).setTlsCacert(lazyTls.ca().toString())
@@ -128,46 +84,25 @@ public final class DumpOptions {
         return b.build();
     }
 
-    public static final class Builder {
-        private final Path imagesDir;
-        private Path workDir;
+    public static final class Builder extends CriuOptions.Builder<Builder> {
         private final long pid;
-        private final NetworkLock networkLock;
-        private boolean tcpEstablished;
-        private boolean tcpClose;
         private boolean leaveStopped;
         private boolean leaveRunning;
-        private boolean shellJob;
         private final List<String> external = new ArrayList<>();
-        private int logLevel = 4;
-        private String logFile = "dump.log";
-        private Duration timeout = Duration.ofMinutes(5);
         private String lazyAddress;
         private int lazyPort;
         private PageServerTls lazyTls;
 
         private Builder(Path imagesDir, long pid, NetworkLock networkLock) {
-            this.imagesDir = Objects.requireNonNull(imagesDir, "imagesDir");
+            super(imagesDir, networkLock, "dump.log");
             if (pid <= 1 || pid > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException("not a PID that can be dumped: " + pid);
             }
             this.pid = pid;
-            this.networkLock = Objects.requireNonNull(networkLock, "networkLock");
         }
 
-        /** Dump established TCP connections (they are put in repair mode). */
-        public Builder tcpEstablished(boolean v) {
-            tcpEstablished = v;
-            return this;
-        }
-
-        /**
-         * Leaves connected TCP sockets out of the images (never put in repair mode, so the live
-         * service's connections are not touched); the restore must then ask for them closed too
-         * ({@link RestoreOptions.Builder#tcpClose(boolean)}): CRIU refuses otherwise.
-         */
-        public Builder tcpClose(boolean v) {
-            tcpClose = v;
+        @Override
+        Builder self() {
             return this;
         }
 
@@ -178,6 +113,12 @@ public final class DumpOptions {
          */
         public Builder leaveStopped(boolean v) {
             leaveStopped = v;
+            return this;
+        }
+
+        /** Let the tree run on after the dump (a snapshot, not a move). */
+        public Builder leaveRunning(boolean v) {
+            leaveRunning = v;
             return this;
         }
 
@@ -193,18 +134,6 @@ public final class DumpOptions {
             lazyAddress = Objects.requireNonNull(address, "address");
             lazyPort = port;
             lazyTls = Objects.requireNonNull(tls, "tls");
-            return this;
-        }
-
-        /** Let the tree run on after the dump (a snapshot, not a move). */
-        public Builder leaveRunning(boolean v) {
-            leaveRunning = v;
-            return this;
-        }
-
-        /** The tree is a job of a shell (it has a controlling terminal it does not own). */
-        public Builder shellJob(boolean v) {
-            shellJob = v;
             return this;
         }
 
@@ -228,35 +157,6 @@ public final class DumpOptions {
             return externalNetns(netnsInode(pid), key);
         }
 
-        public Builder logLevel(int v) {
-            if (v < 0 || v > 4) {
-                throw new IllegalArgumentException("CRIU log levels are 0..4: " + v);
-            }
-            logLevel = v;
-            return this;
-        }
-
-        /**
-         * An existing private directory for CRIU's log: set apart from the images when they are read
-         * while CRIU still runs (a lazy dump logs on while it serves pages).
-         */
-        public Builder workDir(Path v) {
-            workDir = Objects.requireNonNull(v, "workDir");
-            return this;
-        }
-
-        /** Name of CRIU's log inside the work dir (no '/'). */
-        public Builder logFile(String v) {
-            logFile = checkLogFile(v);
-            return this;
-        }
-
-        /** The whole dump, notifications included; at the deadline criu is killed. */
-        public Builder timeout(Duration v) {
-            timeout = checkTimeout(v);
-            return this;
-        }
-
         public DumpOptions build() {
             return new DumpOptions(this);
         }
@@ -270,19 +170,5 @@ public final class DumpOptions {
             throw new IOException(link + " points to '" + target + "', not net:[inode]");
         }
         return Long.parseLong(m.group(1));
-    }
-
-    static String checkLogFile(String v) {
-        if (v == null || v.isEmpty() || v.contains("/")) {
-            throw new IllegalArgumentException("CRIU's log file is a plain name inside the images dir: '" + v + "'");
-        }
-        return v;
-    }
-
-    static Duration checkTimeout(Duration v) {
-        if (v == null || v.isNegative() || v.isZero()) {
-            throw new IllegalArgumentException("timeout must be positive: " + v);
-        }
-        return v;
     }
 }

@@ -79,7 +79,7 @@ public final class ImageDir implements AutoCloseable {
 
     /** Deletes the directory tree; symlinks are removed, never followed. */
     @Override
-    public void close() throws IOException {
+    public synchronized void close() throws IOException {
         if (closed) {
             return;
         }

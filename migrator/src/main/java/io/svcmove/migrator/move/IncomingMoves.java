@@ -253,7 +253,15 @@ public final class IncomingMoves {
                 } catch (Exception k) {
                     log.error("move {}: cleaning up the failed {}: {}", moveId, a.service.name(), k.toString());
                 }
+                moves.remove(moveId); // no commit or abort follows a failure here
                 a.pages.completeExceptionally(new IllegalStateException(a.service.name() + " failed on " + config.node() + ": " + why));
+            } finally {
+                // The daemon is done with the images: they go now, whether or not the source ever commits.
+                try {
+                    a.images.close();
+                } catch (IOException e) {
+                    log.error("move {}: deleting the images in {}: {}", moveId, a.images.path(), e.toString());
+                }
             }
         }, "lazy-pages-" + moveId);
         t.setDaemon(true);

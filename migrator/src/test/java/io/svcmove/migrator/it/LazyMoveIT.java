@@ -10,10 +10,14 @@ import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.WithTestBed;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -76,6 +80,8 @@ class LazyMoveIT {
             assertFalse(It.alive(there.path("pid").asLong()), "the service is no longer running on " + n2 + ": " + there);
             assertFalse(It.alive(pid), "the frozen original on " + n1 + " is gone too");
             assertEquals(null, It.services(bed, n1).get(name), "the source forgot the service: " + It.services(bed, n1));
+            It.await(Duration.ofSeconds(10), "no images of the move left on either node (they hold the service's state)",
+                    () -> imagesLeft(name).isEmpty());
             String log = Agents.logSince(bed, n2, mark);
             assertTrue(log.contains(name + " FAILED on " + n2), "the destination's log says so:\n" + Agents.tail(
                     Path.of(Agents.of(bed, n2).log()), 30));
@@ -120,12 +126,25 @@ class LazyMoveIT {
             assertEquals(Map.of(n2, "running"), It.whereIs(bed, name), "one node runs it");
             assertFalse(It.alive(pid), "the frozen copy on " + n1 + " is gone");
             assertFalse(It.cells(bed).contains(n1 + "." + name), "no cell left on " + n1 + ": " + It.cells(bed));
+            It.await(Duration.ofSeconds(10), "no images of the move left on either node: " + imagesLeft(name),
+                    () -> imagesLeft(name).isEmpty());
             String log = Agents.logSince(bed, n1, mark);
             assertTrue(log.contains(name + " was handed over to " + n2) && log.contains("its frozen copy is gone"),
                     "the restarted " + n1 + " says what it did:\n" + log);
         } finally {
             It.stopEverywhere(bed, name);
         }
+    }
+
+    /** Image directories of moves of NAME, on any node of the bed (they are named svcmove-NODE-MOVEID-…). */
+    private static List<Path> imagesLeft(String name) {
+        List<Path> left = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(Path.of("/dev/shm"), "svcmove-*-" + name + "-*")) {
+            dirs.forEach(left::add);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return left;
     }
 
     /** The 1 GB service on NODE, once its memory is written; its PID. */
