@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -51,11 +52,11 @@ class BufferedMoveIT {
             try (Background echo = bed.startBackground(client, "python3", Moves.script("echo_client.py"), vip,
                     Integer.toString(PORT), "5", stop.toString(), "120")) {
                 awaitOutput(echo, "ready");
-                Moves.sleep(500); // a steady flow of requests before the freeze
+                Wait.sleep(500); // a steady flow of requests before the freeze
                 Map<String, Long> before = nstat(bed, client);
                 JsonNode move = Moves.move(bed, n1, name, n2, "--mode", mode);
                 assertEquals(mode, move.path("mode").asText(), "the move's mode: " + move);
-                Moves.sleep(1000); // the flow after the move, and the client's last retransmissions
+                Wait.sleep(1000); // the flow after the move, and the client's last retransmissions
                 Map<String, Long> after = nstat(bed, client);
                 Files.writeString(stop, "");
                 JsonNode seen = result(echo);
@@ -118,7 +119,7 @@ class BufferedMoveIT {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("the echo service on " + vip + ":" + PORT + " never answered:\n" + r.describe());
             }
-            Moves.sleep(200);
+            Wait.sleep(200);
         }
     }
 
@@ -128,7 +129,7 @@ class BufferedMoveIT {
             if (!b.isAlive() || System.nanoTime() > deadline) {
                 throw new AssertionError("the client did not say '" + text + "': " + b.output());
             }
-            Moves.sleep(50);
+            Wait.sleep(50);
         }
     }
 
@@ -136,7 +137,7 @@ class BufferedMoveIT {
     private static JsonNode result(Background echo) throws IOException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (echo.isAlive() && System.nanoTime() < deadline) {
-            Moves.sleep(100);
+            Wait.sleep(100);
         }
         String out = echo.output();
         String last = out.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b)

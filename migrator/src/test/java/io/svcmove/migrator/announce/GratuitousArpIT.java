@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.io.EOFException;
 import java.io.IOException;
@@ -49,12 +50,12 @@ class GratuitousArpIT {
         try {
             Moves.run(bed, n1, name, vip, "sleep", "86400");
             // The start announces the VIP too; let that burst end so only the move's is captured.
-            Moves.sleep(2 * PAIRS * INTERVAL_MS);
+            Wait.sleep(2 * PAIRS * INTERVAL_MS);
             tcpdump = startCapture(bed, dir, pcap);
             long moveStarted = System.currentTimeMillis();
             Moves.move(bed, n1, name, n2);
             // The repeats go on after the CLI returns: wait out the whole burst, with room to spare.
-            Moves.sleep(PAIRS * INTERVAL_MS + 1500);
+            Wait.sleep(PAIRS * INTERVAL_MS + 1500);
             stopCapture(tcpdump, dir);
             tcpdump = null;
 

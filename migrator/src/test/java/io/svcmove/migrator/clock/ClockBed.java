@@ -1,7 +1,6 @@
 package io.svcmove.migrator.clock;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 
 /** What the clock ITs need of the bed: services, moves, logs, node clocks. */
 final class ClockBed {
@@ -86,24 +84,5 @@ final class ClockBed {
             }
         }
         throw new AssertionError("`nodes --json` on " + node + " does not list " + peer + ":\n" + r.stdout());
-    }
-
-    static void await(Duration timeout, String what, BooleanSupplier cond) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out after " + timeout.toSeconds() + " s waiting until " + what);
-            }
-            sleep(50);
-        }
-    }
-
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted", e);
-        }
     }
 }

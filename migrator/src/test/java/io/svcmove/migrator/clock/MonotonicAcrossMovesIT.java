@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,7 +45,7 @@ class MonotonicAcrossMovesIT {
 
         try {
             ClockBed.run(bed, n1, name, bed.nextVip(), "/usr/bin/python3", "-u", "-c", TICKER);
-            ClockBed.await(Duration.ofSeconds(20), name + " prints", () -> ClockBed.serviceLog(bed, n1, name).size() > 50);
+            Wait.until(Duration.ofSeconds(20), name + " prints", () -> ClockBed.serviceLog(bed, n1, name).size() > 50);
             // A new cell starts with its node's clocks.
             List<String> early = ClockBed.serviceLog(bed, n1, name);
             long nodeNow = ClockBed.nodeMonotonicNs(bed, n1);
@@ -53,9 +54,9 @@ class MonotonicAcrossMovesIT {
                     + " is " + n1 + "'s (" + nodeNow + ")");
 
             JsonNode there = ClockBed.move(bed, n1, name, n2);
-            ClockBed.sleep(500);
+            Wait.sleep(500);
             JsonNode back = ClockBed.move(bed, n1, name, n1);
-            ClockBed.sleep(500);
+            Wait.sleep(500);
             ClockBed.stopEverywhere(bed, name);
 
             // Lines by sequence number, from both nodes' logs: the relay of each node wrote its part.

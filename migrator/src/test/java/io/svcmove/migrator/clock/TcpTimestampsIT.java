@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,17 +59,17 @@ class TcpTimestampsIT {
             Map<String, Long> pawsBefore = paws(bed, client);
             try (Background dump = bed.startBackground(client, "tcpdump", "-i", "eth0", "-n", "-l", "-tt",
                     "tcp and src host " + vip + " and src port " + PORT)) {
-                ClockBed.await(Duration.ofSeconds(10), "tcpdump listens", () -> dump.output().contains("listening on"));
+                Wait.until(Duration.ofSeconds(10), "tcpdump listens", () -> dump.output().contains("listening on"));
                 try (Background reader = bed.startBackground(client, "python3", "-u", "-c", CLIENT, vip)) {
-                    ClockBed.sleep(3_000);
+                    Wait.sleep(3_000);
                     JsonNode moved = ClockBed.move(bed, n1, name, n2);
-                    ClockBed.await(Duration.ofSeconds(30), "the client is done", () -> !reader.isAlive());
+                    Wait.until(Duration.ofSeconds(30), "the client is done", () -> !reader.isAlive());
                     String out = reader.output();
                     Matcher m = Pattern.compile("lines (\\d+) gaps (\\d+)").matcher(out);
                     assertTrue(m.find(), "the client's report: " + out);
                     assertEquals("0", m.group(2), "lines missing or out of order at the client: " + out);
                     assertTrue(Integer.parseInt(m.group(1)) > 300, "the client read the whole time: " + out);
-                    ClockBed.sleep(300);
+                    Wait.sleep(300);
                     check(dump.output(), moved.path("freeze_ms").asDouble());
                 }
             }

@@ -3,6 +3,7 @@ package io.svcmove.migrator.it;
 import io.svcmove.testbed.BedStatus;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -57,7 +58,7 @@ public final class Agents {
                 throw new AssertionError("the agent of " + node + " (pid " + pid + ") outlived SIG" + sig + " by 15 s", e);
             }
         });
-        It.await(It.SHORT, "pid " + pid + " (agent of " + node + ") is gone", () -> !It.alive(pid));
+        Wait.until(It.SHORT, "pid " + pid + " (agent of " + node + ") is gone", () -> !It.alive(pid));
         return pid;
     }
 
@@ -105,7 +106,7 @@ public final class Agents {
             if (last.ok()) {
                 return pid;
             }
-            It.sleep(300);
+            Wait.sleep(300);
         }
         throw new AssertionError("the agent of " + node + " did not answer `svcmove status` within " + READY.toSeconds()
                 + " s; last: " + (last == null ? "-" : last.describe()) + "\nthe end of its log:\n" + tail(Path.of(a.log()), 30));

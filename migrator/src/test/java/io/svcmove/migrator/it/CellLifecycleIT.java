@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -50,7 +51,7 @@ class CellLifecycleIT {
             ExecResult stop = bed.svcmove(node, "stop", site.name);
             assertEquals(0, stop.exitCode(), stop.describe());
             assertEquals(cellsBefore, It.cells(bed), "cells after stop (no netns " + node + "." + site.name + ")");
-            It.await(It.SHORT, "every pid of the stopped service is gone: " + pids,
+            Wait.until(It.SHORT, "every pid of the stopped service is gone: " + pids,
                     () -> pids.stream().noneMatch(It::alive));
             String links = bed.exec(node, It.SHORT, "ip", "-o", "link").requireOk().stdout();
             assertFalse(links.toLowerCase().contains(mac.toLowerCase()), "no link with the service's MAC " + mac
@@ -73,12 +74,12 @@ class CellLifecycleIT {
                 + "print('listening', flush=True)\n"
                 + "c, peer = s.accept(); print('peer', peer[0], flush=True); c.close()\n";
         try (Background listener = bed.startBackground(client, "python3", "-c", server)) {
-            It.await(It.SHORT, "the client's listener is up: " + listener.output(),
+            Wait.until(It.SHORT, "the client's listener is up: " + listener.output(),
                     () -> listener.output().contains("listening") || !listener.isAlive());
             ExecResult run = bed.svcmove(node, "run", "itdial", "--vip", It.cidr(bed, vip), "--",
                     "/bin/bash", "-c", "exec 3<>/dev/tcp/" + clientAddr + "/" + port + "; sleep 30");
             assertEquals(0, run.exitCode(), run.describe());
-            It.await(It.SHORT, "the client saw a connection (its listener printed: " + listener.output() + ")",
+            Wait.until(It.SHORT, "the client saw a connection (its listener printed: " + listener.output() + ")",
                     () -> listener.output().contains("peer "));
             assertTrue(listener.output().contains("peer " + vip + "\n"),
                     "the client sees the service's connection come from the VIP " + vip + "; it printed: " + listener.output());

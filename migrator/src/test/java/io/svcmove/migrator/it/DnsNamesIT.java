@@ -9,6 +9,7 @@ import io.svcmove.testbed.Background;
 import io.svcmove.testbed.BedStatus;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,20 +43,20 @@ class DnsNamesIT {
             assertEquals("\"svcmove-owner=itdnsmv\"", dig(bed, fqdn, "TXT"), "the owner's TXT record");
             assertTrue(lookupWithDnsjava(bed, fqdn).contains(site.vip), "dnsjava from the client: " + lookupWithDnsjava(bed, fqdn));
             assertEquals(fqdn, It.services(bed, n1).get(site.name).path("dns").asText(), "status shows the name");
-            It.await(It.SHORT, site.name + " answers by name", () -> It.httpCode(bed, "http://" + fqdn + "/index.html").equals("200"));
+            Wait.until(It.SHORT, site.name + " answers by name", () -> It.httpCode(bed, "http://" + fqdn + "/index.html").equals("200"));
 
             // The client resolves the name once, then downloads over one connection.
             try (Background curl = bed.startBackground(bed.client(), "curl", "-sS", "--max-time", "120", "-o", out.toString(),
                     "http://" + fqdn + "/big.bin")) {
-                It.await(It.SHORT, "the download by name has begun: " + curl.output(), () -> It.size(out) > 0 || !curl.isAlive());
+                Wait.until(It.SHORT, "the download by name has begun: " + curl.output(), () -> It.size(out) > 0 || !curl.isAlive());
                 assertTrue(curl.isAlive(), "curl downloads by name: " + curl.output());
                 try (Background capture = bed.startBackground(dnsHost(bed), "tcpdump", "-i", "eth0", "-n", "-U", "-w",
                         pcap.toString(), "port", "53")) {
-                    It.await(It.SHORT, "tcpdump listens in the dns host: " + capture.output(),
+                    Wait.until(It.SHORT, "tcpdump listens in the dns host: " + capture.output(),
                             () -> capture.output().contains("listening on") || !capture.isAlive());
                     ExecResult move = bed.svcmove(n1, "move", site.name, n2);
                     assertEquals(0, move.exitCode(), move.describe());
-                    It.sleep(500);
+                    Wait.sleep(500);
                     capture.stop();
                 }
                 String seen = bed.execOutside(It.SHORT, "tcpdump", "-n", "-r", pcap.toString()).stdout();

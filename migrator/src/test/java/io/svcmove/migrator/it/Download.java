@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ final class Download implements AutoCloseable {
         Background curl = site.bed.startBackground(site.bed.client(), "curl", "-sS", "--max-time", "300",
                 "-o", out.toString(), site.url("big.bin"));
         Download d = new Download(site, out, curl);
-        It.await(It.SHORT, "the client's download of " + site.url("big.bin") + " has begun (curl said: "
+        Wait.until(It.SHORT, "the client's download of " + site.url("big.bin") + " has begun (curl said: "
                 + curl.output() + ")", () -> It.size(out) > 0 || !curl.isAlive());
         assertTrue(curl.isAlive(), "curl is downloading " + site.url("big.bin") + "; it ended early: " + curl.output());
         return d;

@@ -1,7 +1,5 @@
 package io.svcmove.migrator.it;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.svcmove.testbed.ExecResult;
@@ -20,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /** Small helpers the end-to-end tests share: JSON of the CLI, the bed's cells, polling, hashing. */
@@ -105,26 +102,6 @@ final class It {
             } catch (RuntimeException | AssertionError e) {
                 // best effort: the bed is torn down at the end of the run anyway
             }
-        }
-    }
-
-    /** Waits, polling every 100 ms, until COND holds; fails with WHAT after TIMEOUT. */
-    static void await(Duration timeout, String what, BooleanSupplier cond) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("timed out after " + timeout.toSeconds() + " s waiting until " + what);
-            }
-            sleep(100);
-        }
-    }
-
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
         }
     }
 

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -52,15 +53,15 @@ class LazyMoveIT {
             try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(), name, n2,
                     "--mode", "lazy", "--json")) {
                 // The destination's page fetcher runs from the restore until the last page: the service runs there now.
-                It.await(Duration.ofSeconds(30), "criu lazy-pages runs on " + n2,
+                Wait.until(Duration.ofSeconds(30), "criu lazy-pages runs on " + n2,
                         () -> child(destinationAgent, "lazy-pages").isPresent() || !move.isAlive());
                 assertTrue(move.isAlive(), "the move was still transferring pages when the source failed: " + move.output());
-                It.sleep(200);
+                Wait.sleep(200);
                 long pageServer = child(sourceAgent, "criu").orElseThrow(() -> new AssertionError(
                         "no CRIU serves pages on " + n1 + "; the move said: " + move.output()));
                 bed.execOutside(It.SHORT, "kill", "-KILL", Long.toString(pageServer)).requireOk();
 
-                It.await(MOVE_BOUND, "the move returns", () -> !move.isAlive());
+                Wait.until(MOVE_BOUND, "the move returns", () -> !move.isAlive());
                 double seconds = (System.nanoTime() - started) / 1e9;
                 int exit = move.stop();
                 String out = move.output();
@@ -80,7 +81,7 @@ class LazyMoveIT {
             assertFalse(It.alive(there.path("pid").asLong()), "the service is no longer running on " + n2 + ": " + there);
             assertFalse(It.alive(pid), "the frozen original on " + n1 + " is gone too");
             assertEquals(null, It.services(bed, n1).get(name), "the source forgot the service: " + It.services(bed, n1));
-            It.await(Duration.ofSeconds(10), "no images of the move left on either node (they hold the service's state)",
+            Wait.until(Duration.ofSeconds(10), "no images of the move left on either node (they hold the service's state)",
                     () -> imagesLeft(name).isEmpty());
             String log = Agents.logSince(bed, n2, mark);
             assertTrue(log.contains(name + " FAILED on " + n2), "the destination's log says so:\n" + Agents.tail(
@@ -107,26 +108,26 @@ class LazyMoveIT {
             long mark;
             try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(), name, n2,
                     "--mode", "lazy", "--json")) {
-                It.await(Duration.ofSeconds(30), "criu lazy-pages runs on " + n2,
+                Wait.until(Duration.ofSeconds(30), "criu lazy-pages runs on " + n2,
                         () -> child(destinationAgent, "lazy-pages").isPresent() || !move.isAlive());
                 assertTrue(move.isAlive(), "the move was still transferring pages: " + move.output());
                 mark = Agents.logMark(bed, n1);
                 Agents.kill(bed, n1, "KILL");
-                It.await(MOVE_BOUND, "the CLI notices its agent is gone", () -> !move.isAlive());
+                Wait.until(MOVE_BOUND, "the CLI notices its agent is gone", () -> !move.isAlive());
                 System.out.println("LazyMoveIT: the CLI, its agent killed: exit " + move.stop() + ": " + move.output());
             } finally {
                 Agents.ensureRunning(bed, n1);
             }
-            It.await(MOVE_BOUND, "every page arrived on " + n2 + " (its criu lazy-pages is done)",
+            Wait.until(MOVE_BOUND, "every page arrived on " + n2 + " (its criu lazy-pages is done)",
                     () -> child(destinationAgent, "lazy-pages").isEmpty());
-            It.await(MOVE_BOUND, "the restarted " + n1 + " dropped its frozen copy", () -> !It.services(bed, n1).containsKey(name));
+            Wait.until(MOVE_BOUND, "the restarted " + n1 + " dropped its frozen copy", () -> !It.services(bed, n1).containsKey(name));
             JsonNode there = It.services(bed, n2).get(name);
             assertTrue(there != null && there.path("state").asText().equals("running"), "the service runs on " + n2
                     + " without the source's commit: " + It.services(bed, n2));
             assertEquals(Map.of(n2, "running"), It.whereIs(bed, name), "one node runs it");
             assertFalse(It.alive(pid), "the frozen copy on " + n1 + " is gone");
             assertFalse(It.cells(bed).contains(n1 + "." + name), "no cell left on " + n1 + ": " + It.cells(bed));
-            It.await(Duration.ofSeconds(10), "no images of the move left on either node: " + imagesLeft(name),
+            Wait.until(Duration.ofSeconds(10), "no images of the move left on either node: " + imagesLeft(name),
                     () -> imagesLeft(name).isEmpty());
             String log = Agents.logSince(bed, n1, mark);
             assertTrue(log.contains(name + " was handed over to " + n2) && log.contains("its frozen copy is gone"),
@@ -152,7 +153,7 @@ class LazyMoveIT {
         ExecResult run = bed.svcmove(node, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "python3", "-c", HOG);
         assertEquals(0, run.exitCode(), run.describe());
         long pid = It.services(bed, node).get(name).path("pid").asLong();
-        It.await(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
+        Wait.until(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
         return pid;
     }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.time.Duration;
 import java.util.List;
@@ -32,7 +33,7 @@ class LiveMoveIT {
         try (Site site = new Site(bed, "itlive" + mode, bed.nextVip(), "8m").withBigFile(200)) {
             site.start(n1);
             try (Download download = Download.start(site)) {
-                It.sleep(2000); // a few MB in flight before the first freeze
+                Wait.sleep(2000); // a few MB in flight before the first freeze
                 move(bed, site, n1, n2, n1, mode, download);
                 move(bed, site, n2, n1, n2, mode, download);
                 move(bed, site, n1, n2, n3, mode, download); // n3 does not run it: its agent forwards the move

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -49,14 +50,14 @@ class MoveFailureIT {
             String hog = "b=bytearray(400<<20); b[::4096]=b'x'*len(b[::4096]); import time; time.sleep(3600)";
             site.start(n1, List.of("/bin/bash", "-c",
                     "python3 -c \"" + hog + "\" & exec /usr/sbin/nginx -c " + site.conf));
-            It.await(Duration.ofSeconds(30), "the service's tree holds 400 MB", () -> rssKb(bed, n1, name) > 390 * 1024);
+            Wait.until(Duration.ofSeconds(30), "the service's tree holds 400 MB", () -> rssKb(bed, n1, name) > 390 * 1024);
             try (Download download = Download.start(site)) {
                 long mark = Agents.logMark(bed, n2);
                 String seen;
                 ExecResult moved;
                 try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(),
                         name, n2, "--mode", mode, "--json")) {
-                    It.await(Duration.ofSeconds(40), "the transfer to " + n2 + " has begun (its agent's log says"
+                    Wait.until(Duration.ofSeconds(40), "the transfer to " + n2 + " has begun (its agent's log says"
                             + " 'receiving transfer'); the move printed: " + move.output(),
                             () -> Agents.logSince(bed, n2, mark).contains("receiving transfer") || !move.isAlive());
                     assertTrue(move.isAlive(), "the move still runs when the transfer begins; it printed: " + move.output());

@@ -2,6 +2,7 @@ package io.svcmove.migrator.it;
 
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -80,7 +81,7 @@ final class Site implements AutoCloseable {
         if (!r.ok()) {
             throw new AssertionError("could not start " + name + " on " + node + ":\n" + r.describe());
         }
-        It.await(It.SHORT, name + " answers the client at " + url("index.html"),
+        Wait.until(It.SHORT, name + " answers the client at " + url("index.html"),
                 () -> It.httpCode(bed, url("index.html")).equals("200"));
         return this;
     }
