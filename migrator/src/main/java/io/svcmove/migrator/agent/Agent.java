@@ -16,6 +16,7 @@ import io.svcmove.migrator.failover.Checkpoints;
 import io.svcmove.migrator.failover.Recovery;
 import io.svcmove.migrator.move.IncomingMoves;
 import io.svcmove.migrator.move.Moves;
+import io.svcmove.migrator.move.UnfinishedMoves;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerServer;
 import io.svcmove.migrator.pki.NodeIdentity;
@@ -104,6 +105,7 @@ public final class Agent {
             incoming.removeLeftoverImages();
             PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
             Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks);
+            UnfinishedMoves unfinished = new UnfinishedMoves(config, registry, cells, peers, announcer, moves.lock());
             Nodes nodes = new Nodes(config, registry, criuVersion, peers, clocks);
             DnsSync dnsSync = new DnsSync(config, registry, peers);
             Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
@@ -131,6 +133,7 @@ public final class Agent {
                     });
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
+            unfinished.start();
 
             checkpoints.start();
             CountDownLatch stopped = new CountDownLatch(1);

@@ -298,6 +298,30 @@ public final class IncomingMoves {
         return ControlMessage.JSON.createObjectNode();
     }
 
+    /**
+     * A source restarted mid-move asks who has the service now: a copy restored here (running)
+     * is kept, as at commit, and its VIP announced from here; anything less goes, as at abort,
+     * and the source resumes its own.
+     * An agent restarted here meanwhile knows the move only by its service record.
+     */
+    public synchronized JsonNode claim(String from, JsonNode body) throws Exception {
+        String moveId = body.path("move_id").asText();
+        Arrival a = moves.get(moveId);
+        boolean kept;
+        if (a != null && a.pid > 0) {
+            announce(from, body);
+            keep(body);
+            kept = true;
+        } else if (a != null) {
+            abort(from, body);
+            kept = false;
+        } else {
+            kept = committed.contains(moveId) || registry.find(body.path("name").asText()).isPresent();
+        }
+        log.info("move {}: {} asks who has {}: {}", moveId, from, body.path("name").asText(), kept ? "this node" : "not this node");
+        return ControlMessage.JSON.createObjectNode().put("kept", kept);
+    }
+
     /** The source gives up: whatever this node made for the move goes. Idempotent. */
     public synchronized JsonNode abort(String from, JsonNode body) throws Exception {
         String moveId = body.path("move_id").asText();
@@ -333,6 +357,6 @@ public final class IncomingMoves {
     /** Handlers by request type, for the peer server. */
     public Map<String, io.svcmove.migrator.peer.RequestHandler> handlers() {
         return Map.of("move.prepare", this::prepare, "move.restore", this::restore, "move.announce", this::announce, "move.inject", this::inject,
-                "move.commit", this::commit, "move.abort", this::abort);
+                "move.commit", this::commit, "move.abort", this::abort, "move.claim", this::claim);
     }
 }

@@ -134,6 +134,10 @@ public final class Moves {
         synchronized (moving) {
             ServiceRecord svc = registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND,
                     "no service named " + name + " on " + config.node()));
+            if (svc.move() != null) {
+                throw new ControlException(Outcome.REFUSED, "the move " + svc.move().id() + " of " + name + " to " + svc.move().to()
+                        + " is still being finished (this agent restarted during it): see 'svcmove status', then try again");
+            }
             Cell cell = cells.find(name).filter(c -> c.pids().contains(svc.pid())).orElseThrow(() -> new ControlException(
                     Outcome.REFUSED, name + " is not running on " + config.node() + " ('svcmove status'): only a running service moves"));
             ForeignUids.check(name, config.node(), cell.pids());

@@ -14,6 +14,7 @@ import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
@@ -120,6 +121,10 @@ public final class OutgoingMove {
                         buffer[0].close();
                     }
                 }),
+                // From here an agent restarted mid-move finds the move in the service's state and finishes it (UnfinishedMoves).
+                Step.undoable(Phase.PREPARE, "the move noted in the service's state",
+                        () -> registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.FROZEN))),
+                        () -> registry.save(svc)),
                 Step.undoable(Phase.FREEZE, "hold the VIP's traffic", () -> {
                     freezeStart[0] = System.nanoTime();
                     if (buffer[0] != null) {
@@ -148,18 +153,19 @@ public final class OutgoingMove {
                 Step.of(Phase.TRANSFER, "images to the destination", () -> bytes[0] = Peers.await(peers.sendFiles(destination, moveId,
                         images[0].images(), listener::transferred)).bytes()),
                 lazyDump == null ? Step.undoable(Phase.RESTORE, "destination restores and lifts its hold", () -> {
+                    registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.RESTORING)));
                     newPid[0] = call(destination, "move.restore", restoreRequest(id, dumpEnd[0], null)).path("pid").asLong();
                     freezeEnd[0] = System.nanoTime();
                 }, () -> call(destination, "move.abort", id))
                         // From here the service runs on the destination and changes its memory there: no rollback.
                         : Step.committing(Phase.RESTORE, "destination restores lazily and lifts its hold", () -> {
                             // Noted first: an agent restarted after this restore must not resume its frozen copy.
-                            registry.save(svc.handedTo(destination));
+                            registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.HANDED_OVER)));
                             try {
                                 newPid[0] = call(destination, "move.restore", restoreRequest(id, dumpEnd[0], options.lazy()))
                                         .path("pid").asLong();
                             } catch (Exception e) {
-                                registry.save(svc);
+                                registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.FROZEN)));
                                 throw e;
                             }
                             freezeEnd[0] = System.nanoTime();

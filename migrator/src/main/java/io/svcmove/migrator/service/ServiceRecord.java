@@ -28,11 +28,20 @@ public record ServiceRecord(
         Long checkpointEverySeconds,
         /** Why the service died on this node where it cannot be restarted (a lazy move whose source failed), or null. */
         String failure,
-        /**
-         * The node a lazy move from here restored the service on, past the point of no return, while
-         * the move was not finished yet; null otherwise. What is left here is a frozen copy.
-         */
-        String handedTo) {
+        /** The move from here under way, from its freeze to its end; null otherwise. */
+        MoveInFlight move) {
+
+    /**
+     * A move from this node that has frozen the service: what an agent restarted before its end
+     * needs to finish it. {@code stage}: {@link #FROZEN} (the destination has not been asked to
+     * restore), {@link #RESTORING} (it may have restored an eager copy), {@link #HANDED_OVER} (a
+     * lazy copy runs there: past the point of no return).
+     */
+    public record MoveInFlight(String id, String to, String stage) {
+        public static final String FROZEN = "frozen";
+        public static final String RESTORING = "restoring";
+        public static final String HANDED_OVER = "handed-over";
+    }
 
     public ServiceRecord withPlacement(String newNode, long newPid, String newNetns, String newIface) {
         return new ServiceRecord(name, newNode, vip, mac, newIface, gateway, command, env, cwd, newPid, newNetns, startedAt, dns,
@@ -44,8 +53,9 @@ public record ServiceRecord(
                 checkpointEverySeconds, why, null);
     }
 
-    public ServiceRecord handedTo(String destination) {
+    /** This record with the move under way, or none ({@code null}). */
+    public ServiceRecord moving(MoveInFlight m) {
         return new ServiceRecord(name, node, vip, mac, iface, gateway, command, env, cwd, pid, netns, startedAt, dns,
-                checkpointEverySeconds, null, destination);
+                checkpointEverySeconds, failure, m);
     }
 }

@@ -7,7 +7,6 @@ import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
-import io.svcmove.migrator.criu.FrozenTree;
 import io.svcmove.migrator.dns.ServiceNames;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellException;
@@ -16,13 +15,11 @@ import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,43 +54,15 @@ public final class Services {
             }
         }
         for (ServiceRecord r : registry.all()) {
-            if (r.handedTo() != null) {
-                finishHandOver(r);
+            if (r.move() != null) {
+                log.warn("{} was being moved to {} (move {}, {}) when this agent stopped: the move is finished once the peers"
+                        + " answer", r.name(), r.move().to(), r.move().id(), r.move().stage());
             } else if (running(r)) {
                 log.info("adopted {}: pid {} in cell {} at {}", r.name(), r.pid(), r.netns(), r.vip());
             } else {
                 log.warn("{} is dead: its process {} is gone from cell {}; 'svcmove stop {}' clears it", r.name(), r.pid(), r.netns(), r.name());
             }
         }
-    }
-
-    /**
-     * A lazy move that this agent did not see finish (it died after the restore on {@code
-     * handedTo}): the service is the destination's now, whether it runs there or failed, and what
-     * is here is its frozen copy, whose CRIU may still be serving pages to it. Once that CRIU has
-     * let go of the tree (at most [move] lazy_timeout_s), the copy is killed and forgotten.
-     */
-    private void finishHandOver(ServiceRecord r) {
-        log.warn("{} was handed over to {} by a lazy move that this agent did not see finish; its frozen copy here goes once"
-                + " CRIU has served its pages", r.name(), r.handedTo());
-        Thread t = new Thread(() -> {
-            FrozenTree copy = new FrozenTree(r.pid());
-            long deadline = System.nanoTime() + Duration.ofSeconds(config.move().lazyTimeoutS()).toNanos();
-            try {
-                while (copy.traced() && System.nanoTime() < deadline) {
-                    Thread.sleep(100);
-                }
-                copy.kill(5, TimeUnit.SECONDS);
-                destroyQuietly(r.name());
-                registry.remove(r.name());
-                log.info("{}: its frozen copy is gone; it is {}'s", r.name(), r.handedTo());
-            } catch (Exception e) {
-                log.error("{}: removing the frozen copy left by a lazy move to {} failed: {}; 'svcmove stop {}' here clears it",
-                        r.name(), r.handedTo(), e.toString(), r.name());
-            }
-        }, "hand-over-" + r.name());
-        t.setDaemon(true);
-        t.start();
     }
 
     public synchronized JsonNode run(JsonNode req) {
@@ -207,7 +176,7 @@ public final class Services {
         boolean up = running(r);
         ObjectNode n = ControlMessage.JSON.createObjectNode()
                 .put("name", r.name()).put("vip", r.vip()).put("mac", r.mac()).put("node", r.node())
-                .put("state", r.handedTo() != null ? "handed-over" : up ? "running" : r.failure() != null ? "failed" : "dead").put("pid", r.pid()).put("netns", r.netns())
+                .put("state", r.move() != null ? "moving" : up ? "running" : r.failure() != null ? "failed" : "dead").put("pid", r.pid()).put("netns", r.netns())
                 .put("uptime_seconds", (System.currentTimeMillis() - r.startedAt()) / 1000)
                 .put("log", logFile(r.name()).toString());
         if (r.dns() != null) {
@@ -219,8 +188,8 @@ public final class Services {
         if (r.failure() != null) {
             n.put("failure", r.failure());
         }
-        if (r.handedTo() != null) {
-            n.put("handed_to", r.handedTo());
+        if (r.move() != null) {
+            n.putObject("move").put("id", r.move().id()).put("to", r.move().to()).put("stage", r.move().stage());
         }
         ArrayNode pids = n.putArray("pids");
         if (up) {

@@ -130,7 +130,7 @@ class LazyMoveIT {
             Wait.until(Duration.ofSeconds(10), "no images of the move left on either node: " + imagesLeft(name),
                     () -> imagesLeft(name).isEmpty());
             String log = Agents.logSince(bed, n1, mark);
-            assertTrue(log.contains(name + " was handed over to " + n2) && log.contains("its frozen copy is gone"),
+            assertTrue(log.contains(name + " was being moved to " + n2) && log.contains("the frozen copy here is gone"),
                     "the restarted " + n1 + " says what it did:\n" + log);
         } finally {
             It.stopEverywhere(bed, name);
