@@ -29,7 +29,10 @@ final class StatusCommand implements Command {
     public String details() {
         return """
                 States: running (its PID 1 lives in its cell), dead (the cell's process is gone: the
-                agent keeps the record so the loss is seen; 'svcmove stop NAME' clears it).
+                agent keeps the record so the loss is seen; 'svcmove stop NAME' clears it), failed (a
+                lazy move whose source failed before every page arrived; the reason is shown).
+                A service being moved from this node is marked "moving to NODE" (--json: move, with
+                the move's id, destination and stage); an agent restarted mid-move finishes it.
                 With NAME: that service only, exit 5 when this node does not hold it (for scripts and
                 the OCF resource agent's monitor).
                 CHECKPOINT: for a service run with --checkpoint-every, the age of its last checkpoint
@@ -78,7 +81,8 @@ final class StatusCommand implements Command {
                 String checkpoint = !s.has("checkpoint_every_s") ? "" : c.isMissingNode() ? "-"
                         : uptime(c.path("age_s").asLong()) + " ago on " + c.path("keeper").asText();
                 cli.out.printf(fmt, s.path("name").asText(), s.path("vip").asText(), s.path("mac").asText(), s.path("node").asText(),
-                        s.path("state").asText(), pids.length() == 0 ? "-" : pids, uptime(s.path("uptime_seconds").asLong()), checkpoint);
+                        s.path("state").asText() + (s.has("move") ? " (moving to " + s.path("move").path("to").asText() + ")" : ""),
+                        pids.length() == 0 ? "-" : pids, uptime(s.path("uptime_seconds").asLong()), checkpoint);
             }
         }
         for (JsonNode k : r.path("checkpoints_kept")) {

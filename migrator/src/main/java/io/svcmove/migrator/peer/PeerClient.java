@@ -172,9 +172,9 @@ public final class PeerClient implements AutoCloseable {
     @Override
     public void close() {
         for (CompletableFuture<PeerConnection> c : connections.values()) {
-            PeerConnection conn = c.getNow(null);
-            if (conn != null) {
-                conn.channel.close();
+            // A connection that failed (or is still being made) has nothing to close; getNow would throw its failure.
+            if (c.isDone() && !c.isCompletedExceptionally()) {
+                c.join().channel.close();
             }
         }
         connections.clear();

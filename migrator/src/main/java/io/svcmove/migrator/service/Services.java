@@ -176,7 +176,7 @@ public final class Services {
         boolean up = running(r);
         ObjectNode n = ControlMessage.JSON.createObjectNode()
                 .put("name", r.name()).put("vip", r.vip()).put("mac", r.mac()).put("node", r.node())
-                .put("state", r.move() != null ? "moving" : up ? "running" : r.failure() != null ? "failed" : "dead").put("pid", r.pid()).put("netns", r.netns())
+                .put("state", up ? "running" : r.failure() != null ? "failed" : "dead").put("pid", r.pid()).put("netns", r.netns())
                 .put("uptime_seconds", (System.currentTimeMillis() - r.startedAt()) / 1000)
                 .put("log", logFile(r.name()).toString());
         if (r.dns() != null) {
