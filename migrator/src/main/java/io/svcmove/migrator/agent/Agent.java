@@ -9,6 +9,7 @@ import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.CriuException;
+import io.svcmove.migrator.criu.KernelCache;
 import io.svcmove.migrator.criu.SwrkCriu;
 import io.svcmove.migrator.dns.DnsSync;
 import io.svcmove.migrator.failover.CheckpointStore;
@@ -71,6 +72,7 @@ public final class Agent {
                 Path.of(config.tls().ca()));
         Criu criu = null;
         String criuVersion = null;
+        KernelCache.prepare();
         try {
             criu = new SwrkCriu(Installation.criu());
             criu.check();
