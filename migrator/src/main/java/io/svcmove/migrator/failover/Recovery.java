@@ -15,10 +15,10 @@ import io.svcmove.migrator.criu.OpenFd;
 import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
 import io.svcmove.migrator.move.OutgoingMove;
+import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
-import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellException;
 import io.svcmove.vip.CellSpec;
@@ -26,6 +26,7 @@ import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -188,7 +189,7 @@ public final class Recovery {
         try {
             JsonNode meta;
             if (keeper.equals(config.node())) {
-                java.nio.file.Files.createDirectories(images.images());
+                Files.createDirectories(images.images());
                 meta = store.copyTo(name, images.images());
             } else {
                 String transferId = FETCH_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);

@@ -13,20 +13,23 @@ import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.peer.PeerClient;
-import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
+import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.PacketBuffer;
 import io.svcmove.vip.ServiceLauncher;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -216,7 +219,7 @@ public final class OutgoingMove {
         return lazy == null ? r : r.put("page_server", lazy.address()).put("page_port", lazy.port());
     }
 
-    private DumpOptions.Builder dumpOptions(ImageDir images, ServiceRecord svc, Cell cell) throws java.io.IOException {
+    private DumpOptions.Builder dumpOptions(ImageDir images, ServiceRecord svc, Cell cell) throws IOException {
         return DumpOptions.builder(images.images(), svc.pid(), NetworkLock.SKIP).workDir(images.path()).tcpEstablished(true).leaveStopped(true)
                 .externalNetns(cell.netnsInode(), CELL_NETNS_KEY);
     }
@@ -254,11 +257,11 @@ public final class OutgoingMove {
         void await(Duration timeout) throws Exception {
             try {
                 pagesServed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
+            } catch (TimeoutException e) {
                 stop();
-                throw new java.io.IOException("the destination had not fetched every page within " + timeout.toSeconds()
+                throw new IOException("the destination had not fetched every page within " + timeout.toSeconds()
                         + " s; the page server was stopped");
-            } catch (java.util.concurrent.ExecutionException e) {
+            } catch (ExecutionException e) {
                 throw e.getCause() instanceof Exception c ? c : e;
             }
         }

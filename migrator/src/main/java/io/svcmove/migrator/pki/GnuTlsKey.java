@@ -4,13 +4,14 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.interfaces.ECPrivateKey;
+import org.bouncycastle.asn1.DERBitString;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.asn1.DERBitString;
 import org.bouncycastle.util.io.pem.PemObject;
 import org.bouncycastle.util.io.pem.PemWriter;
 
@@ -28,7 +29,7 @@ public final class GnuTlsKey {
             return out;
         }
         if (!(ClusterPki.loadPrivateKey(keyFile) instanceof ECPrivateKey key)) {
-            Files.copy(keyFile, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING); // RSA keys carry what GnuTLS needs
+            Files.copy(keyFile, out, StandardCopyOption.REPLACE_EXISTING); // RSA keys carry what GnuTLS needs
             return out;
         }
         SubjectPublicKeyInfo pub = SubjectPublicKeyInfo.getInstance(ClusterPki.loadCertificate(certFile).getPublicKey().getEncoded());
@@ -44,7 +45,7 @@ public final class GnuTlsKey {
         Files.deleteIfExists(tmp);
         Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, pem.toString(), StandardOpenOption.TRUNCATE_EXISTING);
-        Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return out;
     }
 }
