@@ -75,7 +75,7 @@ public final class LazyPagesDaemon implements AutoCloseable {
         while (!process.exited()) {
             if (System.nanoTime() > deadline) {
                 throw new CriuException("not every page arrived within " + timeout.toSeconds() + " s (criu lazy-pages, pid "
-                        + pid() + ", still waiting)\n" + CriuLog.quote(log), log, null);
+                        + pid() + ", still waiting; a slow link needs a larger [move] lazy_timeout_s)\n" + CriuLog.quote(log), log, null);
             }
             Thread.sleep(2);
         }

@@ -260,7 +260,7 @@ public final class OutgoingMove {
             } catch (TimeoutException e) {
                 stop();
                 throw new IOException("the destination had not fetched every page within " + timeout.toSeconds()
-                        + " s; the page server was stopped");
+                        + " s; the page server was stopped (a slow link needs a larger [move] lazy_timeout_s)");
             } catch (ExecutionException e) {
                 throw e.getCause() instanceof Exception c ? c : e;
             }
