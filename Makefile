@@ -6,10 +6,14 @@ PREFIX ?= /usr/local
 OCF_ROOT ?= /usr/lib/ocf
 export SVCMOVE_HOME := $(CURDIR)
 
-.PHONY: setup build native test unit demo install uninstall bench-vip bench-move bench-lazy bench-stall soak clean
+.PHONY: setup setup-vm build native test unit fuzz faults test-vm vm-image demo install uninstall bench-vip bench-move bench-lazy bench-stall soak clean deb deb-check
 
 setup:
 	@native/setup
+
+# setup, and the VM bed's host packages (QEMU, mmdebstrap, NFS-Ganesha).
+setup-vm:
+	@native/setup --vm
 
 native:
 	@$(MAKE) -s -C native
@@ -17,9 +21,40 @@ native:
 build: native
 	@$(MVN) -q package -DskipTests
 
-# Every test: unit tests and the real integration tests on the netns test bed (root, CRIU).
+# Every test: unit tests and the real integration tests on the netns test bed (root, CRIU), then
+# the VM bed's suite (make test-vm) unless SVCMOVE_VM=0.
 test: setup native
-	$(MVN) verify
+	@set -e; t0=$$SECONDS; $(MVN) verify; t1=$$SECONDS; \
+	if [ "$${SVCMOVE_VM:-1}" = 0 ]; then \
+	  echo "make test: the netns suite passed in $$(( (t1 - t0) / 60 )) min; the VM suite was SKIPPED (SVCMOVE_VM=0; make test-vm runs it)"; \
+	else \
+	  $(MAKE) test-vm; \
+	  echo "make test: the netns suite passed in $$(( (t1 - t0) / 60 )) min, the VM suite in $$(( (SECONDS - t1) / 60 )) min"; \
+	fi
+
+# Every Jazzer fuzz target (*FuzzTest) for FUZZ_TIME each (default 5m; FUZZ_TARGETS picks some).
+# `make test` only replays their committed corpora (mvn verify): fuzzing each for 10 s takes about
+# 250 s on 2 cores, so it is `make fuzz FUZZ_TIME=10s`.
+FUZZ_TIME ?= 5m
+fuzz:
+	FUZZ_TIME=$(FUZZ_TIME) MVN="$(MVN)" test-vm/fuzz
+
+# The node image of the VM bed (Debian 12 by mmdebstrap; cached in /var/cache/svcmove-vm, env
+# SVCMOVE_VM_CACHE; rebuilt only when its recipe or svcmove's Depends change). Needs no bed lock.
+vm-image: setup-vm
+	@test-vm/vm/build-image
+
+# The integration tests on the VM bed (QEMU guests under TCG; 5-8 minutes to bring up 3 nodes). Nodes
+# install svcmove from `make deb`. VMs boot under the machine's bed lock: taken here unless the caller
+# holds it already (flock /work/bed.lock make test).
+test-vm: setup-vm build vm-image $(if $(wildcard packaging/deb/build-deb),deb)
+	test-vm/vm/bed-lock run env SVCMOVE_BED=vm SVCMOVE_BED_PREFIX=$${SVCMOVE_BED_PREFIX:-vm} $(MVN) verify -pl test-vm -Dtest=none \
+	  -Dsurefire.failIfNoSpecifiedTests=false -Dit.test='Vm*IT' -Dfailsafe.failIfNoSpecifiedTests=false
+
+# The whole fault matrix of a move (every boundary, every fault, eager and lazy; make test runs a part).
+faults: setup native
+	SVCMOVE_FAULT_MATRIX=all $(MVN) verify -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false -Dit.test=FaultMatrixIT \
+	  -Dfailsafe.failIfNoSpecifiedTests=false
 
 # Only the unit tests: no root, netns or CRIU needed.
 unit:
@@ -40,6 +75,14 @@ install: build
 	sed 's|@BIN@|$(PREFIX)/bin/svcmove|' migrator/svcmove-agent.service > $(DESTDIR)/etc/systemd/system/svcmove-agent.service
 	install -D -m 0755 migrator/ocf/svcmove $(DESTDIR)$(OCF_ROOT)/resource.d/svcmove/svcmove
 	test -e $(DESTDIR)/etc/svcmove/agent.toml || install -m 0600 migrator/agent.toml.example $(DESTDIR)/etc/svcmove/agent.toml
+
+# A Debian package of this checkout: build/deb/svcmove_VERSION_ARCH.deb (packaging/deb/build-deb).
+deb: build
+	@packaging/deb/build-deb
+
+# Installs that package into a fresh Debian 12 chroot, checks it, purges it (root, network; not in `make test`).
+deb-check: deb
+	@packaging/deb/check-in-chroot build/deb/svcmove_*.deb
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/svcmove $(DESTDIR)$(PREFIX)/bin/svcmove $(DESTDIR)/etc/systemd/system/svcmove-agent.service \

@@ -10,6 +10,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * TCP timestamp continuity across a move. CRIU reads each connection's TSval clock
@@ -52,11 +53,13 @@ public final class TcpTimestamps {
         if (length < 0 || HEADER + length > image.length) {
             throw new IOException(name + " is cut short: its entry says " + length + " bytes");
         }
-        UnknownFieldSet entry = UnknownFieldSet.parseFrom(CodedInputStream.newInstance(image, HEADER, length));
+        UnknownFieldSet entry = entry(image, length, name);
         if (!entry.hasField(TIMESTAMP_FIELD) || entry.getField(TIMESTAMP_FIELD).getVarintList().isEmpty()) {
             return image;
         }
-        long saved = entry.getField(TIMESTAMP_FIELD).getVarintList().get(0);
+        // A field given twice is read by CRIU (protobuf-c) as its last value.
+        List<Long> stamps = entry.getField(TIMESTAMP_FIELD).getVarintList();
+        long saved = stamps.get(stamps.size() - 1);
         byte[] body = entry.toBuilder().clearField(TIMESTAMP_FIELD)
                 .addField(TIMESTAMP_FIELD, UnknownFieldSet.Field.newBuilder().addVarint(next(saved, millis)).build())
                 .build().toByteArray();
@@ -66,6 +69,28 @@ public final class TcpTimestamps {
         out.write(body);
         out.write(image, HEADER + length, image.length - HEADER - length);
         return out.toByteArray();
+    }
+
+    /**
+     * The image's entry, all of it: a malformed one (found by fuzzing: a bad tag, a stray end-group
+     * tag that silently cut the entry short, groups, which CRIU's protobuf-c refuses) is an
+     * IOException naming the image, never rewritten into something else.
+     */
+    private static UnknownFieldSet entry(byte[] image, int length, Object name) throws IOException {
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(image, HEADER, length);
+            UnknownFieldSet entry = UnknownFieldSet.parseFrom(in);
+            // Parsing stops at an end-group tag as at the end: only the end is the end.
+            in.checkLastTagWas(0);
+            for (UnknownFieldSet.Field f : entry.asMap().values()) {
+                if (!f.getGroupList().isEmpty()) {
+                    throw new IOException("a group field");
+                }
+            }
+            return entry;
+        } catch (IOException e) {
+            throw new IOException(name + " has a malformed entry (" + e.getMessage() + ")", e);
+        }
     }
 
     /**

@@ -192,6 +192,10 @@ public final class DnsUpdater {
             throw transferFailure(e);
         } catch (IOException e) {
             throw unreachable("transfer zone " + zone, e);
+        } catch (RuntimeException e) {
+            // dnsjava itself fails on some malformed answers (found by fuzzing: an empty answer section, IndexOutOfBounds).
+            throw new DnsException(DnsException.Cause.BAD_ANSWER, "the zone transfer of " + zone + " from " + server()
+                    + " got a malformed answer (" + e + "): check that 'server' in [dns] is the zone's primary", e);
         }
         return ownedIn(records);
     }

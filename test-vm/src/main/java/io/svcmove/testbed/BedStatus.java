@@ -10,15 +10,27 @@ import java.util.List;
 /** What {@code test-vm/cluster status --json} says about an up bed. */
 public record BedStatus(
         String prefix,
+        String kind,
         String subnet,
         int prefixLength,
         List<Host> hosts,
         String zone,
         Dns dns,
         Vips vips,
-        List<Agent> agents) {
+        List<Agent> agents,
+        /** The VM bed's NFS share: every node mounts it at {@code path}; null on the netns bed. */
+        Shared shared) {
 
-    public record Host(String name, String role, String netns, String address, @JsonProperty("interface") String iface) {}
+    /** The storage host's export, and where this machine holds its files. */
+    public record Shared(String server, String export, String path, String hostDir) {}
+
+    /** A host; {@code kind} "vm" for a node that is a virtual machine (then {@code netns} is null). */
+    public record Host(String name, String role, String kind, String netns, String address,
+            @JsonProperty("interface") String iface) {
+        public boolean isVm() {
+            return "vm".equals(kind);
+        }
+    }
 
     public record Dns(String server, String keyFile, String keyName, String algorithm) {}
 
@@ -32,6 +44,8 @@ public record BedStatus(
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     public BedStatus {
+        // A script from before the VM bed says no kind: it is the netns bed.
+        kind = kind == null ? "netns" : kind;
         hosts = List.copyOf(hosts == null ? List.of() : hosts);
         agents = List.copyOf(agents == null ? List.of() : agents);
     }

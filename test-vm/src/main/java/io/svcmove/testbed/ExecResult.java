@@ -1,9 +1,13 @@
 package io.svcmove.testbed;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.util.List;
 
 /** What a command run on the bed did. A command killed at its timeout has {@code timedOut} set. */
 public record ExecResult(List<String> command, int exitCode, String stdout, String stderr, boolean timedOut) {
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public boolean ok() {
         return exitCode == 0 && !timedOut;
@@ -15,6 +19,15 @@ public record ExecResult(List<String> command, int exitCode, String stdout, Stri
             throw new IllegalStateException(describe());
         }
         return this;
+    }
+
+    /** What the command printed on stdout, as JSON (a --json call); a test failure showing the call when it is not JSON. */
+    public JsonNode json() {
+        try {
+            return JSON.readTree(stdout);
+        } catch (IOException e) {
+            throw new AssertionError("expected JSON on stdout of:\n" + describe(), e);
+        }
     }
 
     public String describe() {

@@ -44,6 +44,15 @@ public final class TestBed {
         return status;
     }
 
+    /** "netns" (nodes are network namespaces of this machine) or "vm" (nodes are QEMU guests). */
+    public String kind() {
+        return status.kind();
+    }
+
+    public boolean isVm() {
+        return "vm".equals(kind());
+    }
+
     /** Every host: dns, client, then the nodes. */
     public List<String> hosts() {
         return status.hosts().stream().map(BedStatus.Host::name).toList();
@@ -92,10 +101,13 @@ public final class TestBed {
         return run(onHost(host, cmd), timeout);
     }
 
-    /** Runs {@code bin/svcmove ARGS} on a node, which finds its agent.toml at /etc/svcmove there. */
+    /**
+     * Runs svcmove ARGS on a node, which finds its agent.toml at /etc/svcmove there: this checkout's
+     * {@code bin/svcmove} on a netns node, the installed {@code svcmove} in a VM.
+     */
     public ExecResult svcmove(String node, String... args) {
         List<String> cmd = new ArrayList<>();
-        cmd.add(checkout.resolve("bin/svcmove").toString());
+        cmd.add(status.host(node).isVm() ? "svcmove" : checkout.resolve("bin/svcmove").toString());
         cmd.addAll(Arrays.asList(args));
         return exec(node, SVCMOVE_TIMEOUT, cmd.toArray(String[]::new));
     }
@@ -107,6 +119,9 @@ public final class TestBed {
 
     /** The PIDs (as the machine sees them) of every process in HOST's network namespace. */
     public Set<Long> pids(String host) {
+        if (status.host(host).isVm()) {
+            throw new UnsupportedOperationException(host + " is a VM: its processes are the guest's (exec ps there)");
+        }
         String out = execOutside(Duration.ofSeconds(10), "ip", "netns", "pids", status.host(host).netns())
                 .requireOk().stdout();
         return out.lines().filter(l -> !l.isBlank()).map(l -> Long.parseLong(l.trim())).collect(Collectors.toSet());

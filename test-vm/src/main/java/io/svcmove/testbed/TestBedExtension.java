@@ -15,12 +15,17 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 /**
  * Brings the test bed up once per JVM (prefix from system property or env {@code SVCMOVE_BED_PREFIX},
  * none by default; {@code SVCMOVE_BED_AGENTS=0} skips the agents) and takes it down after the last
- * test of the run, through the root context's store. Resolves {@link TestBed} parameters.
+ * test of the run, through the root context's store. Resolves {@link TestBed} parameters. The kind
+ * of bed comes from {@code SVCMOVE_BED}: {@code netns} (the default) or {@code vm} (nodes are QEMU
+ * guests: {@code cluster up --vm}; the caller must hold the machine's bed lock, see test-vm/vm/bed.sh).
  */
 public final class TestBedExtension implements ParameterResolver {
     static final String PREFIX = "SVCMOVE_BED_PREFIX";
     static final String AGENTS = "SVCMOVE_BED_AGENTS";
+    static final String KIND = "SVCMOVE_BED";
     private static final Duration UP_TIMEOUT = Duration.ofMinutes(3);
+    /** Building the node image when it is not cached (~2 min), then booting and installing (~2-4 min under TCG). */
+    private static final Duration VM_UP_TIMEOUT = Duration.ofMinutes(15);
     private static final Duration DOWN_TIMEOUT = Duration.ofMinutes(1);
 
     @Override
@@ -65,7 +70,11 @@ public final class TestBedExtension implements ParameterResolver {
             if (setting(AGENTS, "1").equals("0")) {
                 up.add("--no-agents");
             }
-            clusterRun(cluster, List.of("up"), up, UP_TIMEOUT).requireOk();
+            boolean vm = kind().equals("vm");
+            if (vm) {
+                up.add("--vm");
+            }
+            clusterRun(cluster, List.of("up"), up, vm ? VM_UP_TIMEOUT : UP_TIMEOUT).requireOk();
             try {
                 String json = clusterRun(cluster, List.of("status", "--json"), prefixArg, Duration.ofSeconds(30))
                         .requireOk().stdout();
@@ -87,6 +96,15 @@ public final class TestBedExtension implements ParameterResolver {
             all.addAll(args);
             return TestBed.run(all, timeout);
         }
+    }
+
+    /** The kind of bed asked for: "netns" or "vm". */
+    static String kind() {
+        String kind = setting(KIND, "netns");
+        if (!kind.equals("netns") && !kind.equals("vm")) {
+            throw new IllegalStateException(KIND + "=" + kind + ": the bed is 'netns' (the default) or 'vm'");
+        }
+        return kind;
     }
 
     static String setting(String name, String fallback) {

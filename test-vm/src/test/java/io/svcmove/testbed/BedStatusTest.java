@@ -1,6 +1,8 @@
 package io.svcmove.testbed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,6 +49,24 @@ class BedStatusTest {
     void noAgentsAndUnknownFieldsAreFine() {
         BedStatus s = BedStatus.parse(JSON.replaceFirst("\"agents\":\\[.*\\]", "\"agents\":[],\"later\":1"));
         assertEquals(List.of(), s.agents());
+    }
+
+    @Test
+    void aScriptThatSaysNoKindIsTheNetnsBed() {
+        BedStatus s = BedStatus.parse(JSON);
+        assertEquals("netns", s.kind());
+        assertFalse(s.host("node1").isVm());
+    }
+
+    @Test
+    void vmNodesSayTheirKind() {
+        // As `status --json` prints a VM bed's node (storage host and the vm object trimmed).
+        BedStatus s = BedStatus.parse(JSON.replace("{\"prefix\":\"a\",", "{\"prefix\":\"a\",\"kind\":\"vm\",")
+                .replace("{\"name\":\"anode1\",\"role\":\"node\",\"netns\":\"anode1\"",
+                        "{\"name\":\"anode1\",\"role\":\"node\",\"kind\":\"vm\",\"netns\":null,\"vm\":{\"pid\":7}"));
+        assertEquals("vm", s.kind());
+        assertTrue(s.host("node1").isVm());
+        assertNull(s.host("node1").netns());
     }
 
     @Test

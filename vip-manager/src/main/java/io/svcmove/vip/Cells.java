@@ -104,10 +104,14 @@ public final class Cells {
             // Before the macvlan arrives, so that eth0 never gets an IPv6 link-local address or sends router solicitations.
             cellNetns.run("disabling IPv6", "sysctl", "-q", "-w",
                     "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-            // Created straight into the cell (netns attribute): no temporary name on the node to collide with.
+            // Created straight into the cell (netns attribute), under a name of its own that is renamed
+            // there: the kernel first looks the new name up on the node, where a NIC may be eth0 already
+            // (a real server's; 'File exists').
+            String created = "svc" + Integer.toHexString(name.hashCode());
             nodeNetns.run("creating the macvlan on " + spec.parentInterface(), "ip", "link", "add", "link",
-                    spec.parentInterface(), "name", Cell.DEVICE, "netns", name, "address", vip.mac(),
+                    spec.parentInterface(), "name", created, "netns", name, "address", vip.mac(),
                     "type", "macvlan", "mode", "bridge");
+            cellNetns.run("naming the macvlan " + Cell.DEVICE, "ip", "link", "set", created, "name", Cell.DEVICE);
             String alias = spec.gateway().map(gw -> ALIAS_GATEWAY + gw.getHostAddress()).orElse(ALIAS);
             cellNetns.run("labelling " + Cell.DEVICE, "ip", "link", "set", Cell.DEVICE, "alias", alias);
             // ARP retried every 100 ms rather than 1 s: a neighbour lookup that meets the hold of a move

@@ -113,7 +113,8 @@ public final class PacketInjector {
         boolean fragment = ((p[6] & 0x20) != 0) || (((p[6] & 0x1f) << 8 | (p[7] & 0xff)) != 0);
         int proto = p[9] & 0xff;
         int at = proto == 6 ? ihl + 16 : proto == 17 ? ihl + 6 : -1;
-        if (at < 0 || fragment || total < at + 2) {
+        // An IHL below 5 is no IPv4 header (the kernel drops it): the "checksum" would land in the IP header.
+        if (at < 0 || ihl < 20 || fragment || total < at + 2) {
             return;
         }
         if (proto == 17 && p[at] == 0 && p[at + 1] == 0) {

@@ -89,8 +89,8 @@ public final class ServiceLauncher {
      * dumped service's stdout pipe had its reader (the source's relay) outside the tree, so CRIU
      * would restore it without one: output lost, SIGPIPE for every process but the cell's PID 1.
      * Within {@code attachWindow}, open {@link Relay#pipe()} for writing and give that fd to the
-     * restore as {@code --inherit-fd fd[N]:}{@link #outputPipe(long) outputPipe(pid)} (taken on the
-     * source before the dump), then close it. The relay appends to {@code logFile} and ends with the
+     * restore as {@code --inherit-fd fd[N]:pipe:[INODE]} (the pipe's key, read on the source before
+     * the dump), then close it. The relay appends to {@code logFile} and ends with the
      * last writer once the window has passed.
      */
     public Relay startRelay(Path logFile, Duration attachWindow) {
@@ -112,23 +112,6 @@ public final class ServiceLauncher {
             }
         }
         throw new CellException("the launcher " + launcher + " printed no relay=/pipe= line; rebuild it with 'make native'");
-    }
-
-    /**
-     * The CRIU key of the pipe that carries {@code pid}'s stdout, e.g. {@code pipe:[146381]}: the
-     * name under which the restore must be given the destination relay's pipe.
-     */
-    public static String outputPipe(long pid) {
-        Path fd1 = Path.of("/proc", Long.toString(pid), "fd", "1");
-        try {
-            String target = Files.readSymbolicLink(fd1).toString();
-            if (!target.startsWith("pipe:[")) {
-                throw new CellException("stdout of PID " + pid + " is " + target + ", not a pipe: it was not started by svcmove-launch");
-            }
-            return target;
-        } catch (IOException e) {
-            throw new CellException("cannot read " + fd1 + ": " + e.getMessage() + " (has the service exited?)", e);
-        }
     }
 
     /** True while {@code pid} runs (a zombie counts as gone). */

@@ -337,7 +337,8 @@ class CellsIT {
         Cell cell = create(cells, "it-relay", vip(), false);
         long pid = launcher.start(cell, List.of("sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"), Map.of(), tmp,
                 tmp.resolve("src.log"));
-        assertTrue(ServiceLauncher.outputPipe(pid).matches("pipe:\\[\\d+\\]"), ServiceLauncher.outputPipe(pid));
+        String stdout = Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "fd", "1")).toString();
+        assertTrue(stdout.matches("pipe:\\[\\d+\\]"), "stdout of the service: " + stdout);
 
         Path log = tmp.resolve("relay.log");
         ServiceLauncher.Relay relay = launcher.startRelay(log, Duration.ofSeconds(1));

@@ -17,7 +17,8 @@ import io.svcmove.migrator.failover.Checkpoints;
 import io.svcmove.migrator.failover.Recovery;
 import io.svcmove.migrator.move.IncomingMoves;
 import io.svcmove.migrator.move.Moves;
-import io.svcmove.migrator.move.UnfinishedMoves;
+import io.svcmove.migrator.move.StaleRecords;
+import io.svcmove.migrator.move.FaultInjection;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerServer;
 import io.svcmove.migrator.pki.NodeIdentity;
@@ -29,6 +30,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -103,11 +105,13 @@ public final class Agent {
         try (ArpAnnouncer announcer = new ArpAnnouncer();
                 PeerClient peers = new PeerClient(identity, peerAddresses, work);
                 PeerServer server = new PeerServer(identity, peerNames::contains, work)) {
-            IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criuVersion, announcer, launcher);
+            FaultInjection faults = FaultInjection.fromEnvironment();
+            IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criu == null ? null : Installation.criu(),
+                    criuVersion, announcer, launcher, peers, faults);
             incoming.removeLeftoverImages();
+            incoming.finishArrivals();
             PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
-            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks);
-            UnfinishedMoves unfinished = new UnfinishedMoves(config, registry, cells, peers, announcer, moves.lock());
+            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks, faults);
             Nodes nodes = new Nodes(config, registry, criuVersion, peers, clocks);
             DnsSync dnsSync = new DnsSync(config, registry, peers);
             Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
@@ -115,10 +119,8 @@ public final class Agent {
             Checkpoints checkpoints = new Checkpoints(config, registry, cells, criu, peers, moves.lock());
             Recovery recovery = new Recovery(config, registry, cells, criu, peers, announcer, launcher, checkpointStore, moves.lock());
             incoming.handlers().forEach(server::registerHandler);
-            server.registerHandler("move.run", moves::forwarded)
-                    .registerHandler("service.where", moves::where)
-                    .registerHandler("move.lazy_check", moves::lazyCheck)
-                    .registerHandler("node.info", nodes::self)
+            moves.handlers().forEach(server::registerHandler);
+            server.registerHandler("node.info", nodes::self)
                     .registerHandler("service.list", dnsSync::list)
                     .registerHandler("node.drain", drains::mark)
                     .registerHandler("drain.services", drains::services)
@@ -135,7 +137,8 @@ public final class Agent {
                     });
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
-            unfinished.start();
+            moves.unfinished().start();
+            new StaleRecords(config, services, peers, Duration.ofSeconds(15), 20).start();
 
             checkpoints.start();
             CountDownLatch stopped = new CountDownLatch(1);
@@ -144,7 +147,13 @@ public final class Agent {
                     "stop", (req, events) -> {
                         // A dead service's checkpoints stay: they are what recovers it.
                         boolean wasRunning = services.runs(req.path("name").asText());
-                        JsonNode r = services.stop(req);
+                        JsonNode r;
+                        // Refused at once while a move holds the service; otherwise under the lock of moves,
+                        // checkpoints and recoveries, so that it never meets one half-way.
+                        services.checkStoppable(req.path("name").asText());
+                        synchronized (moves.lock()) {
+                            r = services.stop(req);
+                        }
                         if (wasRunning) {
                             checkpoints.dropEverywhere(req.path("name").asText());
                         }

@@ -106,6 +106,11 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private JsonNode answer(String line, EventSink sink) {
+        return answer(line, handlers, sink);
+    }
+
+    /** The answer to one request line: a {@code result} or an {@code error}, whatever the line holds. */
+    static JsonNode answer(String line, Map<String, Handler> handlers, EventSink sink) {
         String op = "?";
         try {
             JsonNode request = ControlMessage.JSON.readTree(line);

@@ -42,7 +42,11 @@ final class MoveCommand implements Command {
                 over their 200 ms retransmission timeout still costs them one retransmission).
 
                 Any failure before commit resumes the service where it was, connections intact:
-                exit 3 when NODE refused (nothing changed), 4 when the move was rolled back.
+                exit 3 when NODE refused (nothing changed), 4 when the move was rolled back, 6 when NODE
+                stopped answering where only it can tell whether it has the service (it is frozen here
+                and may run there, and the agents settle it on one node when they can talk again), and
+                also 6 when this node's agent stopped during the move (it finishes the move from its
+                record when it starts again).
 
                 Before anything, the wall clocks of both nodes are compared: a move is refused
                 (exit 3) when they differ by more than [move] max_clock_offset_ms (50), unless --force.
@@ -83,12 +87,17 @@ final class MoveCommand implements Command {
                 .put("buffer", !line.hasOption("no-buffer")).put("force", line.hasOption("force"))
                 .put("mode", line.getOptionValue("mode", "auto"));
         ArrayNode events = ControlMessage.JSON.createArrayNode();
-        JsonNode r = cli.call(req, e -> {
-            events.add(e);
-            if (!cli.json()) {
-                show(cli, e);
-            }
-        });
+        JsonNode r;
+        try {
+            r = cli.call(req, e -> {
+                events.add(e);
+                if (!cli.json()) {
+                    show(cli, e);
+                }
+            });
+        } catch (ControlException e) {
+            throw events.isEmpty() || e.outcome() != Outcome.UNAVAILABLE ? e : lostMidMove(req, e);
+        }
         if (cli.json()) {
             ObjectNode out = ((ObjectNode) r.deepCopy()).put("ok", true);
             out.set("events", events);
@@ -106,6 +115,17 @@ final class MoveCommand implements Command {
                     b.path("packets").asInt(), b.path("bytes").asLong(), b.path("injected").asInt(), b.path("dropped").asLong());
         }
         return 0;
+    }
+
+    /**
+     * The agent went away after the move began (it crashed or was restarted): only its record of the
+     * move says where it got to, and the restarted agent finishes the move from it.
+     */
+    private static ControlException lostMidMove(JsonNode req, ControlException e) {
+        String name = req.path("name").asText();
+        return new ControlException(Outcome.UNKNOWN, "outcome unknown: this node's agent stopped during the move of " + name + " ("
+                + e.getMessage() + "); " + name + " may be frozen where it ran or run on " + req.path("node").asText()
+                + "; the agent finishes the move from its record when it starts again: see 'svcmove status " + name + "'", e);
     }
 
     /** Whether a progress bar is on the current line, to be ended before the next line. */

@@ -18,7 +18,7 @@ final class RunCommand implements Command {
 
     @Override
     public String usage() {
-        return "NAME --vip ADDR/PREFIX [--dns HOST[.ZONE]] [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] [--checkpoint-every DURATION] -- COMMAND [ARGS...]";
+        return "NAME --vip ADDR/PREFIX [--dns HOST[.ZONE]] [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] [--checkpoint-every DURATION] [--carry FILE]... -- COMMAND [ARGS...]";
     }
 
     @Override
@@ -50,8 +50,14 @@ final class RunCommand implements Command {
                   'svcmove recover NAME' restores the last checkpoint elsewhere; 'svcmove status'
                   shows each checkpoint's age.
 
-                Example:
+                With --carry FILE, a file the service writes, closes and reads back later (a pidfile,
+                a small state file) moves with it: read while it is frozen, written at the same path
+                (owner and mode kept) where it arrives, removed from the node it left. What the
+                service holds open moves anyway; its logs stay each node's own.
+
+                Examples:
                   svcmove run web --vip 198.18.0.100/24 --dns web -- nginx -c /etc/nginx/web.conf -g 'daemon off;'
+                  svcmove run apache --vip 198.18.0.101/24 --carry /run/apache2/apache2.pid -- apache2ctl -D FOREGROUND
                 """;
     }
 
@@ -71,6 +77,9 @@ final class RunCommand implements Command {
                 .addOption(Option.builder().longOpt("checkpoint-every").hasArg().argName("DURATION")
                         .desc("checkpoint the service this often (e.g. 30s, 5m, 1h; at least 1s), kept on another node,"
                                 + " for 'svcmove recover'").build())
+                .addOption(Option.builder().longOpt("carry").hasArg().argName("FILE")
+                        .desc("a file the service writes, closes and reads back, such as its pidfile: it moves with the service"
+                                + " (repeatable; absolute path, up to 1 MiB)").build())
                 .addOption(Option.builder().longOpt("cwd").hasArg().argName("DIR").desc("working directory (default /)").build());
     }
 
@@ -87,6 +96,9 @@ final class RunCommand implements Command {
         req.put("cwd", line.getOptionValue("cwd", "/"));
         if (line.hasOption("checkpoint-every")) {
             req.put("checkpoint_every_s", seconds(line.getOptionValue("checkpoint-every")));
+        }
+        for (String f : line.getOptionValues("carry") == null ? new String[0] : line.getOptionValues("carry")) {
+            req.withArray("carry").add(f);
         }
         args.subList(1, args.size()).forEach(req.putArray("command")::add);
         ObjectNode env = req.putObject("env");

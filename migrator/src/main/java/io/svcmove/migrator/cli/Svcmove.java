@@ -120,7 +120,8 @@ public final class Svcmove {
         commands.values().forEach(c -> to.printf("  %-8s %s%n", c.name(), c.summary()));
         to.printf("  %-8s %s%n", "cert", "create the cluster CA and node certificates the agents authenticate with");
         to.println("\nExit codes: 0 done; 1 failed (what was made was undone); 2 bad usage; 3 refused, nothing changed;"
-                + "\n4 move rolled back, the service runs where it was; 5 no such service or node; 69 agent unreachable;"
+                + "\n4 move rolled back, the service runs where it was; 5 no such service or node; 6 move outcome unknown"
+                + "\n(the agents settle it when they can talk again); 69 agent unreachable;"
                 + "\n70 internal error; 77 not root.");
     }
 

@@ -51,11 +51,14 @@ public record AgentConfig(
      * the two nodes' wall clocks differ by more than {@code max_clock_offset_ms} (50), unless forced.
      * {@code --mode auto} moves a service lazily (post-copy) when its memory exceeds {@code
      * lazy_above_mb} (256); a lazy move's pages must all arrive within {@code lazy_timeout_s} (120).
+     * Each call to the other node of a move waits at most {@code call_timeout_s} (30) for its answer.
      */
     public record Move(@JsonProperty("buffer_mb") Integer bufferMb, @JsonProperty("arp_repeats") Integer arpRepeats,
             @JsonProperty("arp_interval_ms") Integer arpIntervalMs, @JsonProperty("max_clock_offset_ms") Integer maxClockOffsetMs,
-            @JsonProperty("lazy_above_mb") Integer lazyAboveMb, @JsonProperty("lazy_timeout_s") Integer lazyTimeoutS) {
+            @JsonProperty("lazy_above_mb") Integer lazyAboveMb, @JsonProperty("lazy_timeout_s") Integer lazyTimeoutS,
+            @JsonProperty("call_timeout_s") Integer callTimeoutS) {
         public Move {
+            callTimeoutS = callTimeoutS == null ? 30 : callTimeoutS;
             lazyAboveMb = lazyAboveMb == null ? 256 : lazyAboveMb;
             lazyTimeoutS = lazyTimeoutS == null ? 120 : lazyTimeoutS;
             maxClockOffsetMs = maxClockOffsetMs == null ? 50 : maxClockOffsetMs;
@@ -82,7 +85,7 @@ public record AgentConfig(
         stateDir = stateDir == null ? "/var/lib/svcmove" : stateDir;
         logDir = logDir == null ? "/var/log/svcmove" : logDir;
         peers = peers == null ? List.of() : List.copyOf(peers);
-        move = move == null ? new Move(null, null, null, null, null, null) : move;
+        move = move == null ? new Move(null, null, null, null, null, null, null) : move;
         hooks = hooks == null ? new Hooks(null, null) : hooks;
     }
 

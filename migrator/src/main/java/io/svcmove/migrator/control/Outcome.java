@@ -16,6 +16,12 @@ public enum Outcome {
     ROLLED_BACK(4),
     /** No such service or node. */
     NOT_FOUND(5),
+    /**
+     * A move whose end this node cannot know yet (the destination stopped answering where only it can
+     * tell): the service is frozen on the source and may run on the destination; the agents settle
+     * it, on exactly one node, when they can talk again.
+     */
+    UNKNOWN(6),
     /** The agent (or a peer) could not be reached. */
     UNAVAILABLE(69),
     /** A bug: the agent or CLI met something it did not expect. */

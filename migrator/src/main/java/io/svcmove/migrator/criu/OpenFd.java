@@ -24,6 +24,11 @@ public final class OpenFd implements AutoCloseable {
         return new OpenFd(Libc.openOrThrow(path.toString(), Libc.O_WRONLY, 0));
     }
 
+    /** For appending, created (with {@code mode}) if absent: a node-local log a restored tree writes on into. */
+    public static OpenFd openForAppending(Path path, int mode) throws IOException {
+        return new OpenFd(Libc.openOrThrow(path.toString(), Libc.O_WRONLY | Libc.O_APPEND | Libc.O_CREAT, mode));
+    }
+
     static OpenFd openDirectory(Path path) throws IOException {
         try {
             return new OpenFd(Libc.openOrThrow(path.toString(), Libc.O_RDONLY | Libc.O_DIRECTORY, 0));

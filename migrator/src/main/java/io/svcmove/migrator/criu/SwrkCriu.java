@@ -274,7 +274,7 @@ public final class SwrkCriu implements Criu {
         }
     }
 
-    private static String errorOf(CriuRpc.CriuResp resp) {
+    static String errorOf(CriuRpc.CriuResp resp) {
         String reason = resp.hasCrErrmsg() && !resp.getCrErrmsg().isEmpty() ? resp.getCrErrmsg() : "CRIU reported failure";
         if (resp.hasCrErrno() && resp.getCrErrno() != 0) {
             reason += " (" + Libc.C.strerror(resp.getCrErrno()) + ", errno " + resp.getCrErrno() + ")";
@@ -310,7 +310,7 @@ public final class SwrkCriu implements Criu {
         }
     }
 
-    private static String describeStatus(int status) {
+    static String describeStatus(int status) {
         if (status < 0) {
             return "unknown";
         }

@@ -160,6 +160,14 @@ final class SwrkProcess implements AutoCloseable {
         if (n < 0) {
             throw new IOException("recv from criu swrk (pid " + pid + "): " + Libc.lastError());
         }
+        return decode(buf, n);
+    }
+
+    /**
+     * One packet of {@code n} bytes (as recv with MSG_TRUNC reports it) received into {@code buf}:
+     * the response, null for end of stream, an IOException for anything else.
+     */
+    static CriuRpc.CriuResp decode(byte[] buf, long n) throws IOException {
         if (n == 0) {
             return null;
         }

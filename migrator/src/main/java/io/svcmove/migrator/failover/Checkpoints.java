@@ -9,13 +9,14 @@ import io.svcmove.migrator.criu.DumpOptions;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.move.OutgoingMove;
+import io.svcmove.migrator.move.ServiceFiles;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.TransferStats;
+import io.svcmove.migrator.service.CarriedFiles;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
-import io.svcmove.vip.ServiceLauncher;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -97,7 +98,7 @@ public final class Checkpoints implements AutoCloseable {
             long takenAt;
             long freezeNanos;
             ServiceRecord svc;
-            String outputPipe;
+            ServiceFiles files;
             synchronized (moveLock) {
                 Optional<ServiceRecord> r = registry.find(name);
                 Optional<Cell> cell = r.flatMap(s -> cells.find(name).filter(c -> c.pids().contains(s.pid())));
@@ -105,12 +106,16 @@ public final class Checkpoints implements AutoCloseable {
                     return;
                 }
                 svc = r.get();
-                outputPipe = ServiceLauncher.outputPipe(svc.pid());
+                if (svc.move() != null || svc.arriving()) {
+                    return; // frozen by a move, or not yet let go of by its source: the next tick takes it
+                }
+                files = ServiceFiles.of(name, config.node(), cell.get().pids());
                 takenAt = System.currentTimeMillis();
                 long t0 = System.nanoTime();
                 criu.dump(DumpOptions.builder(images.path(), svc.pid(), NetworkLock.SKIP).leaveRunning(true).tcpClose(true)
                         .externalNetns(cell.get().netnsInode(), OutgoingMove.CELL_NETNS_KEY).build(), n -> {});
                 freezeNanos = System.nanoTime() - t0;
+                CarriedFiles.pack(svc.carry(), images.path());
             }
             String transferId = CheckpointStore.TRANSFER_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
             Exception lastError = null;
@@ -118,8 +123,8 @@ public final class Checkpoints implements AutoCloseable {
                 try {
                     TransferStats sent = await(peers.sendFiles(keeper, transferId, images.path(), (s, t) -> {}));
                     ObjectNode commit = ControlMessage.JSON.createObjectNode().put("transfer_id", transferId).put("name", name)
-                            .put("taken_at", takenAt).put("freeze_ms", freezeNanos / 1e6).put("bytes", sent.bytes())
-                            .put("output_pipe", outputPipe);
+                            .put("taken_at", takenAt).put("freeze_ms", freezeNanos / 1e6).put("bytes", sent.bytes());
+                    commit.set("files", ControlMessage.JSON.valueToTree(files));
                     commit.set("service", ControlMessage.JSON.valueToTree(svc));
                     await(peers.call(keeper, "checkpoint.commit", commit, CALL));
                     Taken previous = last.put(name, new Taken(keeper, takenAt, freezeNanos / 1e6, sent.bytes(),

@@ -15,7 +15,9 @@ import io.svcmove.migrator.criu.OpenFd;
 import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
 import io.svcmove.migrator.move.OutgoingMove;
+import io.svcmove.migrator.move.ServiceFiles;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.service.CarriedFiles;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
@@ -213,10 +215,11 @@ public final class Recovery {
             RestoreResult r;
             try {
                 ServiceLauncher.Relay relay = launcher.startRelay(Path.of(config.logDir(), name + ".log"), Duration.ofMinutes(1));
-                try (OpenFd netns = OpenFd.open(cell.netnsPath()); OpenFd output = OpenFd.openForWriting(relay.pipe())) {
-                    r = criu.restore(RestoreOptions.builder(images.images(), NetworkLock.SKIP).tcpClose(true)
-                            .inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
-                            .inheritFd(meta.path("output_pipe").asText(), output.fd()).build(), n -> {});
+                ServiceFiles files = ControlMessage.JSON.treeToValue(meta.path("files"), ServiceFiles.class);
+                CarriedFiles.place(images.images(), svc.carry());
+                try (OpenFd netns = OpenFd.open(cell.netnsPath()); ServiceFiles.Opened inherited = files.open(relay.pipe())) {
+                    r = criu.restore(inherited.into(RestoreOptions.builder(images.images(), NetworkLock.SKIP).tcpClose(true)
+                            .inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())).build(), n -> {});
                 }
             } catch (Exception e) {
                 cells.destroy(name);
@@ -226,7 +229,7 @@ public final class Recovery {
             }
             announcer.announce(config.iface(), Announcement.of(vip.address(), vip.mac())
                     .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
-            registry.save(svc.withPlacement(config.node(), r.pid(), cell.netnsName(), config.iface()));
+            registry.save(svc.withPlacement(config.node(), r.pid(), cell.netnsName(), config.iface(), null));
             long total = System.nanoTime() - t0;
             long age = System.currentTimeMillis() - found.path("taken_at").asLong();
             log.info("recovered {} on {} from its checkpoint on {} ({} s old): pid {}, {} ms in all", name, config.node(), keeper,

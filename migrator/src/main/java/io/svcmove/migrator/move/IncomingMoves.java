@@ -3,12 +3,10 @@ package io.svcmove.migrator.move;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.arp.ArpException;
 import io.svcmove.clock.TcpTimestamps;
-import io.svcmove.migrator.agent.Installation;
 import io.svcmove.migrator.config.AgentConfig;
-import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.criu.Criu;
-import io.svcmove.migrator.criu.FrozenTree;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.LazyPagesDaemon;
 import io.svcmove.migrator.criu.NetworkLock;
@@ -16,9 +14,13 @@ import io.svcmove.migrator.criu.OpenFd;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.GnuTlsKey;
-import io.svcmove.migrator.service.Draining;
+import io.svcmove.migrator.service.CarriedFiles;
+import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRecord.Arrival;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellSpec;
@@ -29,32 +31,23 @@ import io.svcmove.vip.Vip;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The destination's side of moves: each request of the source's {@link OutgoingMove} is one
- * handler here. A move is kept in memory until commit or abort; an agent restarted mid-move finds
- * a cell without a service record, which it removes at start.
+ * handler here, and each incoming move has an explicit {@link MoveStage}. Before ARRIVED a move
+ * lives in memory only: its cell is held (it never sent a frame), so whatever becomes of it, the
+ * source may resume, and an agent restarted meanwhile removes the cell no record owns. ARRIVED is
+ * recorded in the service's record, durably, before the hold is lifted: from then on this node
+ * has the service whatever happens to either agent, and an abort is refused.
  */
 public final class IncomingMoves {
     private static final Logger log = LoggerFactory.getLogger(IncomingMoves.class);
-
-    private final AgentConfig config;
-    private final Cells cells;
-    private final ServiceRegistry registry;
-    private final Criu criu;
-    private final String criuVersion;
-    private final ArpAnnouncer announcer;
-    private final ServiceLauncher launcher;
-    private final Map<String, Arrival> moves = new ConcurrentHashMap<>();
     /** How long a relay waits for the restored service to attach: the transfer and restore must fit in it. */
     private static final Duration RELAY_WINDOW = Duration.ofMinutes(5);
     /**
@@ -62,39 +55,67 @@ public final class IncomingMoves {
      * the stamps the source's kernel put ahead of its clock (pacing) and the time the restore takes.
      */
     private static final long TSVAL_LEAD_MS = 10;
-    /** Moves this node committed: an abort that comes after (a lost commit reply) must not kill the service. */
-    private final Set<String> committed = ConcurrentHashMap.newKeySet();
+    /** A held cell whose move went quiet this long asks its source whether the move is still on. */
+    private static final Duration QUIET = Duration.ofSeconds(10);
 
-    /** One service on its way in. */
-    private static final class Arrival {
+    private final AgentConfig config;
+    private final Cells cells;
+    private final ServiceRegistry registry;
+    private final Criu criu;
+    private final Path criuBinary;
+    private final String criuVersion;
+    private final ArpAnnouncer announcer;
+    private final ServiceLauncher launcher;
+    private final PeerClient peers;
+    private final FaultInjection faults;
+    private final Admission admission;
+    private final Map<String, Incoming> moves = new ConcurrentHashMap<>();
+
+    /** One service on its way in, before it has arrived. Its methods run under its own lock. */
+    private static final class Incoming {
+        final String id;
+        final String from;
         final ServiceRecord service;
         final Cell cell;
         final ImageDir images;
-        final String outputPipe;
+        /** What the restore is handed instead of reopening it: the output pipe, node-local logs. */
+        final ServiceFiles files;
         final ServiceLauncher.Relay relay;
-        volatile long pid;
-        /** A lazy move's page fetcher, and when every page has arrived (or why not). */
-        volatile LazyPagesDaemon daemon;
-        final CompletableFuture<Void> pages = new CompletableFuture<>();
+        MoveStage stage = MoveStage.PREPARED;
+        /** A lazy move's page fetcher, once restored. */
+        PageWatch pages;
+        /** The files this node wrote for the service ({@link CarriedFiles}): removed if the move is dropped. */
+        List<String> carried = List.of();
 
-        Arrival(ServiceRecord service, Cell cell, ImageDir images, String outputPipe, ServiceLauncher.Relay relay) {
+        Incoming(String id, String from, ServiceRecord service, Cell cell, ImageDir images, ServiceFiles files,
+                ServiceLauncher.Relay relay) {
+            this.id = id;
+            this.from = from;
             this.service = service;
             this.cell = cell;
             this.images = images;
-            this.outputPipe = outputPipe;
+            this.files = files;
             this.relay = relay;
+        }
+
+        void to(MoveStage next) {
+            stage = stage.to(next);
         }
     }
 
-    public IncomingMoves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion,
-            ArpAnnouncer announcer, ServiceLauncher launcher) {
-        this.launcher = launcher;
+    public IncomingMoves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, Path criuBinary, String criuVersion,
+            ArpAnnouncer announcer, ServiceLauncher launcher, PeerClient peers, FaultInjection faults) {
         this.config = config;
         this.cells = cells;
         this.registry = registry;
         this.criu = criu;
+        this.criuBinary = criuBinary;
         this.criuVersion = criuVersion;
         this.announcer = announcer;
+        this.launcher = launcher;
+        this.peers = peers;
+        this.faults = faults;
+        this.admission = new Admission(config, registry, criu, criuVersion);
     }
 
     /** Image directories are named after their node, so that an agent restarted mid-move finds its own leftovers. */
@@ -109,9 +130,30 @@ public final class IncomingMoves {
         }
     }
 
+    /**
+     * At start: a service that had ARRIVED when this agent stopped may have stopped with its hold
+     * still on and its VIP not announced yet: both are done now; its source commits it (or asks).
+     */
+    public void finishArrivals() {
+        for (ServiceRecord r : registry.all()) {
+            if (r.arrival() != null && r.arrival().stage() == MoveStage.ARRIVED) {
+                cells.find(r.name()).ifPresent(cell -> {
+                    try {
+                        cell.release();
+                        announce(cell);
+                        log.info("move {}: {} had arrived from {} when this agent stopped: it runs here (hold lifted, VIP announced);"
+                                + " {} commits it once the agents talk", r.arrival().id(), r.name(), r.arrival().from(), r.arrival().from());
+                    } catch (ArpException | RuntimeException e) {
+                        log.error("move {}: taking over the VIP of {}: {}", r.arrival().id(), r.name(), e.getMessage());
+                    }
+                });
+            }
+        }
+    }
+
     /** Where the images of a move arrive: inside its private tmpfs directory. */
     public Path imagesFor(String moveId) throws IOException {
-        Arrival a = moves.get(moveId);
+        Incoming a = moves.get(moveId);
         if (a == null) {
             throw new IOException("no move " + moveId + " is being prepared on " + config.node());
         }
@@ -119,157 +161,277 @@ public final class IncomingMoves {
     }
 
     /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, held. */
-    public synchronized JsonNode prepare(String from, JsonNode body) throws Exception {
-        String moveId = body.path("move_id").asText();
-        ServiceRecord svc = ControlMessage.JSON.treeToValue(body.path("service"), ServiceRecord.class);
-        if (criu == null) {
-            throw new IllegalStateException("CRIU is missing or does not work on " + config.node()
-                    + ": run 'make setup' there (see the agent's log for CRIU's own reason)");
-        }
-        if (!criuVersion.equals(body.path("criu_version").asText())) {
-            throw new IllegalStateException(config.node() + " has CRIU " + criuVersion + " but " + from + " has "
-                    + body.path("criu_version").asText() + ": install the same CRIU on both (make setup)");
-        }
-        if (registry.find(svc.name()).isPresent()) {
-            throw new IllegalStateException("a service named " + svc.name() + " already runs on " + config.node());
-        }
-        if (new Draining(Path.of(config.stateDir())).on()) {
-            throw new IllegalStateException(config.node() + " is draining: it takes no services until 'svcmove undrain "
-                    + config.node() + "'");
-        }
-        Vip vip = Vip.parse(svc.vip());
-        for (ServiceRecord other : registry.all()) {
-            if (Vip.parse(other.vip()).address().equals(vip.address())) {
-                throw new IllegalStateException(vip.addressText() + " is already the VIP of " + other.name() + " on " + config.node());
-            }
-        }
+    public synchronized MoveMessages.Prepared prepare(String from, JsonNode body) throws Exception {
+        MoveMessages.Prepare p = MoveMessages.read(body, MoveMessages.Prepare.class);
+        ServiceRecord svc = p.service().moving(null).arrived(null);
+        faults.at("dest-prepare");
+        ServiceFiles files = p.files() == null ? new ServiceFiles(null, null, null) : p.files();
+        admission.check(from, svc, p.criuVersion(), files);
         if (cells.find(svc.name()).isPresent()) {
             log.warn("removing the leftover cell of {} (an earlier move that did not finish)", svc.name());
             cells.destroy(svc.name());
         }
+        Vip vip = Vip.parse(svc.vip());
         Cell cell = cells.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
-        List<Cell.Neighbor> neighbors = new ArrayList<>();
-        body.path("neighbors").forEach(n -> neighbors.add(new Cell.Neighbor(n.path("address").asText(), n.path("mac").asText())));
         ImageDir images;
         ServiceLauncher.Relay relay;
         try {
-            cell.addNeighbors(neighbors);
+            cell.addNeighbors(p.neighbors() == null ? List.of() : p.neighbors());
             cell.openHoldControl();
-            images = ImageDir.create(imagePrefix(config.node()) + moveId + "-");
+            images = ImageDir.create(imagePrefix(config.node()) + p.moveId() + "-");
             relay = launcher.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
         } catch (IOException | RuntimeException e) {
             cell.closeHoldControl();
             cells.destroy(svc.name());
             throw e;
         }
-        moves.put(moveId, new Arrival(svc, cell, images, body.path("output_pipe").asText(), relay));
-        log.info("move {}: prepared cell {} for {} from {} (held)", moveId, cell.netnsName(), svc.name(), from);
-        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("criu_version", criuVersion);
+        Incoming a = new Incoming(p.moveId(), from, svc, cell, images, files, relay);
+        moves.put(a.id, a);
+        watchWhileHeld(a);
+        log.info("move {}: prepared cell {} for {} from {} (held)", a.id, cell.netnsName(), svc.name(), from);
+        return new MoveMessages.Prepared(config.node(), criuVersion);
     }
 
     /**
-     * RESTORE: the tree into the prepared cell; then the hold is lifted. For a lazy move (the body
-     * names the source's page server) a {@code criu lazy-pages} is started first, and watched.
+     * RESTORE: the tree into the prepared cell, recorded here as ARRIVED, then the hold is lifted.
+     * For a lazy move (the request names the source's page server) a {@code criu lazy-pages} is
+     * started first, and watched.
      */
-    public JsonNode restore(String from, JsonNode body) throws Exception {
-        Arrival a = arrival(body);
-        String moveId = body.path("move_id").asText();
-        boolean lazy = body.hasNonNull("page_server");
-        Path images = a.images.images();
-        int streams = TcpTimestamps.advance(images, Duration.ofMillis(body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS));
-        long daemonStart = System.nanoTime();
-        if (lazy) {
-            a.daemon = LazyPagesDaemon.start(Installation.criu(), images, a.images.path(), body.path("page_server").asText(),
-                    body.path("page_port").asInt(), pageServerTls(config));
-            log.info("move {}: criu lazy-pages ready in {} ms", moveId, (System.nanoTime() - daemonStart) / 1_000_000);
-        }
-        RestoreResult r;
-        try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); OpenFd output = OpenFd.openForWriting(a.relay.pipe())) {
-            r = CriuLogs.keptOnFailure(Path.of(config.logDir()), moveId, () ->
-                    criu.restore(RestoreOptions.builder(images, NetworkLock.SKIP).workDir(a.images.path()).lazyPages(lazy)
-                            .tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd())
-                            .inheritFd(a.outputPipe, output.fd()).build(), n -> {}));
-        } catch (Exception e) {
-            if (a.daemon != null) {
-                a.daemon.close();
+    public MoveMessages.Restored restore(String from, JsonNode body) throws Exception {
+        MoveMessages.Restore req = MoveMessages.read(body, MoveMessages.Restore.class);
+        Incoming a = incoming(req.moveId());
+        synchronized (a) {
+            if (a.stage != MoveStage.PREPARED) {
+                throw new IllegalStateException("move " + a.id + " is at stage " + a.stage.label() + " on " + config.node()
+                        + ", not prepared: it cannot be restored (again)");
             }
-            throw e;
+            a.to(MoveStage.RESTORING);
+            faults.at("dest-restore");
+            Path images = a.images.images();
+            int streams = TcpTimestamps.advance(images, Duration.ofMillis(req.sinceDumpMs() + TSVAL_LEAD_MS));
+            LazyPagesDaemon daemon = null;
+            RestoreResult r;
+            try {
+                if (req.lazy()) {
+                    long daemonStart = System.nanoTime();
+                    daemon = LazyPagesDaemon.start(criuBinary, images, a.images.path(), req.pageServer(), req.pagePort(),
+                            pageServerTls(config));
+                    log.info("move {}: criu lazy-pages ready in {} ms", a.id, (System.nanoTime() - daemonStart) / 1_000_000);
+                }
+                a.carried = CarriedFiles.place(images, a.service.carry());
+                try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); ServiceFiles.Opened inherited = a.files.open(a.relay.pipe())) {
+                    r = CriuLogs.keptOnFailure(Path.of(config.logDir()), a.id, () ->
+                            criu.restore(inherited.into(RestoreOptions.builder(images, NetworkLock.SKIP).workDir(a.images.path())
+                                    .lazyPages(req.lazy()).tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()))
+                                    .build(), n -> {}));
+                }
+                faults.at("dest-restored");
+                // Durable before the hold is lifted: an agent that dies from here on finds the service its own.
+                registry.save(a.service.withPlacement(config.node(), r.pid(), a.cell.netnsName(), config.iface(),
+                        new Arrival(a.id, from, MoveStage.ARRIVED)));
+            } catch (Exception e) {
+                if (daemon != null) {
+                    daemon.close();
+                }
+                CarriedFiles.remove(a.carried);
+                throw e;
+            }
+            a.to(MoveStage.ARRIVED);
+            faults.at("dest-arrived");
+            if (daemon != null) {
+                a.pages = PageWatch.start(a.id, a.service.name(), config.node(), daemon, r.pid(), a.images,
+                        Duration.ofSeconds(config.move().lazyTimeoutS()), why -> failed(a, r.pid(), why));
+            }
+            a.cell.release();
+            a.cell.closeHoldControl();
+            log.info("move {}: {} restored as pid {} in {} ms, {} connections' timestamps {} ms on; arrived, hold lifted",
+                    a.id, a.service.name(), r.pid(), r.elapsed().toMillis(), streams, req.sinceDumpMs() + TSVAL_LEAD_MS);
+            return new MoveMessages.Restored(r.pid(), r.elapsed().toMillis());
         }
-        a.pid = r.pid();
-        if (lazy) {
-            // Nothing can be rolled back from here: the service is this node's even if the source never commits.
-            registry.save(a.service.withPlacement(config.node(), a.pid, a.cell.netnsName(), config.iface()));
-            watchPages(moveId, a);
+    }
+
+    /** A lazy move whose pages stopped: the service here was killed; it is recorded failed, and the move is over. */
+    private void failed(Incoming a, long pid, String why) {
+        synchronized (a) {
+            registry.find(a.service.name()).ifPresent(r -> registry.save(r.failed(why).arrived(new Arrival(a.id, a.from,
+                    MoveStage.COMMITTED))));
+            moves.remove(a.id);
         }
-        a.cell.release();
-        a.cell.closeHoldControl();
-        log.info("move {}: {} restored as pid {} in {} ms, {} connections' timestamps {} ms on; hold lifted",
-                moveId, a.service.name(), r.pid(), r.elapsed().toMillis(), streams,
-                body.path("since_dump_ms").asLong() + TSVAL_LEAD_MS);
-        return ControlMessage.JSON.createObjectNode().put("pid", r.pid()).put("restore_ms", r.elapsed().toMillis());
     }
 
     /** ANNOUNCE: gratuitous ARP from this node, so the switch and the clients learn where the VIP is now. */
-    public JsonNode announce(String from, JsonNode body) throws Exception {
-        Arrival a = arrival(body);
-        announcer.announce(config.iface(), Announcement.of(a.cell.vip().address(), a.cell.vip().mac())
+    public MoveMessages.Kept announce(String from, JsonNode body) throws Exception {
+        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        faults.at("dest-announce");
+        ServiceRecord r = arrived(ref).orElseThrow(() -> notArrived(ref));
+        announce(cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone")));
+        return new MoveMessages.Kept(true, r.arrival().stage());
+    }
+
+    private void announce(Cell cell) throws ArpException {
+        announcer.announce(config.iface(), Announcement.of(cell.vip().address(), cell.vip().mac())
                 .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
-        return ControlMessage.JSON.createObjectNode();
     }
 
     /** DRAIN: what the source buffered during the freeze goes into the restored service's stack, in order. */
-    public JsonNode inject(String from, JsonNode body) throws Exception {
-        Arrival a = arrival(body);
-        List<byte[]> packets = new ArrayList<>();
-        for (JsonNode p : body.path("packets")) {
-            packets.add(p.binaryValue());
-        }
-        int n = PacketInjector.inject(a.cell, packets);
-        log.info("move {}: injected {} of {} buffered packets into {}", body.path("move_id").asText(), n, packets.size(), a.cell.netnsName());
-        return ControlMessage.JSON.createObjectNode().put("injected", n);
+    public MoveMessages.Injected inject(String from, JsonNode body) throws Exception {
+        MoveMessages.Inject req = MoveMessages.read(body, MoveMessages.Inject.class);
+        ServiceRecord r = arrived(new MoveMessages.MoveRef(req.moveId(), null))
+                .orElseThrow(() -> new IllegalStateException("no move " + req.moveId() + " has arrived on " + config.node()));
+        Cell cell = cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone"));
+        int n = PacketInjector.inject(cell, req.packets());
+        log.info("move {}: injected {} of {} buffered packets into {}", req.moveId(), n, req.packets().size(), cell.netnsName());
+        return new MoveMessages.Injected(n);
     }
 
     /**
-     * A lazy move's service faults on every page it has not got yet: when the page fetcher fails
-     * (the source failed) or stalls, the service is killed at once and recorded as failed, whether
-     * or not the source is still there to hear of it.
+     * COMMIT: the service is this node's from now on (for a lazy move, once every page has arrived).
+     * Idempotent: a replayed commit gets the first one's answer. A move that has not arrived here is
+     * refused, and nothing changes.
      */
-    private void watchPages(String moveId, Arrival a) {
-        Duration timeout = Duration.ofSeconds(config.move().lazyTimeoutS());
-        Thread t = new Thread(() -> {
-            try {
-                a.daemon.await(timeout);
-                log.info("move {}: every page of {} arrived", moveId, a.service.name());
-                a.pages.complete(null);
-            } catch (Exception e) {
-                String why = "the source's pages stopped arriving before the last one (" + firstLine(e.getMessage())
-                        + "): the service cannot run without them and cannot be rolled back";
-                log.error("move {}: {} FAILED on {}: {}; killed. Full reason: {}", moveId, a.service.name(), config.node(), why,
-                        e.getMessage());
-                try {
-                    new FrozenTree(a.pid).kill(5, TimeUnit.SECONDS);
-                    a.daemon.close();
-                    registry.save(a.service.withPlacement(config.node(), a.pid, a.cell.netnsName(), config.iface()).failed(why));
-                } catch (Exception k) {
-                    log.error("move {}: cleaning up the failed {}: {}", moveId, a.service.name(), k.toString());
-                }
-                moves.remove(moveId); // no commit or abort follows a failure here
-                a.pages.completeExceptionally(new IllegalStateException(a.service.name() + " failed on " + config.node() + ": " + why));
-            } finally {
-                // The daemon is done with the images: they go now, whether or not the source ever commits.
-                try {
-                    a.images.close();
-                } catch (IOException e) {
-                    log.error("move {}: deleting the images in {}: {}", moveId, a.images.path(), e.toString());
-                }
+    public MoveMessages.Kept commit(String from, JsonNode body) throws Exception {
+        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        faults.at("dest-commit");
+        Incoming a = moves.get(ref.moveId());
+        if (a != null && a.pages != null) {
+            a.pages.await();
+        }
+        synchronized (this) {
+            ServiceRecord r = arrived(ref).orElseThrow(() -> notArrived(ref));
+            if (r.arrival().stage() == MoveStage.ARRIVED) {
+                registry.save(r.arrived(new Arrival(r.arrival().id(), r.arrival().from(), MoveStage.COMMITTED)));
+                log.info("move {}: {} committed: it runs here (pid {})", ref.moveId(), r.name(), r.pid());
             }
-        }, "lazy-pages-" + moveId);
-        t.setDaemon(true);
-        t.start();
+            forget(ref.moveId());
+            return new MoveMessages.Kept(true, MoveStage.COMMITTED);
+        }
     }
 
-    private static String firstLine(String s) {
-        return s == null ? "" : s.lines().findFirst().orElse("");
+    /**
+     * A source that cannot tell how its move ended asks who has the service: a copy that arrived
+     * here is kept (committed, its VIP announced); a move that had not arrived is aborted, and the
+     * source resumes its own. The answer is definite either way.
+     */
+    public MoveMessages.Kept claim(String from, JsonNode body) throws Exception {
+        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        if (dropUnlessArrived(ref, from + " asked who has " + ref.name() + " before it arrived")) {
+            return new MoveMessages.Kept(false, MoveStage.ABORTED);
+        }
+        if (arrived(ref).isPresent()) {
+            announce(from, body);
+            return commit(from, body);
+        }
+        log.info("move {}: {} asks who has {}: not this node", ref.moveId(), from, ref.name());
+        return new MoveMessages.Kept(false, null);
+    }
+
+    /** The source gives up before the service arrived: whatever this node made for the move goes. Idempotent. */
+    public MoveMessages.Aborted abort(String from, JsonNode body) throws Exception {
+        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        if (dropUnlessArrived(ref, "aborted by " + from)) {
+            return new MoveMessages.Aborted(true);
+        }
+        Optional<ServiceRecord> r = arrived(ref);
+        if (r.isPresent()) {
+            throw new IllegalStateException("move " + ref.moveId() + " is " + r.get().arrival().stage().label() + " on "
+                    + config.node() + ": " + r.get().name() + " runs here and is not rolled back (a source that cannot tell asks"
+                    + " with a claim)");
+        }
+        return new MoveMessages.Aborted(false);
+    }
+
+    /** The record of the service that arrived here by move {@code ref}, if it did. */
+    private Optional<ServiceRecord> arrived(MoveMessages.MoveRef ref) {
+        return registry.all().stream().filter(r -> r.arrival() != null && r.arrival().id().equals(ref.moveId())).findFirst();
+    }
+
+    private IllegalStateException notArrived(MoveMessages.MoveRef ref) {
+        Incoming a = moves.get(ref.moveId());
+        return new IllegalStateException(a != null
+                ? "move " + ref.moveId() + " has not arrived on " + config.node() + " (it is at stage " + a.stage.label() + ")"
+                : "no move " + ref.moveId() + " arrived on " + config.node() + " (unknown move id, or it was aborted)");
+    }
+
+    private Incoming incoming(String moveId) {
+        Incoming a = moves.get(moveId);
+        if (a == null) {
+            throw new IllegalStateException("no move " + moveId + " is under way on " + config.node());
+        }
+        return a;
+    }
+
+    /**
+     * Drops move {@code ref} if it is under way here and has not arrived (waiting for a restore in
+     * progress to end first); whether it did.
+     */
+    private boolean dropUnlessArrived(MoveMessages.MoveRef ref, String why) throws Exception {
+        Incoming a = moves.get(ref.moveId());
+        if (a == null) {
+            return false;
+        }
+        synchronized (a) {
+            if (a.stage == MoveStage.ARRIVED || moves.get(a.id) != a) {
+                return false;
+            }
+            drop(a, why);
+            return true;
+        }
+    }
+
+    /** Under {@code a}'s lock: the held cell, its images and anything CRIU left in it go. */
+    private void drop(Incoming a, String why) throws Exception {
+        a.to(MoveStage.ABORTED);
+        moves.remove(a.id);
+        a.cell.closeHoldControl();
+        cells.destroy(a.service.name());
+        a.images.close();
+        CarriedFiles.remove(a.carried);
+        log.info("move {}: {}; the cell of {} is gone", a.id, why, a.service.name());
+    }
+
+    private void forget(String moveId) throws IOException {
+        Incoming a = moves.remove(moveId);
+        if (a != null && a.pages == null) {
+            a.images.close();
+        }
+    }
+
+    /**
+     * A held cell must not outlive its move: once quiet, the source is asked whether the move is
+     * still on; if it says no (it gave up and could not tell this node), the cell goes.
+     */
+    private void watchWhileHeld(Incoming a) {
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(QUIET.toMillis());
+                while (moves.get(a.id) == a) {
+                    synchronized (a) {
+                        if (a.stage != MoveStage.PREPARED) {
+                            return;
+                        }
+                    }
+                    try {
+                        MoveMessages.Active answer = Peers.call(peers, a.from, MoveMessages.Type.ACTIVE,
+                                new MoveMessages.MoveRef(a.id, a.service.name()), MoveMessages.Active.class, QUIET);
+                        if (!answer.active()) {
+                            synchronized (a) {
+                                if (a.stage == MoveStage.PREPARED) {
+                                    drop(a, a.from + " says the move is over");
+                                }
+                            }
+                            return;
+                        }
+                    } catch (Exception e) {
+                        log.debug("move {}: asking {} whether the move is on: {}", a.id, a.from, e.getMessage());
+                    }
+                    Thread.sleep(QUIET.toMillis() / 2);
+                }
+            } catch (Exception e) {
+                log.warn("move {}: watching the held cell of {}: {}", a.id, a.service.name(), e.toString());
+            }
+        }, "held-" + a.id);
+        t.setDaemon(true);
+        t.start();
     }
 
     /** The agent's own certificates, which CRIU's page server and lazy-pages daemon use too. */
@@ -279,84 +441,11 @@ public final class IncomingMoves {
         return new PageServerTls(Path.of(config.tls().ca()), Path.of(config.tls().cert()), key);
     }
 
-    /** COMMIT: the service is this node's from now on (for a lazy move, once every page has arrived). */
-    public JsonNode commit(String from, JsonNode body) throws Exception {
-        Arrival lazy = arrival(body);
-        if (lazy.daemon != null) {
-            Peers.await(lazy.pages);
-        }
-        return keep(body);
-    }
-
-    private synchronized JsonNode keep(JsonNode body) throws Exception {
-        Arrival a = arrival(body);
-        registry.save(a.service.withPlacement(config.node(), a.pid, a.cell.netnsName(), config.iface()));
-        committed.add(body.path("move_id").asText());
-        moves.remove(body.path("move_id").asText());
-        a.images.close();
-        log.info("move {}: {} now runs here (pid {})", body.path("move_id").asText(), a.service.name(), a.pid);
-        return ControlMessage.JSON.createObjectNode();
-    }
-
-    /**
-     * A source restarted mid-move asks who has the service now: a copy restored here (running)
-     * is kept, as at commit, and its VIP announced from here; anything less goes, as at abort,
-     * and the source resumes its own.
-     * An agent restarted here meanwhile knows the move only by its service record.
-     */
-    public synchronized JsonNode claim(String from, JsonNode body) throws Exception {
-        String moveId = body.path("move_id").asText();
-        Arrival a = moves.get(moveId);
-        boolean kept;
-        if (a != null && a.pid > 0) {
-            announce(from, body);
-            keep(body);
-            kept = true;
-        } else if (a != null) {
-            abort(from, body);
-            kept = false;
-        } else {
-            kept = committed.contains(moveId) || registry.find(body.path("name").asText()).isPresent();
-        }
-        log.info("move {}: {} asks who has {}: {}", moveId, from, body.path("name").asText(), kept ? "this node" : "not this node");
-        return ControlMessage.JSON.createObjectNode().put("kept", kept);
-    }
-
-    /** The source gives up: whatever this node made for the move goes. Idempotent. */
-    public synchronized JsonNode abort(String from, JsonNode body) throws Exception {
-        String moveId = body.path("move_id").asText();
-        if (committed.contains(moveId)) {
-            throw new IllegalStateException("move " + moveId + " was committed: the service runs on " + config.node()
-                    + " and is not rolled back");
-        }
-        Arrival a = moves.remove(moveId);
-        if (a == null) {
-            return ControlMessage.JSON.createObjectNode().put("known", false);
-        }
-        if (a.pid > 0) {
-            new FrozenTree(a.pid).kill(5, TimeUnit.SECONDS);
-        }
-        if (a.daemon != null) {
-            a.daemon.close();
-        }
-        a.cell.closeHoldControl();
-        cells.destroy(a.service.name());
-        a.images.close();
-        log.info("move {}: aborted by {}; the cell of {} is gone", moveId, from, a.service.name());
-        return ControlMessage.JSON.createObjectNode().put("known", true);
-    }
-
-    private Arrival arrival(JsonNode body) {
-        Arrival a = moves.get(body.path("move_id").asText());
-        if (a == null) {
-            throw new IllegalStateException("no move " + body.path("move_id").asText() + " is under way on " + config.node());
-        }
-        return a;
-    }
-
     /** Handlers by request type, for the peer server. */
-    public Map<String, io.svcmove.migrator.peer.RequestHandler> handlers() {
-        return Map.of("move.prepare", this::prepare, "move.restore", this::restore, "move.announce", this::announce, "move.inject", this::inject,
-                "move.commit", this::commit, "move.abort", this::abort, "move.claim", this::claim);
+    public Map<String, RequestHandler> handlers() {
+        return Map.of(MoveMessages.Type.PREPARE, MoveMessages.typed(this::prepare), MoveMessages.Type.RESTORE, MoveMessages.typed(this::restore),
+                MoveMessages.Type.ANNOUNCE, MoveMessages.typed(this::announce), MoveMessages.Type.INJECT, MoveMessages.typed(this::inject),
+                MoveMessages.Type.COMMIT, MoveMessages.typed(this::commit), MoveMessages.Type.ABORT, MoveMessages.typed(this::abort),
+                MoveMessages.Type.CLAIM, MoveMessages.typed(this::claim));
     }
 }

@@ -1,7 +1,6 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.clock.PeerClocks;
@@ -11,6 +10,8 @@ import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
+import io.svcmove.migrator.service.ProcessIdentity;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
@@ -46,9 +47,13 @@ public final class Moves {
     private final PeerClocks clocks;
     /** One move at a time per node: moves are short, and CRIU and the cells are shared. */
     private final Object moving = new Object();
+    private final FaultInjection faults;
+    private final UnfinishedMoves unfinished;
 
     public Moves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
-            ArpAnnouncer announcer, PeerClocks clocks) {
+            ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults) {
+        this.faults = faults;
+        this.unfinished = new UnfinishedMoves(registry, () -> outgoing(new LoggedMove(), null, false), moving);
         this.config = config;
         this.cells = cells;
         this.registry = registry;
@@ -58,6 +63,32 @@ public final class Moves {
         this.announcer = announcer;
         this.hooks = new Hooks(Path.of(config.hooks().dir()), Duration.ofSeconds(config.hooks().timeoutS()));
         this.clocks = clocks;
+    }
+
+    /** Moves that did not end: at start, and those whose outcome a move could not know. */
+    public UnfinishedMoves unfinished() {
+        return unfinished;
+    }
+
+    /** A move from here; {@code buffer} false: no packet buffer (--no-buffer; a recovery has none left to drain). */
+    private OutgoingMove outgoing(MoveListener listener, OutgoingMove.Lazy lazy, boolean buffer) {
+        return new OutgoingMove(OutgoingMove.Effects.on(cells, criu, peers, announcer), registry, Path.of(config.logDir()), listener, faults,
+                new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0, config.move().arpRepeats(),
+                        Duration.ofMillis(config.move().arpIntervalMs()), lazy, Duration.ofSeconds(config.move().callTimeoutS()),
+                        Duration.ofSeconds(config.move().lazyTimeoutS())));
+    }
+
+    /** A source's answer to a destination holding a cell for move {@code id}: is that move still on here? */
+    private MoveMessages.Active active(String from, JsonNode body) {
+        String id = MoveMessages.read(body, MoveMessages.MoveRef.class).moveId();
+        return new MoveMessages.Active(registry.all().stream().anyMatch(r -> r.move() != null && r.move().id().equals(id)));
+    }
+
+    /** The peer requests a source answers, by type. */
+    public Map<String, RequestHandler> handlers() {
+        return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
+                MoveMessages.typed(this::active), MoveMessages.Type.WHERE, MoveMessages.typed(this::where),
+                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck));
     }
 
     /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
@@ -75,35 +106,40 @@ public final class Moves {
         }
         String owner = whereIs(name);
         events.accept(ControlMessage.JSON.createObjectNode().put("forwarded_to", owner));
-        JsonNode r = Peers.await(peers.call(owner, "move.run", req, FORWARDED));
-        if (!r.path("ok").asBoolean()) {
-            throw new ControlException(Outcome.valueOf(r.path("outcome").asText("FAILED")), r.path("message").asText());
+        MoveMessages.RunResult r = Peers.call(peers, owner, MoveMessages.Type.RUN, new MoveMessages.Run(name, to,
+                req.path("buffer").asBoolean(true), req.path("force").asBoolean(), req.path("mode").asText("auto")),
+                MoveMessages.RunResult.class, FORWARDED);
+        if (!r.ok()) {
+            throw new ControlException(r.outcome() == null ? Outcome.FAILED : r.outcome(), r.message());
         }
-        return r.path("report");
+        return r.report();
     }
 
     /** A move forwarded by a peer's agent: answers with the report or the failure, never throws. */
-    public JsonNode forwarded(String from, JsonNode req) {
-        ObjectNode r = ControlMessage.JSON.createObjectNode();
+    private MoveMessages.RunResult forwarded(String from, JsonNode body) {
+        MoveMessages.Run run = MoveMessages.read(body, MoveMessages.Run.class);
         try {
-            r.set("report", moveFromHere(req.path("name").asText(), req.path("node").asText(), req.path("buffer").asBoolean(true),
-                    req.path("force").asBoolean(), req.path("mode").asText("auto"), e -> {}));
-            return r.put("ok", true);
+            return new MoveMessages.RunResult(true, moveFromHere(run.name(), run.node(), run.buffer(), run.force(),
+                    run.mode() == null ? "auto" : run.mode(), e -> {}), null, null);
         } catch (ControlException e) {
-            return r.put("ok", false).put("outcome", e.outcome().name()).put("message", e.getMessage());
+            return new MoveMessages.RunResult(false, null, e.outcome(), e.getMessage());
         }
     }
 
-    /** Where a service runs, for peers looking for it. */
-    public JsonNode where(String from, JsonNode req) {
-        return ControlMessage.JSON.createObjectNode().put("node", config.node())
-                .put("runs_here", registry.find(req.path("name").asText()).isPresent());
+    /**
+     * Where a service runs, for peers looking for it: here if it is recorded here and its process is
+     * its own, or it is in a move from or to here. A dead record (a node back from a crash) is not.
+     */
+    private MoveMessages.Where where(String from, JsonNode body) {
+        return new MoveMessages.Where(config.node(), registry.find(MoveMessages.read(body, MoveMessages.ServiceRef.class).name())
+                .filter(r -> r.move() != null || r.arriving() || ProcessIdentity.same(r.pid(), r.pidStart())).isPresent());
     }
 
     private String whereIs(String name) {
         for (AgentConfig.Peer p : config.peers()) {
             try {
-                if (Peers.await(peers.call(p.name(), "service.where", Map.of("name", name), ASK)).path("runs_here").asBoolean()) {
+                if (Peers.call(peers, p.name(), MoveMessages.Type.WHERE, new MoveMessages.ServiceRef(name), MoveMessages.Where.class, ASK)
+                        .runsHere()) {
                     return p.name();
                 }
             } catch (Exception e) {
@@ -136,7 +172,12 @@ public final class Moves {
                     "no service named " + name + " on " + config.node()));
             if (svc.move() != null) {
                 throw new ControlException(Outcome.REFUSED, "the move " + svc.move().id() + " of " + name + " to " + svc.move().to()
-                        + " is still being finished (this agent restarted during it): see 'svcmove status', then try again");
+                        + " (stage " + svc.move().stage().label() + ") is still being finished: see 'svcmove status', then try again");
+            }
+            if (svc.arriving()) {
+                throw new ControlException(Outcome.REFUSED, name + " arrived from " + svc.arrival().from() + " (move "
+                        + svc.arrival().id() + ") and " + svc.arrival().from() + " has not let go of it yet: try again once it has"
+                        + " ('svcmove status' shows the arrival until then)");
             }
             Cell cell = cells.find(name).filter(c -> c.pids().contains(svc.pid())).orElseThrow(() -> new ControlException(
                     Outcome.REFUSED, name + " is not running on " + config.node() + " ('svcmove status'): only a running service moves"));
@@ -146,10 +187,7 @@ public final class Moves {
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
-                OutgoingMove.Options options = new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0,
-                        config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs()), lazy(mode, cell, to, events));
-                OutgoingMove.Report r = new OutgoingMove(cells, registry, criu, peers, announcer, Path.of(config.logDir()), progress)
-                        .run(svc, cell, to, criuVersion, options);
+                OutgoingMove.Report r = outgoing(progress, lazy(mode, cell, to, events), buffer).run(svc, SourceCell.of(cell), to, criuVersion);
                 log.info("moved {} to {}: buffered {} packets ({} bytes, {} dropped), injected {}", name, to, r.buffer().buffered(),
                         r.buffer().bytes(), r.buffer().dropped(), r.buffer().injected());
                 log.info("moved {} to {}: frozen {} ms, phases {}", name, to, r.freezeMicros() / 1000, r.result().micros());
@@ -163,6 +201,13 @@ public final class Moves {
                 }
                 r.result().cleanupFailures().forEach(e -> log.warn("move of {} done, but cleanup failed: {}", name, e.getMessage()));
                 return report(r);
+            } catch (MoveUnresolvedException e) {
+                unfinished.resolve(name);
+                String message = "move of " + name + " to " + to + ": outcome unknown (" + e.step().phase().label() + ": "
+                        + e.step().name() + ": " + e.getMessage() + "): " + name + " is frozen on " + config.node() + " and may run on "
+                        + to + "; svcmove resolves it when " + to + " answers ('svcmove status' on both nodes shows where it runs)";
+                log.warn(message);
+                throw new ControlException(Outcome.UNKNOWN, message);
             } catch (MoveFailedException e) {
                 Outcome outcome = e.phase() == Phase.PREPARE ? Outcome.REFUSED : Outcome.ROLLED_BACK;
                 String what = outcome == Outcome.REFUSED ? "refused" : "rolled back";
@@ -194,16 +239,14 @@ public final class Moves {
         }
         List<String> missing = new ArrayList<>(LazySupport.missing(criu, config.node()));
         try {
-            JsonNode there = Peers.await(peers.call(to, "move.lazy_check", Map.of(), ASK));
-            there.path("missing").forEach(m -> missing.add(m.asText()));
+            missing.addAll(Peers.call(peers, to, MoveMessages.Type.LAZY_CHECK, Map.of(), MoveMessages.LazyCheck.class, ASK).missing());
         } catch (Exception e) {
             missing.add(to + " could not say whether it can take a lazy move (" + e.getMessage() + ")");
         }
         String address = config.listen().substring(0, config.listen().lastIndexOf(':'));
         if (missing.isEmpty()) {
             try {
-                return new OutgoingMove.Lazy(address, LazySupport.freePort(address), IncomingMoves.pageServerTls(config),
-                        Duration.ofSeconds(config.move().lazyTimeoutS()));
+                return new OutgoingMove.Lazy(address, LazySupport.freePort(address), IncomingMoves.pageServerTls(config));
             } catch (IOException e) {
                 missing.add("no free TCP port for the page server on " + address + " (" + e.getMessage() + ")");
             }
@@ -215,11 +258,8 @@ public final class Moves {
     }
 
     /** A destination's answer to "can you take a lazy move?". */
-    public JsonNode lazyCheck(String from, JsonNode req) {
-        ObjectNode r = ControlMessage.JSON.createObjectNode();
-        ArrayNode missing = r.putArray("missing");
-        LazySupport.missing(criu, config.node()).forEach(missing::add);
-        return r;
+    private MoveMessages.LazyCheck lazyCheck(String from, JsonNode body) {
+        return new MoveMessages.LazyCheck(LazySupport.missing(criu, config.node()));
     }
 
     private static JsonNode report(OutgoingMove.Report r) {
@@ -245,6 +285,19 @@ public final class Moves {
         return n;
     }
 
+    /** What a recovery does, in the agent's log. */
+    private static final class LoggedMove implements MoveListener {
+        @Override
+        public void stepFailed(Step step, Exception cause) {
+            log.warn("finishing a move: {} failed: {}", step.name(), cause.getMessage());
+        }
+
+        @Override
+        public void undone(Step step, long micros) {
+            log.info("finishing a move: undone: {}", step.name());
+        }
+    }
+
     /** The move's listener: phases and transfer progress as events for the CLI. */
     private static final class ProgressEvents implements MoveListener {
         private final Consumer<JsonNode> events;
@@ -268,7 +321,7 @@ public final class Moves {
         @Override
         public void stepFailed(Step step, Exception cause) {
             events.accept(ControlMessage.JSON.createObjectNode().put("phase", step.phase().label()).put("state", "failed")
-                    .put("step", step.name()).put("message", String.valueOf(cause.getMessage())));
+                    .put("step", step.name()).put("boundary", step.id()).put("message", String.valueOf(cause.getMessage())));
         }
 
         @Override

@@ -1,68 +1,86 @@
 package io.svcmove.migrator.move;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
-import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.arp.ArpException;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.DumpOptions;
-import io.svcmove.migrator.criu.FrozenTree;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.peer.PeerClient;
-import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
+import io.svcmove.migrator.peer.PeerNotReachedException;
+import io.svcmove.migrator.service.CarriedFiles;
+import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
 import io.svcmove.migrator.service.ServiceRegistry;
-import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.PacketBuffer;
-import io.svcmove.vip.ServiceLauncher;
+import io.svcmove.vip.Vip;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The source's side of a move: it drives the whole sequence and talks to the destination's
- * {@link IncomingMoves}. Until the destination has committed, every failure resumes the frozen
- * tree here: the service keeps running where it was, its connections intact.
+ * The source's side of a move: its step table ({@link #steps}), which it runs live and which an
+ * agent restarted mid-move runs again from the recorded stage ({@link #recover}). It talks to the
+ * destination's {@link IncomingMoves}. Before the point of no return every failure resumes the
+ * frozen tree here; after it the frozen copy stays until the destination has said it keeps the
+ * service.
  */
 public final class OutgoingMove {
     /** The key under which the cell's netns is external in CRIU's images and inherited on restore. */
     public static final String CELL_NETNS_KEY = "svcmove-cell-net";
     private static final Logger log = LoggerFactory.getLogger(OutgoingMove.class);
-    private static final Duration CALL = Duration.ofSeconds(30);
     /** A killed lazy dump ends at once; CRIU's own abort grace bounds the rest. */
     private static final Duration STOP_GRACE = Duration.ofSeconds(15);
 
-    private final Cells cells;
+    private final Effects effects;
     private final ServiceRegistry registry;
-    private final Criu criu;
-    private final PeerClient peers;
-    private final ArpAnnouncer announcer;
     private final Path logDir;
     private final MoveListener listener;
+    private final FaultInjection faults;
+    private final Options options;
 
-    public OutgoingMove(Cells cells, ServiceRegistry registry, Criu criu, PeerClient peers, ArpAnnouncer announcer,
-            Path logDir, MoveListener listener) {
-        this.logDir = logDir;
-        this.announcer = announcer;
-        this.cells = cells;
+    public OutgoingMove(Effects effects, ServiceRegistry registry, Path logDir, MoveListener listener, FaultInjection faults,
+            Options options) {
+        this.effects = effects;
         this.registry = registry;
-        this.criu = criu;
-        this.peers = peers;
+        this.logDir = logDir;
         this.listener = listener;
+        this.faults = faults;
+        this.options = options;
+    }
+
+    /**
+     * Everything a move does outside the agent's own memory and records, each behind a small face:
+     * the node's cells, CRIU, the link to the destination, gratuitous ARP, the frozen copy's
+     * processes. {@link #on} wires a node's; tests give fakes.
+     */
+    public record Effects(SourceCell.Store cells, Criu criu, DestinationLink destination, Announcer announcer,
+            BiFunction<ServiceRecord, Optional<SourceCell>, SourceCopy> copies) {
+        public static Effects on(Cells cells, Criu criu, PeerClient peers, ArpAnnouncer announcer) {
+            return new Effects(SourceCell.Store.of(cells), criu, DestinationLink.over(peers), announcer::announce, SourceCopy::of);
+        }
+    }
+
+    /** Gratuitous ARP from this node. */
+    @FunctionalInterface
+    public interface Announcer {
+        void announce(String iface, Announcement announcement) throws ArpException;
     }
 
     /** What a finished move reports: where the service runs now and what each phase took. */
@@ -71,157 +89,306 @@ public final class OutgoingMove {
 
     /**
      * How a move is made: the packet buffer's size (0: no buffering, clients retransmit what the
-     * freeze dropped); {@code lazy} null for an eager move (every page moves during the freeze).
+     * freeze dropped); {@code lazy} null for an eager move (every page moves during the freeze);
+     * {@code call} bounds each call to the destination, {@code pagesTimeout} a lazy move's pages.
      */
-    public record Options(long bufferBytes, int arpRepeats, Duration arpInterval, Lazy lazy) {}
+    public record Options(long bufferBytes, int arpRepeats, Duration arpInterval, Lazy lazy, Duration call, Duration pagesTimeout) {}
 
-    /**
-     * Post-copy: the source's CRIU serves the pages from {@code address:port} (TLS with the cluster's
-     * certificates) until the destination has fetched them all, within {@code pagesTimeout}.
-     */
-    public record Lazy(String address, int port, PageServerTls tls, Duration pagesTimeout) {}
+    /** Post-copy: the source's CRIU serves the pages from {@code address:port} (TLS with the cluster's certificates). */
+    public record Lazy(String address, int port, PageServerTls tls) {}
 
     /** What the packet buffer did: frames buffered, their bytes, those that did not fit, those injected. */
     public record Drained(int buffered, long bytes, long dropped, int injected) {
         static final Drained NONE = new Drained(0, 0, 0, 0);
     }
 
-    public Report run(ServiceRecord svc, Cell cell, String destination, String criuVersion, Options options) throws MoveFailedException {
-        String moveId = svc.name() + "-" + UUID.randomUUID().toString().substring(0, 8);
-        ImageDir[] images = new ImageDir[1];
-        PacketBuffer[] buffer = new PacketBuffer[1];
-        Drained[] drained = {Drained.NONE};
-        long[] freezeStart = new long[1];
-        long[] freezeEnd = new long[1];
-        long[] dumpEnd = new long[1];
-        long[] newPid = new long[1];
-        long[] bytes = new long[1];
-        long[] lastPage = new long[1];
-        String[] pagesFailure = new String[1];
-        LazyDump lazyDump = options.lazy() == null ? null : new LazyDump();
-        ObjectNode id = ControlMessage.JSON.createObjectNode().put("move_id", moveId);
-        // The service's stdout pipe: CRIU restores it with no reader unless the destination's relay is inherited under its key.
-        ObjectNode prepare = ControlMessage.JSON.createObjectNode().put("move_id", moveId).put("criu_version", criuVersion)
-                .put("output_pipe", ServiceLauncher.outputPipe(svc.pid()));
-        prepare.set("service", ControlMessage.JSON.valueToTree(svc));
-        prepare.set("neighbors", ControlMessage.JSON.valueToTree(cell.neighbors()));
+    /** Everything one move holds while it runs; in a recovery only what the record tells is known. */
+    private static final class Context {
+        final String id;
+        final ServiceRecord svc;
+        final String to;
+        final boolean lazy;
+        final Optional<SourceCell> cell;
+        final SourceCopy copy;
+        /** The move as the service's record has it now (in a recovery: as the agent found it). */
+        MoveInFlight recorded;
+        ImageDir images;
+        PacketBuffer buffer;
+        LazyDump lazyDump;
+        Drained drained = Drained.NONE;
+        long freezeStart;
+        long dumpEnd;
+        long freezeEnd;
+        long newPid;
+        long bytes;
+        long lastPage;
+        String pagesFailure;
+        /** The files carried in the images, by path ({@link CarriedFiles#pack}); empty in a recovery. */
+        Map<String, Object> carried = Map.of();
+        /** The restore request never reached the destination (no connection): it cannot have restored. */
+        boolean restoreNotSent;
 
-        List<Step> steps = List.of(
-                Step.undoable(Phase.PREPARE, "destination builds the cell, held",
-                        () -> call(destination, "move.prepare", prepare), () -> call(destination, "move.abort", id)),
-                Step.undoable(Phase.PREPARE, "image directory on tmpfs",
-                        () -> {
-                            images[0] = ImageDir.create(IncomingMoves.imagePrefix(svc.node()) + moveId + "-");
-                            Files.createDirectory(images[0].images());
-                        }, () -> images[0].close()),
-                Step.undoable(Phase.PREPARE, "nft ready in the cell", cell::openHoldControl, cell::closeHoldControl),
-                Step.undoable(Phase.PREPARE, "packet buffer open", () -> {
+        Context(String id, ServiceRecord svc, String to, boolean lazy, Optional<SourceCell> cell, SourceCopy copy) {
+            this.id = id;
+            this.svc = svc;
+            this.to = to;
+            this.lazy = lazy;
+            this.cell = cell;
+            this.copy = copy;
+            this.recorded = svc.move();
+        }
+
+        SourceCell cell() {
+            return cell.orElseThrow(() -> new IllegalStateException("the cell of " + svc.name() + " is gone from " + svc.node()));
+        }
+
+        MoveMessages.MoveRef ref() {
+            return new MoveMessages.MoveRef(id, svc.name());
+        }
+    }
+
+    public Report run(ServiceRecord svc, SourceCell cell, String destination, String criuVersion)
+            throws MoveFailedException, MoveUnresolvedException {
+        Context c = new Context(svc.name() + "-" + UUID.randomUUID().toString().substring(0, 8), svc, destination,
+                options.lazy() != null, Optional.of(cell), effects.copies().apply(svc, Optional.of(cell)));
+        if (c.lazy) {
+            c.lazyDump = new LazyDump();
+        }
+        MoveMessages.Prepare prepare = new MoveMessages.Prepare(c.id, criuVersion, ServiceFiles.of(svc.name(), svc.node(),
+                cell.pids()), svc, cell.neighbors());
+        MoveRunner.Result result;
+        try {
+            result = new MoveRunner(listener, journal(c), faults).run(steps(c, prepare));
+        } catch (MoveUnresolvedException e) {
+            // Recovery finishes it from the record; what only this run holds is let go (a lazy dump's CRIU serves on).
+            if (c.buffer != null) {
+                c.buffer.close();
+            }
+            cell.closeHoldControl();
+            throw e;
+        }
+        return new Report(svc.name(), svc.node(), destination, c.newPid, result, (c.freezeEnd - c.freezeStart) / 1000, c.bytes,
+                c.drained, c.lazy, c.lazy ? (c.lastPage - c.freezeStart) / 1000 : 0, c.pagesFailure);
+    }
+
+    /** Finishes the move {@code svc} records, from its stage, for an agent that did not see it end. */
+    public MoveRunner.Result recover(ServiceRecord svc) throws MoveFailedException, MoveUnresolvedException {
+        MoveInFlight m = svc.move();
+        Optional<SourceCell> cell = effects.cells().find(svc.name());
+        Context c = new Context(m.id(), svc, m.to(), m.lazy(), cell, effects.copies().apply(svc, cell));
+        return new MoveRunner(listener, journal(c), faults).recover(steps(c, null), m.stage());
+    }
+
+    /** The move's stage goes into the service's record, durably, before the step that enters it acts. */
+    private MoveRunner.Journal journal(Context c) {
+        return stage -> {
+            c.recorded = c.recorded == null ? new MoveInFlight(c.id, c.to, stage, c.lazy) : c.recorded.at(stage);
+            // Aborted: the service is recorded as before the move, which is over.
+            registry.save(c.svc.moving(stage == MoveStage.ABORTED ? null : c.recorded));
+            log.info("move {}: {} at stage {}", c.id, c.svc.name(), stage.label());
+        };
+    }
+
+    /** The step table of a move from here. {@code prepare} is null in a recovery (that step is then only undone). */
+    private List<Step> steps(Context c, MoveMessages.Prepare prepare) {
+        return List.of(
+                Step.undoable(Phase.PREPARE, "prepare", "destination builds the cell, held",
+                        () -> call(c, MoveMessages.Type.PREPARE, prepare, MoveMessages.Prepared.class), () -> abort(c))
+                        .entering(MoveStage.PREPARED).alsoUndoneIfItFails(),
+                Step.undoable(Phase.PREPARE, "images", "image directory on tmpfs", () -> {
+                    c.images = ImageDir.create(IncomingMoves.imagePrefix(c.svc.node()) + c.id + "-");
+                    Files.createDirectory(c.images.images());
+                }, () -> closeImages(c)),
+                Step.undoable(Phase.PREPARE, "hold-control", "nft ready in the cell", () -> c.cell().openHoldControl(),
+                        () -> c.cell.ifPresent(SourceCell::closeHoldControl)),
+                Step.undoable(Phase.PREPARE, "buffer", "packet buffer open", () -> {
                     if (options.bufferBytes() > 0) {
-                        buffer[0] = PacketBuffer.open(svc.iface(), svc.mac(), options.bufferBytes());
+                        c.buffer = PacketBuffer.open(c.svc.iface(), c.svc.mac(), options.bufferBytes());
                     }
+                }, () -> reinject(c)),
+                Step.undoable(Phase.FREEZE, "hold", "hold the VIP's traffic", () -> {
+                    c.freezeStart = System.nanoTime();
+                    if (c.buffer != null) {
+                        c.buffer.arm();
+                    }
+                    c.cell().hold();
+                }, () -> c.cell.ifPresent(SourceCell::release)).entering(MoveStage.FROZEN),
+                // A failed dump is undone too: CRIU lets the tree go itself, but the resume is what takes
+                // sockets it put in repair mode out of it (and is harmless on a running tree).
+                (c.lazy ? Step.undoable(Phase.FREEZE, "dump", "dump all but the memory, which CRIU then serves", () -> {
+                    c.lazyDump.start(dumpOptions(c).lazyPages(options.lazy().address(), options.lazy().port(), options.lazy().tls())
+                            .build(), c.id);
+                    dumped(c);
                 }, () -> {
-                    if (buffer[0] != null) {
-                        buffer[0].close();
-                    }
-                }),
-                // From here an agent restarted mid-move finds the move in the service's state and finishes it (UnfinishedMoves).
-                Step.undoable(Phase.PREPARE, "the move noted in the service's state",
-                        () -> registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.FROZEN))),
-                        () -> registry.save(svc)),
-                Step.undoable(Phase.FREEZE, "hold the VIP's traffic", () -> {
-                    freezeStart[0] = System.nanoTime();
-                    if (buffer[0] != null) {
-                        buffer[0].arm();
-                    }
-                    cell.hold();
-                }, cell::release),
-                lazyDump == null ? Step.undoable(Phase.FREEZE, "dump, leaving the tree stopped", () -> {
-                    DumpOptions dump = dumpOptions(images[0], svc, cell).build();
-                    CriuLogs.keptOnFailure(logDir, moveId, () -> criu.dump(dump, n -> listener.criu(n.script())));
-                    dumpEnd[0] = System.nanoTime();
-                }, () -> new FrozenTree(svc.pid()).resume())
-                        : Step.undoable(Phase.FREEZE, "dump all but the memory, which CRIU then serves", () -> {
-                            lazyDump.start(dumpOptions(images[0], svc, cell).lazyPages(options.lazy().address(), options.lazy().port(),
-                                    options.lazy().tls()).build(), moveId);
-                            dumpEnd[0] = System.nanoTime();
-                        }, () -> {
-                            // CRIU holds the tree while it serves pages and lets it run when killed: the sockets leave
-                            // repair mode first, or the service's next write fails and it resets its connections.
-                            try {
-                                new FrozenTree(svc.pid()).resume();
-                            } finally {
-                                lazyDump.stop();
-                            }
-                        }),
-                Step.of(Phase.TRANSFER, "images to the destination", () -> bytes[0] = Peers.await(peers.sendFiles(destination, moveId,
-                        images[0].images(), listener::transferred)).bytes()),
-                lazyDump == null ? Step.undoable(Phase.RESTORE, "destination restores and lifts its hold", () -> {
-                    registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.RESTORING)));
-                    newPid[0] = call(destination, "move.restore", restoreRequest(id, dumpEnd[0], null)).path("pid").asLong();
-                    freezeEnd[0] = System.nanoTime();
-                }, () -> call(destination, "move.abort", id))
-                        // From here the service runs on the destination and changes its memory there: no rollback.
-                        : Step.committing(Phase.RESTORE, "destination restores lazily and lifts its hold", () -> {
-                            // Noted first: an agent restarted after this restore must not resume its frozen copy.
-                            registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.HANDED_OVER)));
-                            try {
-                                newPid[0] = call(destination, "move.restore", restoreRequest(id, dumpEnd[0], options.lazy()))
-                                        .path("pid").asLong();
-                            } catch (Exception e) {
-                                registry.save(svc.moving(new MoveInFlight(moveId, destination, MoveInFlight.FROZEN)));
-                                throw e;
-                            }
-                            freezeEnd[0] = System.nanoTime();
-                        }),
-                Step.undoable(Phase.ANNOUNCE, "source stops answering for the VIP", cell::linkDown, () -> {
-                    cell.linkUp();
-                    announcer.announce(svc.iface(), Announcement.of(cell.vip().address(), svc.mac())
-                            .withBurst(options.arpRepeats(), options.arpInterval()));
-                }),
-                Step.of(Phase.ANNOUNCE, "destination announces the VIP", () -> call(destination, "move.announce", id)),
-                Step.of(Phase.DRAIN, "buffered frames to the destination", () -> drained[0] = drain(buffer[0], destination, moveId)),
-                Step.of(Phase.COMMIT, "every page moved", () -> {
-                    if (lazyDump != null) {
-                        try {
-                            lazyDump.await(options.lazy().pagesTimeout());
-                        } catch (Exception e) {
-                            pagesFailure[0] = e.getMessage();
-                            throw e;
-                        } finally {
-                            lastPage[0] = System.nanoTime();
+                    // CRIU holds the tree while it serves pages and lets it run when killed: the sockets leave
+                    // repair mode first, or the service's next write fails and it resets its connections.
+                    try {
+                        c.copy.resume();
+                    } finally {
+                        if (c.lazyDump != null) {
+                            c.lazyDump.stop();
                         }
                     }
+                })
+                        : Step.undoable(Phase.FREEZE, "dump", "dump, leaving the tree stopped", () -> {
+                            DumpOptions dump = dumpOptions(c).build();
+                            CriuLogs.keptOnFailure(logDir, c.id, () -> effects.criu().dump(dump, n -> listener.criu(n.script())));
+                            dumped(c);
+                        }, c.copy::resume)).alsoUndoneIfItFails(),
+                Step.of(Phase.TRANSFER, "transfer", "images to the destination", () -> c.bytes = effects.destination().send(c.to, c.id,
+                        c.images.images(), listener::transferred)),
+                Step.undoable(Phase.RESTORE, "restore", c.lazy ? "destination restores lazily and lifts its hold"
+                        : "destination restores and lifts its hold", () -> {
+                            try {
+                                c.newPid = call(c, MoveMessages.Type.RESTORE, restoreRequest(c), MoveMessages.Restored.class).pid();
+                            } catch (PeerNotReachedException e) {
+                                c.restoreNotSent = true;
+                                throw e;
+                            }
+                            c.freezeEnd = System.nanoTime();
+                        }, () -> claimOrAbort(c)).entering(MoveStage.RESTORING).alsoUndoneIfItFails(),
+                // Past the point of no return: the destination's copy has answered clients.
+                Step.undoable(Phase.ANNOUNCE, "link-down", "source stops answering for the VIP", () -> c.cell.ifPresent(SourceCell::linkDown),
+                        () -> {
+                            c.cell().linkUp();
+                            effects.announcer().announce(c.svc.iface(), Announcement.of(Vip.parse(c.svc.vip()).address(), c.svc.mac())
+                                    .withBurst(options.arpRepeats(), options.arpInterval()));
+                        }).entering(c.lazy ? MoveStage.HANDED_OVER : MoveStage.ARRIVED),
+                Step.of(Phase.ANNOUNCE, "announce", "destination announces the VIP",
+                        () -> call(c, MoveMessages.Type.ANNOUNCE, c.ref(), MoveMessages.Kept.class)),
+                Step.of(Phase.DRAIN, "drain", "buffered frames to the destination", () -> c.drained = drain(c)),
+                Step.of(Phase.COMMIT, "pages", "every page moved", () -> awaitPages(c)),
+                Step.of(Phase.COMMIT, "commit", "destination keeps the service", () -> commit(c)),
+                Step.of(Phase.COMMIT, "kill-copy", "source kills its frozen copy", c.copy::kill).entering(MoveStage.COMMITTED),
+                Step.of(Phase.COMMIT, "remove-cell", "source removes its cell", () -> {
+                    c.cell.ifPresent(SourceCell::closeHoldControl);
+                    effects.cells().destroy(c.svc.name());
                 }),
-                Step.of(Phase.COMMIT, "destination keeps the service", () -> {
-                    if (pagesFailure[0] == null) {
-                        call(destination, "move.commit", id);
-                    }
-                }),
-                Step.of(Phase.COMMIT, "source kills its frozen copy", () -> new FrozenTree(svc.pid()).kill(5, TimeUnit.SECONDS)),
-                Step.of(Phase.COMMIT, "source removes its cell", () -> {
-                    cell.closeHoldControl();
-                    cells.destroy(svc.name());
-                }),
-                Step.of(Phase.COMMIT, "source forgets the service", () -> registry.remove(svc.name())),
-                Step.of(Phase.COMMIT, "images deleted", () -> images[0].close()));
-
-        MoveRunner.Result result = new MoveRunner(listener).run(steps);
-        return new Report(svc.name(), svc.node(), destination, newPid[0], result, (freezeEnd[0] - freezeStart[0]) / 1000, bytes[0],
-                drained[0], lazyDump != null, lazyDump == null ? 0 : (lastPage[0] - freezeStart[0]) / 1000, pagesFailure[0]);
+                Step.of(Phase.COMMIT, "uncarry", "source removes the files the service carried", () -> CarriedFiles.removeCopied(c.carried)),
+                Step.of(Phase.COMMIT, "forget", "source forgets the service", () -> registry.remove(c.svc.name())),
+                Step.of(Phase.COMMIT, "images-gone", "images deleted", () -> closeImages(c)));
     }
 
     /**
-     * The restore request: how long the connections have been stopped, by this node's clock (their
-     * TCP timestamps resume that much later), and for a lazy move where the pages are served.
+     * Undo of the buffer: by now the tree runs here again, its hold lifted. What its clients sent
+     * during the freeze goes into its own cell, so that they get answers at once instead of after
+     * their retransmission timer (which backs off: after a freeze of the call timeout, seconds).
      */
-    private static ObjectNode restoreRequest(ObjectNode id, long dumpEnd, Lazy lazy) {
-        ObjectNode r = id.deepCopy().put("since_dump_ms", (System.nanoTime() - dumpEnd) / 1_000_000);
-        return lazy == null ? r : r.put("page_server", lazy.address()).put("page_port", lazy.port());
+    private void reinject(Context c) {
+        if (c.buffer == null) {
+            return;
+        }
+        try {
+            PacketBuffer.Contents contents = c.buffer.stop();
+            if (!contents.packets().isEmpty() && c.cell.isPresent()) {
+                int n = c.cell.get().inject(contents.packets());
+                log.info("move {}: rolled back; {} of {} frames its clients sent during the freeze injected here", c.id, n,
+                        contents.packets().size());
+            }
+        } catch (RuntimeException e) {
+            log.warn("move {}: frames buffered during the freeze not injected here ({}): the clients retransmit them", c.id,
+                    e.getMessage());
+        } finally {
+            c.buffer.close();
+        }
     }
 
-    private DumpOptions.Builder dumpOptions(ImageDir images, ServiceRecord svc, Cell cell) throws IOException {
-        return DumpOptions.builder(images.images(), svc.pid(), NetworkLock.SKIP).workDir(images.path()).tcpEstablished(true).leaveStopped(true)
-                .externalNetns(cell.netnsInode(), CELL_NETNS_KEY);
+    /** The tree is dumped and still frozen: what it wrote to its carried files is final, and goes with the images. */
+    private static void dumped(Context c) throws IOException {
+        c.dumpEnd = System.nanoTime();
+        c.carried = CarriedFiles.pack(c.svc.carry(), c.images.images());
+    }
+
+    /** The move's image directory goes; in a recovery (or after an unresolved end) it is found by its name. */
+    private static void closeImages(Context c) throws IOException {
+        if (c.images != null) {
+            c.images.close();
+        } else {
+            ImageDir.removeLeftovers(IncomingMoves.imagePrefix(c.svc.node()) + c.id + "-");
+        }
+    }
+
+    /** Undo of prepare: the destination drops what it made. Unanswered is fine: it drops a held cell whose move is over by itself. */
+    private void abort(Context c) {
+        try {
+            call(c, MoveMessages.Type.ABORT, c.ref(), MoveMessages.Aborted.class);
+        } catch (Exception e) {
+            log.info("move {}: {} did not confirm the abort ({}); it drops its held cell once it learns the move is over", c.id, c.to,
+                    e.getMessage());
+        }
+    }
+
+    /**
+     * Undo of restore: only the destination knows whether it restored (its answer may be what was
+     * lost). It keeps a copy it has (then the move goes on: {@link Step.AlreadyArrived}) or drops
+     * everything else; without its answer nothing here may resume, unless the request never left.
+     * (A destination whose agent died before the restore then costs a rollback, not a frozen service.)
+     */
+    private void claimOrAbort(Context c) throws Step.AlreadyArrived, Step.Unresolved {
+        if (c.restoreNotSent) {
+            return; // prepare's undo drops the held cell
+        }
+        MoveMessages.Kept k;
+        try {
+            k = call(c, MoveMessages.Type.CLAIM, c.ref(), MoveMessages.Kept.class);
+        } catch (Exception e) {
+            throw new Step.Unresolved(c.to + " did not say whether it restored " + c.svc.name() + " (" + e.getMessage() + ")", e);
+        }
+        if (k.kept()) {
+            throw new Step.AlreadyArrived(c.to + " has restored " + c.svc.name());
+        }
+    }
+
+    /**
+     * The destination records the service as its own. An answer other than "kept" is asked again as a
+     * claim, whose answer is definite: a destination without a copy (it lost it) leaves the frozen
+     * copy here as the only one, and it resumes.
+     */
+    private void commit(Context c) throws Exception {
+        if (c.pagesFailure != null) {
+            return; // the destination killed its copy and marked it failed; nothing to keep
+        }
+        MoveMessages.Kept k;
+        try {
+            k = call(c, MoveMessages.Type.COMMIT, c.ref(), MoveMessages.Kept.class);
+        } catch (Exception e) {
+            if (!Peers.answered(e)) {
+                throw e;
+            }
+            k = call(c, MoveMessages.Type.CLAIM, c.ref(), MoveMessages.Kept.class);
+        }
+        if (!k.kept()) {
+            throw new Step.DestinationLacksIt(c.to + " has no copy of " + c.svc.name() + " (its node may have restarted)");
+        }
+    }
+
+    /** A lazy move's pages: served by the dump live; in a recovery, CRIU (which may outlive an agent) is waited for. */
+    private void awaitPages(Context c) throws Exception {
+        if (!c.lazy) {
+            return;
+        }
+        try {
+            if (c.lazyDump != null) {
+                c.lazyDump.await(options.pagesTimeout());
+            } else {
+                c.copy.awaitServed(options.pagesTimeout());
+            }
+        } catch (Exception e) {
+            c.pagesFailure = e.getMessage();
+        } finally {
+            c.lastPage = System.nanoTime();
+        }
+    }
+
+    private MoveMessages.Restore restoreRequest(Context c) {
+        long since = (System.nanoTime() - c.dumpEnd) / 1_000_000;
+        return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port())
+                : new MoveMessages.Restore(c.id, since, null, 0);
+    }
+
+    private DumpOptions.Builder dumpOptions(Context c) throws IOException {
+        return DumpOptions.builder(c.images.images(), c.svc.pid(), NetworkLock.SKIP).workDir(c.images.path()).tcpEstablished(true)
+                .leaveStopped(true).externalNetns(c.cell().netnsInode(), CELL_NETNS_KEY);
     }
 
     /**
@@ -237,7 +404,7 @@ public final class OutgoingMove {
         void start(DumpOptions dump, String moveId) throws Exception {
             thread = new Thread(() -> {
                 try {
-                    CriuLogs.keptOnFailure(logDir, moveId, () -> criu.dump(dump, n -> {
+                    CriuLogs.keptOnFailure(logDir, moveId, () -> effects.criu().dump(dump, n -> {
                         listener.criu(n.script());
                         if (n.script().equals("post-dump")) {
                             imagesWritten.complete(null);
@@ -262,7 +429,7 @@ public final class OutgoingMove {
                 throw new IOException("the destination had not fetched every page within " + timeout.toSeconds()
                         + " s; the page server was stopped (a slow link needs a larger [move] lazy_timeout_s)");
             } catch (ExecutionException e) {
-                throw e.getCause() instanceof Exception c ? c : e;
+                throw e.getCause() instanceof Exception cause ? cause : e;
             }
         }
 
@@ -280,27 +447,25 @@ public final class OutgoingMove {
      * and has the destination inject what came here meanwhile. Never fails the move: the service
      * already runs there, and a frame that is not injected is one the client retransmits.
      */
-    private Drained drain(PacketBuffer buffer, String destination, String moveId) {
-        if (buffer == null) {
+    private Drained drain(Context c) {
+        if (c.buffer == null) {
             return Drained.NONE;
         }
-        PacketBuffer.Contents c = buffer.stop();
+        PacketBuffer.Contents contents = c.buffer.stop();
         int injected = 0;
-        if (!c.packets().isEmpty()) {
+        if (!contents.packets().isEmpty()) {
             try {
-                ObjectNode body = ControlMessage.JSON.createObjectNode().put("move_id", moveId);
-                ArrayNode list = body.putArray("packets");
-                c.packets().forEach(list::add);
-                injected = call(destination, "move.inject", body).path("injected").asInt();
+                injected = call(c, MoveMessages.Type.INJECT, new MoveMessages.Inject(c.id, contents.packets()),
+                        MoveMessages.Injected.class).injected();
             } catch (Exception e) {
-                log.warn("move {}: {} buffered packets not injected ({}): the clients retransmit them", moveId, c.packets().size(),
+                log.warn("move {}: {} buffered packets not injected ({}): the clients retransmit them", c.id, contents.packets().size(),
                         e.getMessage());
             }
         }
-        return new Drained(c.packets().size(), c.bytes(), c.dropped(), injected);
+        return new Drained(contents.packets().size(), contents.bytes(), contents.dropped(), injected);
     }
 
-    private JsonNode call(String node, String type, JsonNode body) throws Exception {
-        return Peers.await(peers.call(node, type, body, CALL));
+    private <T> T call(Context c, String type, Object request, Class<T> reply) throws Exception {
+        return effects.destination().call(c.to, type, request, reply, options.call());
     }
 }

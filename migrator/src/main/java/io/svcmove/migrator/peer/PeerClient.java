@@ -102,7 +102,8 @@ public final class PeerClient implements AutoCloseable {
      * Sends a request of {@code type} with {@code body} (anything Jackson can serialize) and
      * completes with the reply body. Fails with a {@link PeerException}: unreachable peer, TLS
      * refusal, version mismatch, no answer within {@code timeout} (connection setup included), or
-     * a {@link PeerCallException} carrying the remote handler's error.
+     * a {@link PeerCallException} carrying the remote handler's error. A
+     * {@link PeerNotReachedException} says the request was never sent.
      */
     public CompletableFuture<JsonNode> call(String node, String type, Object body, Duration timeout) {
         JsonNode json;
@@ -122,7 +123,8 @@ public final class PeerClient implements AutoCloseable {
         result.whenComplete((r, e) -> timer.cancel(false));
         connection(node).whenComplete((conn, err) -> {
             if (err != null) {
-                result.completeExceptionally(unwrap(err));
+                Throwable e = unwrap(err);
+                result.completeExceptionally(e instanceof PeerNotReachedException ? e : new PeerNotReachedException(e.getMessage(), e));
                 return;
             }
             Duration left = timeout.minusNanos(System.nanoTime() - start);
@@ -253,6 +255,9 @@ public final class PeerClient implements AutoCloseable {
         CompletableFuture<PeerConnection> f = connections.computeIfAbsent(node, n -> open(n, address));
         if (f.isCompletedExceptionally()) {
             connections.remove(node, f);
+        } else if (f.isDone() && !f.join().channel.isActive() && connections.remove(node, f)) {
+            // Closed, its close not yet seen here: a request on it would fail without having left.
+            return connection(node);
         }
         return f;
     }
@@ -303,7 +308,7 @@ public final class PeerClient implements AutoCloseable {
         return ready;
     }
 
-    private static PeerException unreachable(PeerConnection conn, Throwable c) {
+    private static PeerNotReachedException unreachable(PeerConnection conn, Throwable c) {
         String why;
         if (c instanceof ConnectTimeoutException) {
             why = "no answer within " + CONNECT_TIMEOUT.toSeconds() + " s";
@@ -315,7 +320,7 @@ public final class PeerClient implements AutoCloseable {
         } else {
             why = String.valueOf(c.getMessage());
         }
-        return new PeerException(conn.who() + " unreachable: " + why, c);
+        return new PeerNotReachedException(conn.who() + " unreachable: " + why, c);
     }
 
     private static Throwable unwrap(Throwable e) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -52,7 +53,10 @@ final class PeerConnection {
         });
         ch.writeAndFlush(new PeerMessage.Request(id, type, body)).addListener(w -> {
             if (!w.isSuccess()) {
-                fail(f, new PeerException("cannot send '" + type + "' to " + who() + ": " + w.cause().getMessage(), w.cause()));
+                String why = "cannot send '" + type + "' to " + who() + ": " + w.cause().getMessage();
+                // Written to a channel closed already: nothing went out.
+                fail(f, w.cause() instanceof ClosedChannelException ? new PeerNotReachedException(why, w.cause())
+                        : new PeerException(why, w.cause()));
             }
         });
         return f;

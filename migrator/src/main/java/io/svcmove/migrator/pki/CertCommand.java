@@ -39,11 +39,16 @@ public final class CertCommand {
         Options options = new Options();
         options.addOption(Option.builder().longOpt("dir").hasArg().argName("DIR").desc("PKI directory").build());
         options.addOption(Option.builder().longOpt("ip").hasArg().argName("ADDR").desc("IP address SAN").build());
+        options.addOption(Option.builder("h").longOpt("help").desc("this text").build());
         CommandLine cl;
         try {
             cl = new DefaultParser().parse(options, args);
         } catch (ParseException e) {
             return usage(err, e.getMessage());
+        }
+        if (cl.hasOption("help")) {
+            out.println(USAGE);
+            return 0;
         }
         List<String> rest = cl.getArgList();
         if (rest.isEmpty()) {

@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +19,8 @@ import java.util.stream.Stream;
 
 /**
  * The services a node holds, one JSON file each under {@code state_dir/services}, written
- * atomically so that an agent killed mid-write never leaves half a record.
+ * atomically and durably (write, fsync, rename, fsync the directory) so that neither an agent
+ * killed mid-write nor a node that loses power leaves half a record, or an older one than it acted on.
  */
 public final class ServiceRegistry {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -33,12 +37,17 @@ public final class ServiceRegistry {
     public synchronized void save(ServiceRecord r) {
         Path tmp = dir.resolve("." + r.name() + ".tmp");
         try {
-            JSON.writeValue(tmp.toFile(), r);
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                out.write(ByteBuffer.wrap(JSON.writeValueAsBytes(r)));
+                out.force(true);
+            }
             try {
                 Files.move(tmp, file(r.name()), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, file(r.name()), StandardCopyOption.REPLACE_EXISTING);
             }
+            syncDir();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the state of " + r.name() + " to " + dir, e);
         }
@@ -70,9 +79,18 @@ public final class ServiceRegistry {
 
     public synchronized void remove(String name) {
         try {
-            Files.deleteIfExists(file(name));
+            if (Files.deleteIfExists(file(name))) {
+                syncDir();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot remove the state of " + name, e);
+        }
+    }
+
+    /** A rename or delete is durable only once the directory holding it is. */
+    private void syncDir() throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
         }
     }
 

@@ -55,12 +55,11 @@ public final class Services {
         }
         for (ServiceRecord r : registry.all()) {
             if (r.move() != null) {
-                log.warn("{} was being moved to {} (move {}, {}) when this agent stopped: the move is finished once the peers"
-                        + " answer", r.name(), r.move().to(), r.move().id(), r.move().stage());
+                continue; // the move is finished from its record (UnfinishedMoves), which logs it
             } else if (running(r)) {
                 log.info("adopted {}: pid {} in cell {} at {}", r.name(), r.pid(), r.netns(), r.vip());
             } else {
-                log.warn("{} is dead: its process {} is gone from cell {}; 'svcmove stop {}' clears it", r.name(), r.pid(), r.netns(), r.name());
+                log.warn("{} is dead: {}; 'svcmove stop {}' clears it", r.name(), whyDead(r), r.name());
             }
         }
     }
@@ -92,6 +91,16 @@ public final class Services {
         Map<String, String> env = new LinkedHashMap<>();
         req.path("env").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
         String cwd = req.path("cwd").asText("/");
+        List<String> carry = new ArrayList<>();
+        for (JsonNode c : req.path("carry")) {
+            String problem = CarriedFiles.problem(c.asText());
+            if (problem != null) {
+                throw new ControlException(Outcome.USAGE, problem);
+            }
+            if (!carry.contains(c.asText())) {
+                carry.add(c.asText());
+            }
+        }
 
         Cell cell;
         try {
@@ -121,9 +130,9 @@ public final class Services {
             }
         }
         ServiceRecord r = new ServiceRecord(name, config.node(), vip.toString(), vip.mac(), spec.parentInterface(),
-                spec.gateway().map(g -> g.getHostAddress()).orElse(null), command, env, cwd, pid, cell.netnsName(),
+                spec.gateway().map(g -> g.getHostAddress()).orElse(null), command, env, cwd, pid, ProcessIdentity.startOf(pid), cell.netnsName(),
                 System.currentTimeMillis(), dns, req.hasNonNull("checkpoint_every_s") ? req.path("checkpoint_every_s").asLong() : null,
-                null, null);
+                carry, null, null, null);
         registry.save(r);
         log.info("started {} (pid {}) in cell {} at {}: {}", name, pid, cell.netnsName(), vip, String.join(" ", command));
         ObjectNode reply = describe(r);
@@ -134,6 +143,7 @@ public final class Services {
         String name = req.path("name").asText();
         ServiceRecord r = registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND,
                 "no service named " + name + " on " + config.node() + " ('svcmove status' lists them)"));
+        requireStoppable(r);
         if (running(r)) {
             launcher.stop(r.pid());
         }
@@ -156,6 +166,26 @@ public final class Services {
         return n;
     }
 
+    /** Refuses, with the reason, to stop NAME while a move holds it (checked again by {@link #stop}). */
+    public void checkStoppable(String name) {
+        registry.find(name).ifPresent(this::requireStoppable);
+    }
+
+    private void requireStoppable(ServiceRecord r) {
+        String name = r.name();
+        // Half a stop during a move would be undone by it, or leave a second copy: refused, with what to wait for.
+        if (r.move() != null) {
+            throw new ControlException(Outcome.REFUSED, name + " is being moved to " + r.move().to() + " (move " + r.move().id()
+                    + ", stage " + r.move().stage().label() + "): stop it once the move has ended, on the node that runs it then"
+                    + " ('svcmove status' shows where)");
+        }
+        if (r.arriving()) {
+            throw new ControlException(Outcome.REFUSED, name + " has arrived from " + r.arrival().from() + " (move "
+                    + r.arrival().id() + ") but " + r.arrival().from() + " has not let go of its frozen copy yet: stop it once"
+                    + " 'svcmove status' no longer shows the arrival");
+        }
+    }
+
     public JsonNode status(JsonNode req) {
         ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node());
         ArrayNode list = n.putArray("services");
@@ -166,6 +196,25 @@ public final class Services {
     /** Whether NAME is this node's and its process runs. */
     public boolean runs(String name) {
         return registry.find(name).map(this::running).orElse(false);
+    }
+
+    /** The services recorded here whose process is not theirs any more (after a reboot: every one), outside any move. */
+    public synchronized List<String> dead() {
+        return registry.all().stream().filter(r -> r.move() == null && !r.arriving() && !running(r)).map(ServiceRecord::name).toList();
+    }
+
+    /**
+     * NAME, dead here, runs on {@code node} now (recovered or moved while this node was down): its
+     * record and any cell left of it go. Its DNS name is the running copy's and stays.
+     */
+    public synchronized void dropStale(String name, String node) {
+        Optional<ServiceRecord> r = registry.find(name);
+        if (r.isEmpty() || r.get().move() != null || running(r.get())) {
+            return;
+        }
+        registry.remove(name);
+        destroyQuietly(name);
+        log.warn("{} runs on {} now: its stale record here ({}) is dropped, its VIP left to {}", name, node, whyDead(r.get()), node);
     }
 
     public Optional<ServiceRecord> find(String name) {
@@ -185,11 +234,20 @@ public final class Services {
         if (r.checkpointEverySeconds() != null) {
             n.put("checkpoint_every_s", r.checkpointEverySeconds());
         }
+        if (!r.carry().isEmpty()) {
+            r.carry().forEach(n.putArray("carry")::add);
+        }
         if (r.failure() != null) {
             n.put("failure", r.failure());
         }
         if (r.move() != null) {
-            n.putObject("move").put("id", r.move().id()).put("to", r.move().to()).put("stage", r.move().stage());
+            n.putObject("move").put("id", r.move().id()).put("to", r.move().to()).put("stage", r.move().stage().label());
+        }
+        if (r.arriving()) {
+            n.putObject("arrival").put("id", r.arrival().id()).put("from", r.arrival().from()).put("stage", r.arrival().stage().label());
+        }
+        if (!up && r.failure() == null) {
+            n.put("reason", whyDead(r));
         }
         ArrayNode pids = n.putArray("pids");
         if (up) {
@@ -200,14 +258,28 @@ public final class Services {
         return n;
     }
 
-    /** A cell that cannot be read (interrupted creation, removed by hand) means the service is not running. */
+    /**
+     * Whether the recorded process is the service's and runs: in its cell, started when recorded. A
+     * cell that cannot be read (interrupted creation, removed by hand) means the service is not running.
+     */
     private boolean running(ServiceRecord r) {
         try {
-            return cells.find(r.name()).map(c -> c.pids().contains(r.pid())).orElse(false);
+            return ProcessIdentity.same(r.pid(), r.pidStart()) && cells.find(r.name()).map(c -> c.pids().contains(r.pid())).orElse(false);
         } catch (CellException e) {
             log.warn("{}: {}", r.name(), e.getMessage());
             return false;
         }
+    }
+
+    /** Why a recorded service is not running, for status and the log. */
+    private String whyDead(ServiceRecord r) {
+        if (cells.find(r.name()).isEmpty()) {
+            return "its cell " + r.netns() + " is gone (the node restarted, or it was removed by hand)";
+        }
+        if (!ProcessIdentity.same(r.pid(), r.pidStart())) {
+            return "its process " + r.pid() + " is gone (that number is free, or another process's now)";
+        }
+        return "its process " + r.pid() + " is not in its cell " + r.netns();
     }
 
     private Path logFile(String name) {

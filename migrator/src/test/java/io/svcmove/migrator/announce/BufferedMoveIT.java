@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -47,14 +49,14 @@ class BufferedMoveIT {
         Path stop = Files.createTempFile("svcmove-buffer-", ".stop");
         Files.delete(stop);
         try {
-            Moves.run(bed, n1, name, vip, "python3", Moves.script("echo_server.py"), vip, Integer.toString(PORT));
+            Services.run(bed, n1, name, vip, "python3", Services.script(BufferedMoveIT.class, "echo_server.py"), vip, Integer.toString(PORT));
             awaitListening(bed, vip);
-            try (Background echo = bed.startBackground(client, "python3", Moves.script("echo_client.py"), vip,
+            try (Background echo = bed.startBackground(client, "python3", Services.script(BufferedMoveIT.class, "echo_client.py"), vip,
                     Integer.toString(PORT), "5", stop.toString(), "120")) {
                 awaitOutput(echo, "ready");
                 Wait.sleep(500); // a steady flow of requests before the freeze
                 Map<String, Long> before = nstat(bed, client);
-                JsonNode move = Moves.move(bed, n1, name, n2, "--mode", mode);
+                JsonNode move = Services.move(bed, n1, name, n2, "--mode", mode);
                 assertEquals(mode, move.path("mode").asText(), "the move's mode: " + move);
                 Wait.sleep(1000); // the flow after the move, and the client's last retransmissions
                 Map<String, Long> after = nstat(bed, client);
@@ -95,7 +97,7 @@ class BufferedMoveIT {
             }
         } finally {
             Files.deleteIfExists(stop);
-            Moves.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
         }
     }
 
@@ -142,7 +144,7 @@ class BufferedMoveIT {
         String out = echo.output();
         String last = out.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b)
                 .orElseThrow(() -> new AssertionError("the client printed no result: " + out));
-        return Moves.JSON.readTree(last);
+        return new ObjectMapper().readTree(last);
     }
 
     /** The client's kernel counters (absolute: nstat -a, no history file touched: -s). */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -43,17 +44,17 @@ class GratuitousArpIT {
         String n2 = bed.nodes().get(1);
         String name = "itgarp";
         String vip = bed.nextVip();
-        String vipMac = Moves.vipMac(vip);
+        String vipMac = vipMac(vip);
         Path dir = Files.createTempDirectory("svcmove-garp-");
         Path pcap = dir.resolve("arp.pcap");
         Process tcpdump = null;
         try {
-            Moves.run(bed, n1, name, vip, "sleep", "86400");
+            Services.run(bed, n1, name, vip, "sleep", "86400");
             // The start announces the VIP too; let that burst end so only the move's is captured.
             Wait.sleep(2 * PAIRS * INTERVAL_MS);
             tcpdump = startCapture(bed, dir, pcap);
             long moveStarted = System.currentTimeMillis();
-            Moves.move(bed, n1, name, n2);
+            Services.move(bed, n1, name, n2);
             // The repeats go on after the CLI returns: wait out the whole burst, with room to spare.
             Wait.sleep(PAIRS * INTERVAL_MS + 1500);
             stopCapture(tcpdump, dir);
@@ -113,7 +114,7 @@ class GratuitousArpIT {
             if (tcpdump != null) {
                 tcpdump.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
             }
-            Moves.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) {
                     Files.deleteIfExists(p);
@@ -190,5 +191,14 @@ class GratuitousArpIT {
         return frames.stream()
                 .map(f -> String.format("  +%8.1f ms  %s", f.ms - sinceMs, f))
                 .collect(Collectors.joining("\n", "", "\n"));
+    }
+
+    /** The MAC svcmove gives a VIP's cell: 02:5c: and the VIP's four bytes. */
+    private static String vipMac(String vip) {
+        StringBuilder mac = new StringBuilder("02:5c");
+        for (String octet : vip.split("\\.")) {
+            mac.append(String.format(":%02x", Integer.parseInt(octet)));
+        }
+        return mac.toString();
     }
 }

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.it.Agents;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.WithTestBed;
-import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +34,7 @@ class ClockSkewPreflightIT {
                     + "'s wall clock 400 ms ahead: " + off);
             System.out.printf("injected skew: %s sees %s at %s%n", n1, n2, off);
 
-            ClockBed.run(bed, n1, name, bed.nextVip(), "/bin/sleep", "600");
+            Services.run(bed, n1, name, bed.nextVip(), "/bin/sleep", "600");
             ExecResult refused = bed.svcmove(n1, name, n2);
             assertEquals(3, refused.exitCode(), "move across a 400 ms wall-clock offset:\n" + refused.describe());
             String msg = refused.stderr();
@@ -45,7 +45,7 @@ class ClockSkewPreflightIT {
                     + refused.describe());
             assertEquals("running", service(bed, n1, name), name + " still runs on " + n1);
 
-            JsonNode forced = ClockBed.move(bed, n1, name, n2, "--force");
+            JsonNode forced = Services.move(bed, n1, name, n2, "--force");
             assertEquals(n2, forced.path("to").asText(), forced.toString());
             assertEquals("running", service(bed, n2, name), name + " runs on " + n2 + " after --force");
 
@@ -55,7 +55,7 @@ class ClockSkewPreflightIT {
             assertTrue(back.stderr().matches("(?s).*-(39\\d|40\\d)\\.\\d ms.*") && back.stderr().contains("--force"),
                     back.describe());
         } finally {
-            ClockBed.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
             Agents.restartNormally(bed, n2);
         }
         JsonNode off = ClockBed.peer(bed, n1, n2).path("clock_offset");
@@ -64,7 +64,7 @@ class ClockSkewPreflightIT {
 
     private static String service(TestBed bed, String node, String name) {
         ExecResult r = bed.svcmove(node, "status", "--json");
-        for (JsonNode s : ClockBed.json(r).path("services")) {
+        for (JsonNode s : r.json().path("services")) {
             if (s.path("name").asText().equals(name)) {
                 return s.path("state").asText();
             }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -44,7 +45,7 @@ class MonotonicAcrossMovesIT {
         System.out.printf("offsets of %s seen from %s: %s%n", n2, n1, off);
 
         try {
-            ClockBed.run(bed, n1, name, bed.nextVip(), "/usr/bin/python3", "-u", "-c", TICKER);
+            Services.run(bed, n1, name, bed.nextVip(), "/usr/bin/python3", "-u", "-c", TICKER);
             Wait.until(Duration.ofSeconds(20), name + " prints", () -> ClockBed.serviceLog(bed, n1, name).size() > 50);
             // A new cell starts with its node's clocks.
             List<String> early = ClockBed.serviceLog(bed, n1, name);
@@ -53,11 +54,11 @@ class MonotonicAcrossMovesIT {
             assertTrue(cellLast <= nodeNow && nodeNow - cellLast < 5_000 * MS, "the service's monotonic clock " + cellLast
                     + " is " + n1 + "'s (" + nodeNow + ")");
 
-            JsonNode there = ClockBed.move(bed, n1, name, n2);
+            JsonNode there = Services.move(bed, n1, name, n2);
             Wait.sleep(500);
-            JsonNode back = ClockBed.move(bed, n1, name, n1);
+            JsonNode back = Services.move(bed, n1, name, n1);
             Wait.sleep(500);
-            ClockBed.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
 
             // Lines by sequence number, from both nodes' logs: the relay of each node wrote its part.
             TreeMap<Integer, long[]> lines = new TreeMap<>();
@@ -101,7 +102,7 @@ class MonotonicAcrossMovesIT {
                     back.path("freeze_ms").asDouble(), maxMono / 1e6, maxBoot / 1e6, bigSteps);
             assertTrue(ClockBed.serviceLog(bed, n2, name).size() > 10, "the service printed on " + n2 + " between the moves");
         } finally {
-            ClockBed.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
         }
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -55,14 +56,14 @@ class TcpTimestampsIT {
         String name = "ittsval";
         String vip = bed.nextVip();
         try {
-            ClockBed.run(bed, n1, name, vip, "/usr/bin/python3", "-u", "-c", SERVER);
+            Services.run(bed, n1, name, vip, "/usr/bin/python3", "-u", "-c", SERVER);
             Map<String, Long> pawsBefore = paws(bed, client);
             try (Background dump = bed.startBackground(client, "tcpdump", "-i", "eth0", "-n", "-l", "-tt",
                     "tcp and src host " + vip + " and src port " + PORT)) {
                 Wait.until(Duration.ofSeconds(10), "tcpdump listens", () -> dump.output().contains("listening on"));
                 try (Background reader = bed.startBackground(client, "python3", "-u", "-c", CLIENT, vip)) {
                     Wait.sleep(3_000);
-                    JsonNode moved = ClockBed.move(bed, n1, name, n2);
+                    JsonNode moved = Services.move(bed, n1, name, n2);
                     Wait.until(Duration.ofSeconds(30), "the client is done", () -> !reader.isAlive());
                     String out = reader.output();
                     Matcher m = Pattern.compile("lines (\\d+) gaps (\\d+)").matcher(out);
@@ -79,7 +80,7 @@ class TcpTimestampsIT {
             }
             System.out.printf("client PAWS counters before %s, after %s%n", pawsBefore, pawsAfter);
         } finally {
-            ClockBed.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
         }
     }
 

@@ -1,6 +1,7 @@
 package io.svcmove.migrator.failover;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -132,6 +133,17 @@ class FailoverIT {
             JsonNode status = JSON.readTree(ok(bed.svcmove(n3, "status", name, "--json")).stdout());
             assertEquals("running", status.path("state").asText(), "status on " + n3 + ": " + status);
             assertEquals(4, status.path("checkpoint_every_s").asLong(), "it is still checkpointed: " + status);
+
+            // The lost node comes back: its agent finds the record of a service that is not its own any more and
+            // runs on n3, and drops it (neither restarts it nor claims its VIP).
+            Agents.start(bed, n1, Agents.of(bed, n1).config());
+            n1Dead = false;
+            for (int i = 0; i < 150 && hasRecord(bed, n1, name); i++) {
+                sleep(200);
+            }
+            assertFalse(hasRecord(bed, n1, name), n1 + " dropped its stale record of " + name + " (it runs on " + n3 + ")");
+            assertEquals("10", ok(bed.exec(bed.client(), SHORT, "python3", client.toString(), host, "1")).stdout().trim(),
+                    n3 + "'s copy answers on");
         } finally {
             if (n1Dead) {
                 Agents.start(bed, n1, Agents.of(bed, n1).config());
@@ -190,6 +202,15 @@ class FailoverIT {
     }
 
     /** Waits (bounded) for NODE's status to show a checkpoint of NAME taken after AFTER (ms since the epoch). */
+    private static boolean hasRecord(TestBed bed, String node, String name) throws IOException {
+        for (JsonNode s : JSON.readTree(ok(bed.svcmove(node, "status", "--json")).stdout()).path("services")) {
+            if (s.path("name").asText().equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static JsonNode awaitCheckpointAfter(TestBed bed, String node, String name, long after) throws IOException {
         for (int i = 0; i < 100; i++) {
             JsonNode c = JSON.readTree(ok(bed.svcmove(node, "status", name, "--json")).stdout()).path("checkpoint");

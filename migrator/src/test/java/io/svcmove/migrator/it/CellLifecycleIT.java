@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -29,7 +30,7 @@ class CellLifecycleIT {
     @Test
     void nginxInACellAnswersAtItsVipAndStopLeavesNothing(TestBed bed) throws Exception {
         String node = It.node(bed, 0);
-        List<String> cellsBefore = It.cells(bed);
+        List<String> cellsBefore = Services.cells(bed);
         try (Site site = new Site(bed, "itcell", bed.nextVip(), "8m")) {
             ExecResult run = site.run(node, site.nginx());
             assertEquals(0, run.exitCode(), run.describe());
@@ -37,7 +38,7 @@ class CellLifecycleIT {
                     bed.exec(bed.client(), It.SHORT, "curl", "-sS", "--max-time", "5", site.url("index.html")).stdout(),
                     "what the client gets from " + site.url("index.html"));
 
-            JsonNode svc = It.services(bed, node).get(site.name);
+            JsonNode svc = Services.on(bed, node).get(site.name);
             assertTrue(svc != null && svc.path("state").asText().equals("running"), "status on " + node + ": " + svc);
             assertEquals(It.cidr(bed, site.vip), svc.path("vip").asText(), "vip in status: " + svc);
             assertEquals(node, svc.path("node").asText(), "node in status: " + svc);
@@ -46,17 +47,17 @@ class CellLifecycleIT {
             svc.path("pids").forEach(p -> pids.add(p.asLong()));
             assertFalse(pids.isEmpty(), "status lists the service's pids: " + svc);
             assertTrue(pids.stream().allMatch(It::alive), "the listed pids run: " + pids);
-            assertTrue(It.cells(bed).contains(node + "." + site.name), "cell netns exists: " + It.cells(bed));
+            assertTrue(Services.cells(bed).contains(node + "." + site.name), "cell netns exists: " + Services.cells(bed));
 
             ExecResult stop = bed.svcmove(node, "stop", site.name);
             assertEquals(0, stop.exitCode(), stop.describe());
-            assertEquals(cellsBefore, It.cells(bed), "cells after stop (no netns " + node + "." + site.name + ")");
+            assertEquals(cellsBefore, Services.cells(bed), "cells after stop (no netns " + node + "." + site.name + ")");
             Wait.until(It.SHORT, "every pid of the stopped service is gone: " + pids,
                     () -> pids.stream().noneMatch(It::alive));
             String links = bed.exec(node, It.SHORT, "ip", "-o", "link").requireOk().stdout();
             assertFalse(links.toLowerCase().contains(mac.toLowerCase()), "no link with the service's MAC " + mac
                     + " left on " + node + ":\n" + links);
-            assertFalse(It.services(bed, node).containsKey(site.name), "status no longer lists " + site.name);
+            assertFalse(Services.on(bed, node).containsKey(site.name), "status no longer lists " + site.name);
             assertEquals("000", It.httpCode(bed, site.url("index.html")), "nothing answers at the VIP after stop");
         }
     }
@@ -84,7 +85,7 @@ class CellLifecycleIT {
             assertTrue(listener.output().contains("peer " + vip + "\n"),
                     "the client sees the service's connection come from the VIP " + vip + "; it printed: " + listener.output());
         } finally {
-            It.stopEverywhere(bed, "itdial");
+            Services.stopEverywhere(bed, "itdial");
         }
     }
 
@@ -93,7 +94,7 @@ class CellLifecycleIT {
         String node = It.node(bed, 0);
         try (Site site = new Site(bed, "itkeep", bed.nextVip(), "8m")) {
             site.start(node);
-            JsonNode before = It.services(bed, node).get(site.name);
+            JsonNode before = Services.on(bed, node).get(site.name);
             long pid = before.path("pid").asLong();
             try {
                 Agents.kill(bed, node, "KILL");
@@ -102,8 +103,8 @@ class CellLifecycleIT {
             } finally {
                 Agents.ensureRunning(bed, node);
             }
-            JsonNode after = It.services(bed, node).get(site.name);
-            assertTrue(after != null, "status after the agent's restart lists " + site.name + ": " + It.services(bed, node));
+            JsonNode after = Services.on(bed, node).get(site.name);
+            assertTrue(after != null, "status after the agent's restart lists " + site.name + ": " + Services.on(bed, node));
             assertEquals("running", after.path("state").asText(), "state after the agent's restart: " + after);
             assertEquals(pid, after.path("pid").asLong(), "same pid after the agent's restart: " + after);
             assertEquals("200", It.httpCode(bed, site.url("index.html")), "it still answers");
@@ -117,8 +118,8 @@ class CellLifecycleIT {
         String vip = bed.nextVip();
         String clientAddr = bed.address(bed.client());
         String outside = bed.address(node).replaceFirst("\\.\\d+\\.\\d+$", ".") + "1." + vip.substring(vip.lastIndexOf('.') + 1);
-        List<String> cellsBefore = It.cells(bed);
-        Map<String, JsonNode> servicesBefore = It.services(bed, node);
+        List<String> cellsBefore = Services.cells(bed);
+        Map<String, JsonNode> servicesBefore = Services.on(bed, node);
         Path config = null;
         try (Site site = new Site(bed, "itdup", bed.nextVip(), "8m")) {
             refused(bed, node, cellsBefore, 3, "eth9", "unknown interface",
@@ -132,11 +133,11 @@ class CellLifecycleIT {
 
             // A duplicate name: refused, and the first one keeps running untouched.
             site.start(node);
-            List<String> withSite = It.cells(bed);
-            long pid = It.services(bed, node).get(site.name).path("pid").asLong();
+            List<String> withSite = Services.cells(bed);
+            long pid = Services.on(bed, node).get(site.name).path("pid").asLong();
             refused(bed, node, withSite, 3, "itdup", "duplicate name",
                     "run", "itdup", "--vip", It.cidr(bed, vip), "--", "/bin/sleep", "60");
-            assertEquals(pid, It.services(bed, node).get(site.name).path("pid").asLong(), "the first itdup is untouched");
+            assertEquals(pid, Services.on(bed, node).get(site.name).path("pid").asLong(), "the first itdup is untouched");
             assertEquals("200", It.httpCode(bed, site.url("index.html")), "the first itdup still answers");
             site.close();
 
@@ -145,7 +146,7 @@ class CellLifecycleIT {
                     "/bin/sleep", "60");
             assertEquals(77, notRoot.exitCode(), "not root:\n" + notRoot.describe());
             assertTrue(notRoot.stderr().contains("root"), "the message says it needs root:\n" + notRoot.describe());
-            assertEquals(cellsBefore, It.cells(bed), "cells after the refusal as non-root");
+            assertEquals(cellsBefore, Services.cells(bed), "cells after the refusal as non-root");
 
             // The node's own config, but its socket names a path nobody listens on.
             config = Files.createTempFile("svcmove-it-agent-", ".toml");
@@ -156,10 +157,10 @@ class CellLifecycleIT {
                     It.cidr(bed, vip), "--", "/bin/sleep", "60");
             assertEquals(69, noAgent.exitCode(), "agent not running:\n" + noAgent.describe());
             assertTrue(noAgent.stderr().contains(socket), "the message names the socket nobody answers at:\n" + noAgent.describe());
-            assertEquals(cellsBefore, It.cells(bed), "cells after the call with no agent");
-            assertEquals(servicesBefore.keySet(), It.services(bed, node).keySet(), "services of " + node + " after it all");
+            assertEquals(cellsBefore, Services.cells(bed), "cells after the call with no agent");
+            assertEquals(servicesBefore.keySet(), Services.on(bed, node).keySet(), "services of " + node + " after it all");
         } finally {
-            It.stopEverywhere(bed, "itbad");
+            Services.stopEverywhere(bed, "itbad");
             if (config != null) {
                 Files.deleteIfExists(config);
             }
@@ -171,6 +172,6 @@ class CellLifecycleIT {
         ExecResult r = bed.svcmove(node, args);
         assertEquals(code, r.exitCode(), what + ":\n" + r.describe());
         assertTrue(r.stderr().contains(cause), what + ": the message names '" + cause + "':\n" + r.describe());
-        assertEquals(cellsBefore, It.cells(bed), what + ": cells after the refusal");
+        assertEquals(cellsBefore, Services.cells(bed), what + ": cells after the refusal");
     }
 }

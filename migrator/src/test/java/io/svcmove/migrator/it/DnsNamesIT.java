@@ -8,12 +8,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.BedStatus;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -42,7 +42,7 @@ class DnsNamesIT {
             assertEquals(site.vip, dig(bed, fqdn, "A"), "dig from the client");
             assertEquals("\"svcmove-owner=itdnsmv\"", dig(bed, fqdn, "TXT"), "the owner's TXT record");
             assertTrue(lookupWithDnsjava(bed, fqdn).contains(site.vip), "dnsjava from the client: " + lookupWithDnsjava(bed, fqdn));
-            assertEquals(fqdn, It.services(bed, n1).get(site.name).path("dns").asText(), "status shows the name");
+            assertEquals(fqdn, Services.on(bed, n1).get(site.name).path("dns").asText(), "status shows the name");
             Wait.until(It.SHORT, site.name + " answers by name", () -> It.httpCode(bed, "http://" + fqdn + "/index.html").equals("200"));
 
             // The client resolves the name once, then downloads over one connection.
@@ -62,8 +62,8 @@ class DnsNamesIT {
                 String seen = bed.execOutside(It.SHORT, "tcpdump", "-n", "-r", pcap.toString()).stdout();
                 assertEquals("", seen.strip(), "no DNS message reached the DNS server during the move");
                 assertEquals(site.vip, dig(bed, fqdn, "A"), "after the move the name still resolves to the VIP");
-                assertEquals(n2, It.services(bed, n2).get(site.name).path("node").asText());
-                assertEquals(fqdn, It.services(bed, n2).get(site.name).path("dns").asText(), "the name moved with the record");
+                assertEquals(n2, Services.on(bed, n2).get(site.name).path("node").asText());
+                assertEquals(fqdn, Services.on(bed, n2).get(site.name).path("dns").asText(), "the name moved with the record");
                 curl.handle().onExit().get(90, java.util.concurrent.TimeUnit.SECONDS);
                 assertEquals(site.bigSha256, It.sha256(out), "the download by name survived the move intact: " + curl.output());
             }
@@ -97,7 +97,7 @@ class DnsNamesIT {
 
             ExecResult dry = bed.svcmove(n1, "dns", "sync", "--dry-run", "--json");
             assertEquals(0, dry.exitCode(), dry.describe());
-            JsonNode d = It.json(dry);
+            JsonNode d = dry.json();
             assertEquals(List.of("itsync." + z), names(d.path("added")), "dry run would add: " + d);
             assertEquals(List.of("itghost." + z), names(d.path("removed")), "dry run would remove: " + d);
             assertEquals("", dig(bed, "itsync." + z, "A"), "a dry run changes nothing");
@@ -110,10 +110,10 @@ class DnsNamesIT {
             assertEquals("", dig(bed, "itghost." + z, "A"), "sync removed the stale svcmove name");
             assertEquals(ghostVip, dig(bed, "itforeign." + z, "A"), "sync left the name svcmove does not own");
 
-            JsonNode again = It.json(bed.svcmove(n1, "dns", "sync", "--json"));
+            JsonNode again = bed.svcmove(n1, "dns", "sync", "--json").json();
             assertEquals(0, again.path("added").size() + again.path("removed").size(), "a second sync changes nothing: " + again);
         } finally {
-            It.stopEverywhere(bed, "itsync");
+            Services.stopEverywhere(bed, "itsync");
             nsupdate(bed, "update delete itforeign." + z, "update delete itghost." + z);
         }
     }
@@ -135,7 +135,7 @@ class DnsNamesIT {
             assertEquals(0, stop.exitCode(), stop.describe());
             assertEquals(before, dig(bed, taken + "." + bed.zone(), "A"), "stop leaves it too");
         } finally {
-            It.stopEverywhere(bed, "itowned");
+            Services.stopEverywhere(bed, "itowned");
         }
         refusedRun(bed, n1, "web.example.org.", "not in the zone");
 
@@ -156,11 +156,11 @@ class DnsNamesIT {
     }
 
     private static void refusedRun(TestBed bed, String node, String dns, String cause) {
-        List<String> cellsBefore = It.cells(bed);
+        List<String> cellsBefore = Services.cells(bed);
         ExecResult r = bed.svcmove(node, "run", "itbadname", "--vip", It.cidr(bed, bed.nextVip()), "--dns", dns, "--", "/bin/sleep", "60");
         assertEquals(3, r.exitCode(), r.describe());
         assertTrue(r.stderr().contains(cause), r.describe());
-        assertEquals(cellsBefore, It.cells(bed), "nothing was started");
+        assertEquals(cellsBefore, Services.cells(bed), "nothing was started");
     }
 
     /** `svcmove dns check` with the node's config, its [dns] server, zone or key file replaced. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.WithTestBed;
 import java.time.Duration;
@@ -37,20 +38,20 @@ class DrainIT {
             sites.forEach(site -> downloads.add(Download.start(site)));
             ExecResult r = bed.svcmove(n1, "drain", n1, "--json");
             assertEquals(0, r.exitCode(), "svcmove drain " + n1 + ":\n" + r.describe());
-            JsonNode j = It.json(r);
+            JsonNode j = r.json();
             assertEquals(3, j.path("moved").asInt(), "moved in " + j);
             Map<String, String> movedTo = new HashMap<>();
             j.path("services").forEach(s -> movedTo.put(s.path("service").asText(), s.path("to").asText()));
             for (Site site : sites) {
                 String to = movedTo.get(site.name);
                 assertTrue(to != null && !to.equals(n1), site.name + " moved to another node, in " + j);
-                assertEquals(Map.of(to, "running"), It.whereIs(bed, site.name), "where " + site.name + " runs after the drain");
+                assertEquals(Map.of(to, "running"), Services.whereIs(bed, site.name), "where " + site.name + " runs after the drain");
             }
             for (Download d : downloads) {
                 assertTrue(d.running(), "a download is still under way after the drain: " + d.describe());
             }
 
-            JsonNode self = It.json(bed.svcmove(n1, "nodes", "--json")).path("nodes").get(0);
+            JsonNode self = bed.svcmove(n1, "nodes", "--json").json().path("nodes").get(0);
             assertTrue(self.path("draining").asBoolean(), n1 + " reports draining in 'svcmove nodes': " + self);
             assertTrue(self.path("mem_available_bytes").asLong() > 0 && self.path("load1").isNumber(), "free memory and load: " + self);
 
@@ -58,7 +59,7 @@ class DrainIT {
             ExecResult back = bed.svcmove(n1, first.name, n1);
             assertEquals(3, back.exitCode(), "a move onto the draining " + n1 + " is refused:\n" + back.describe());
             assertTrue(back.stderr().contains(n1 + " is draining"), "the refusal says why:\n" + back.describe());
-            assertEquals(Map.of(movedTo.get(first.name), "running"), It.whereIs(bed, first.name), "the refused move changed nothing");
+            assertEquals(Map.of(movedTo.get(first.name), "running"), Services.whereIs(bed, first.name), "the refused move changed nothing");
 
             for (Download d : downloads) {
                 d.assertCompletes(Duration.ofSeconds(120));
@@ -67,7 +68,7 @@ class DrainIT {
             assertEquals(0, bed.svcmove(n1, "undrain", n1).exitCode(), "svcmove undrain " + n1);
             ExecResult again = bed.svcmove(n1, first.name, n1);
             assertEquals(0, again.exitCode(), "after undrain, " + n1 + " takes a move again:\n" + again.describe());
-            assertFalse(It.json(bed.svcmove(n1, "nodes", "--json")).path("nodes").get(0).path("draining").asBoolean());
+            assertFalse(bed.svcmove(n1, "nodes", "--json").json().path("nodes").get(0).path("draining").asBoolean());
         } finally {
             bed.svcmove(n1, "undrain", n1); // the bed is shared by the tests of this run
             downloads.forEach(Download::close);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.migrator.move.Phase;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.WithTestBed;
 import java.io.IOException;
@@ -45,7 +46,7 @@ class HooksIT {
             assertEquals(3, refused.exitCode(), "the move while the pre-prepare hook fails:\n" + refused.describe());
             assertTrue(refused.stderr().contains("refused by the pre-prepare hook 10-ithooks (exit 1: change freeze in effect)"),
                     "the refusal names the hook and what it said:\n" + refused.describe());
-            assertEquals(Map.of(n1, "running"), It.whereIs(bed, site.name), "the refused move changed nothing");
+            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, site.name), "the refused move changed nothing");
 
             Files.delete(gate);
             Files.delete(calls);

@@ -1,6 +1,5 @@
 package io.svcmove.migrator.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
@@ -12,29 +11,15 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 
-/** Small helpers the end-to-end tests share: JSON of the CLI, the bed's cells, polling, hashing. */
+/** Small helpers the end-to-end tests of this package share (the bed's services: {@link io.svcmove.testbed.Services}). */
 final class It {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Duration SHORT = Duration.ofSeconds(15);
 
     private It() {}
-
-    /** The JSON a CLI call printed on stdout; fails the test, showing the call, when it is not JSON. */
-    static JsonNode json(ExecResult r) {
-        try {
-            return JSON.readTree(r.stdout());
-        } catch (IOException e) {
-            throw new AssertionError("expected JSON on stdout of:\n" + r.describe(), e);
-        }
-    }
 
     /** The full name of a node, e.g. "mnode2" for bed prefix "m": what the CLI and the agents call it. */
     static String node(TestBed bed, int index) {
@@ -43,66 +28,6 @@ final class It {
 
     static String cidr(TestBed bed, String vip) {
         return vip + "/" + bed.prefixLength();
-    }
-
-    /** `svcmove status --json` of NODE: its services by name. */
-    static Map<String, JsonNode> services(TestBed bed, String node) {
-        ExecResult r = bed.svcmove(node, "status", "--json");
-        if (!r.ok()) {
-            throw new AssertionError("svcmove status --json failed on " + node + ":\n" + r.describe());
-        }
-        Map<String, JsonNode> byName = new TreeMap<>();
-        json(r).path("services").forEach(s -> byName.put(s.path("name").asText(), s));
-        return byName;
-    }
-
-    /** The services of every node, asked in parallel (each CLI call starts a JVM). */
-    static Map<String, Map<String, JsonNode>> servicesEverywhere(TestBed bed) {
-        Map<String, CompletableFuture<Map<String, JsonNode>>> asked = new TreeMap<>();
-        for (String n : bed.nodes()) {
-            asked.put(n, CompletableFuture.supplyAsync(() -> services(bed, n)));
-        }
-        Map<String, Map<String, JsonNode>> all = new TreeMap<>();
-        asked.forEach((n, f) -> all.put(n, f.join()));
-        return all;
-    }
-
-    /** The nodes whose `status` lists service NAME, with its state: e.g. {mnode2=running}. */
-    static Map<String, String> whereIs(TestBed bed, String name) {
-        Map<String, String> found = new TreeMap<>();
-        servicesEverywhere(bed).forEach((n, svcs) -> {
-            if (svcs.containsKey(name)) {
-                found.put(n, svcs.get(name).path("state").asText());
-            }
-        });
-        return found;
-    }
-
-    /** This bed's cells (netns NODE.SERVICE), from `ip netns list`; other beds' cells are left out. */
-    static List<String> cells(TestBed bed) {
-        String out = bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout();
-        List<String> cells = new ArrayList<>();
-        for (String line : out.lines().toList()) {
-            String ns = line.trim().split("\\s+")[0];
-            if (bed.nodes().stream().anyMatch(n -> ns.startsWith(n + "."))) {
-                cells.add(ns);
-            }
-        }
-        cells.sort(null);
-        return cells;
-    }
-
-    /** Stops NAME wherever it runs, for cleanup; never fails the test (its own assertions matter). */
-    static void stopEverywhere(TestBed bed, String name) {
-        for (String n : bed.nodes()) {
-            try {
-                if (services(bed, n).containsKey(name)) {
-                    bed.svcmove(n, "stop", name);
-                }
-            } catch (RuntimeException | AssertionError e) {
-                // best effort: the bed is torn down at the end of the run anyway
-            }
-        }
     }
 
     static String sha256(Path file) {

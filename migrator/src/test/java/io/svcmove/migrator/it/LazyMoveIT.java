@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -74,22 +75,22 @@ class LazyMoveIT {
                         && message.contains("cannot be rolled back"), "the CLI says plainly what happened: " + message);
             }
 
-            JsonNode there = It.services(bed, n2).get(name);
-            assertTrue(there != null, "the destination still lists " + name + " (as failed): " + It.services(bed, n2));
+            JsonNode there = Services.on(bed, n2).get(name);
+            assertTrue(there != null, "the destination still lists " + name + " (as failed): " + Services.on(bed, n2));
             assertEquals("failed", there.path("state").asText(), "its state on " + n2 + ": " + there);
             assertTrue(there.path("failure").asText().contains("cannot be rolled back"), "why it failed, on " + n2 + ": " + there);
             assertFalse(It.alive(there.path("pid").asLong()), "the service is no longer running on " + n2 + ": " + there);
             assertFalse(It.alive(pid), "the frozen original on " + n1 + " is gone too");
-            assertEquals(null, It.services(bed, n1).get(name), "the source forgot the service: " + It.services(bed, n1));
+            assertEquals(null, Services.on(bed, n1).get(name), "the source forgot the service: " + Services.on(bed, n1));
             Wait.until(Duration.ofSeconds(10), "no images of the move left on either node (they hold the service's state)",
                     () -> imagesLeft(name).isEmpty());
             String log = Agents.logSince(bed, n2, mark);
             assertTrue(log.contains(name + " FAILED on " + n2), "the destination's log says so:\n" + Agents.tail(
                     Path.of(Agents.of(bed, n2).log()), 30));
         } finally {
-            It.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
         }
-        assertTrue(It.cells(bed).stream().noneMatch(c -> c.endsWith("." + name)), "no cell left: " + It.cells(bed));
+        assertTrue(Services.cells(bed).stream().noneMatch(c -> c.endsWith("." + name)), "no cell left: " + Services.cells(bed));
     }
 
     /**
@@ -120,20 +121,20 @@ class LazyMoveIT {
             }
             Wait.until(MOVE_BOUND, "every page arrived on " + n2 + " (its criu lazy-pages is done)",
                     () -> child(destinationAgent, "lazy-pages").isEmpty());
-            Wait.until(MOVE_BOUND, "the restarted " + n1 + " dropped its frozen copy", () -> !It.services(bed, n1).containsKey(name));
-            JsonNode there = It.services(bed, n2).get(name);
+            Wait.until(MOVE_BOUND, "the restarted " + n1 + " dropped its frozen copy", () -> !Services.on(bed, n1).containsKey(name));
+            JsonNode there = Services.on(bed, n2).get(name);
             assertTrue(there != null && there.path("state").asText().equals("running"), "the service runs on " + n2
-                    + " without the source's commit: " + It.services(bed, n2));
-            assertEquals(Map.of(n2, "running"), It.whereIs(bed, name), "one node runs it");
+                    + " without the source's commit: " + Services.on(bed, n2));
+            assertEquals(Map.of(n2, "running"), Services.whereIs(bed, name), "one node runs it");
             assertFalse(It.alive(pid), "the frozen copy on " + n1 + " is gone");
-            assertFalse(It.cells(bed).contains(n1 + "." + name), "no cell left on " + n1 + ": " + It.cells(bed));
+            assertFalse(Services.cells(bed).contains(n1 + "." + name), "no cell left on " + n1 + ": " + Services.cells(bed));
             Wait.until(Duration.ofSeconds(10), "no images of the move left on either node: " + imagesLeft(name),
                     () -> imagesLeft(name).isEmpty());
             String log = Agents.logSince(bed, n1, mark);
             assertTrue(log.contains(name + " was being moved to " + n2) && log.contains("the frozen copy here is gone"),
                     "the restarted " + n1 + " says what it did:\n" + log);
         } finally {
-            It.stopEverywhere(bed, name);
+            Services.stopEverywhere(bed, name);
         }
     }
 
@@ -152,7 +153,7 @@ class LazyMoveIT {
     private static long startHog(TestBed bed, String node, String name) {
         ExecResult run = bed.svcmove(node, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "python3", "-c", HOG);
         assertEquals(0, run.exitCode(), run.describe());
-        long pid = It.services(bed, node).get(name).path("pid").asLong();
+        long pid = Services.on(bed, node).get(name).path("pid").asLong();
         Wait.until(Duration.ofSeconds(30), "the service has written its 1 GB", () -> rssMb(pid) > 1000);
         return pid;
     }

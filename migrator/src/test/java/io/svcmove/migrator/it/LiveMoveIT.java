@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -48,7 +49,7 @@ class LiveMoveIT {
         long before = download.bytes();
         ExecResult r = bed.svcmove(asked, site.name, to, "--mode", mode, "--json");
         assertEquals(0, r.exitCode(), "svcmove " + site.name + " " + to + " on " + asked + ":\n" + r.describe());
-        JsonNode j = It.json(r);
+        JsonNode j = r.json();
         assertTrue(j.path("ok").asBoolean(false), "ok in " + j);
         assertEquals(site.name, j.path("service").asText(), "service in " + j);
         assertEquals(from, j.path("from").asText(), "from in " + j);
@@ -64,9 +65,9 @@ class LiveMoveIT {
         }
         assertTrue(j.path("events").isArray() && j.path("events").size() > 0, "events in " + j);
 
-        Map<String, String> where = It.whereIs(bed, site.name);
+        Map<String, String> where = Services.whereIs(bed, site.name);
         assertEquals(Map.of(to, "running"), where, "the nodes whose status lists " + site.name + " after the move to " + to);
-        JsonNode svc = It.services(bed, to).get(site.name);
+        JsonNode svc = Services.on(bed, to).get(site.name);
         assertEquals(j.path("pid").asLong(), svc.path("pid").asLong(), "the pid the move reported vs status on " + to);
         // The move is only a live move if the download was still going through it.
         assertTrue(download.running(), "the download is still under way after the move to " + to + " (it had "

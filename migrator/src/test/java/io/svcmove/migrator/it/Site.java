@@ -1,6 +1,7 @@
 package io.svcmove.migrator.it;
 
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import java.io.IOException;
@@ -92,7 +93,7 @@ final class Site implements AutoCloseable {
             return;
         }
         closed = true;
-        It.stopEverywhere(bed, name);
+        Services.stopEverywhere(bed, name);
         It.deleteTree(dir);
     }
 }

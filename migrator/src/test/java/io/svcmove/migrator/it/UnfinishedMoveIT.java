@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.testbed.Background;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -55,9 +56,9 @@ class UnfinishedMoveIT {
                 } finally {
                     Agents.ensureRunning(bed, n1);
                 }
-                Wait.until(Duration.ofSeconds(60), "the restarted " + n1 + " finished the move: " + It.whereIs(bed, name),
-                        () -> It.whereIs(bed, name).equals(Map.of(expected, "running")));
-                assertEquals(List.of(expected + "." + name), It.cells(bed).stream().filter(c -> c.endsWith("." + name)).toList(),
+                Wait.until(Duration.ofSeconds(60), "the restarted " + n1 + " finished the move: " + Services.whereIs(bed, name),
+                        () -> Services.whereIs(bed, name).equals(Map.of(expected, "running")));
+                assertEquals(List.of(expected + "." + name), Services.cells(bed).stream().filter(c -> c.endsWith("." + name)).toList(),
                         "the cells of " + name);
                 assertEquals("200", It.httpCode(bed, site.url("index.html")), name + " answers at " + site.vip);
                 String log = Agents.logSince(bed, n1, mark);

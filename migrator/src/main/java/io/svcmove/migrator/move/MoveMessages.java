@@ -1,0 +1,128 @@
+package io.svcmove.migrator.move;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.peer.RequestHandler;
+import io.svcmove.migrator.service.MoveStage;
+import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.vip.Cell;
+import java.util.List;
+
+/**
+ * The peer messages of a move, one record per request and reply, each field named once (in JSON
+ * as snake_case). The request type each goes with is in {@link Type}.
+ */
+final class MoveMessages {
+    private MoveMessages() {}
+
+    /** Peer request types of a move. */
+    static final class Type {
+        static final String PREPARE = "move.prepare";
+        static final String RESTORE = "move.restore";
+        static final String ANNOUNCE = "move.announce";
+        static final String INJECT = "move.inject";
+        static final String COMMIT = "move.commit";
+        static final String ABORT = "move.abort";
+        static final String CLAIM = "move.claim";
+        static final String ACTIVE = "move.active";
+        static final String RUN = "move.run";
+        static final String WHERE = "service.where";
+        static final String LAZY_CHECK = "move.lazy_check";
+
+        private Type() {}
+    }
+
+    /** The source asks for an empty, held cell. {@code service} is recorded as the source has it (its move and arrival left out). */
+    record Prepare(String moveId, String criuVersion, ServiceFiles files, ServiceRecord service, List<Cell.Neighbor> neighbors) {}
+
+    record Prepared(String node, String criuVersion) {}
+
+    /** For announce, commit, abort, claim and active: the move, and the service it moves. */
+    record MoveRef(String moveId, String name) {
+        MoveRef {
+            requireId(moveId);
+        }
+    }
+
+    /**
+     * Restore now: the connections have been stopped {@code sinceDumpMs} by the source's clock (their
+     * TCP timestamps resume that much later); a lazy move names the source's page server.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Restore(String moveId, long sinceDumpMs, String pageServer, int pagePort) {
+        Restore {
+            requireId(moveId);
+        }
+
+        boolean lazy() {
+            return pageServer != null;
+        }
+    }
+
+    record Restored(long pid, long restoreMs) {}
+
+    record Inject(String moveId, List<byte[]> packets) {}
+
+    record Injected(int injected) {}
+
+    /** Whether the destination keeps the service (commit, claim), and the stage it has the move at (null: none). */
+    record Kept(boolean kept, MoveStage stage) {}
+
+    /** Abort's answer: whether the destination knew the move (it removed what it had made). */
+    record Aborted(boolean known) {}
+
+    /** Whether the source still runs the move (a destination with a held cell asks). */
+    record Active(boolean active) {}
+
+    /** A CLI's move, forwarded to the node that runs the service. */
+    record Run(String name, String node, boolean buffer, boolean force, String mode) {}
+
+    /**
+     * How a forwarded move ended: its report, or the outcome and message of one that did not go
+     * through, so that the CLI's exit code survives the forwarding.
+     */
+    record RunResult(boolean ok, JsonNode report, Outcome outcome, String message) {}
+
+    /** For service.where: a service, by name. */
+    record ServiceRef(String name) {}
+
+    record Where(String node, boolean runsHere) {}
+
+    /** What a node lacks for a lazy move (empty: it can take one). */
+    record LazyCheck(List<String> missing) {}
+
+    private static void requireId(String moveId) {
+        if (moveId == null || moveId.isBlank()) {
+            throw new IllegalArgumentException("move_id is missing");
+        }
+    }
+
+    static final ObjectMapper JSON = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+    static <T> T read(JsonNode body, Class<T> type) {
+        // A missing or null body reads as a null message (found by fuzzing): refused here, not an NPE in a handler.
+        if (body == null || body.isNull() || body.isMissingNode()) {
+            throw new IllegalArgumentException("malformed " + type.getSimpleName() + " message: it has no body");
+        }
+        try {
+            return JSON.treeToValue(body, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("malformed " + type.getSimpleName() + " message: " + e.getOriginalMessage(), e);
+        }
+    }
+
+    static JsonNode tree(Object message) {
+        return JSON.valueToTree(message);
+    }
+
+    /** A handler whose reply record goes out as its message says (snake_case), not as the server's default mapper would. */
+    static RequestHandler typed(RequestHandler h) {
+        return (peer, body) -> tree(h.handle(peer, body));
+    }
+}

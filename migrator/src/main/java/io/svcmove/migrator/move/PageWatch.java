@@ -1,0 +1,66 @@
+package io.svcmove.migrator.move;
+
+import io.svcmove.migrator.criu.FrozenTree;
+import io.svcmove.migrator.criu.ImageDir;
+import io.svcmove.migrator.criu.LazyPagesDaemon;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A lazy move's service on the destination faults on every page it has not got yet: when the page
+ * fetcher fails (the source failed) or stalls, the service is killed at once and reported failed,
+ * whether or not the source is still there to hear of it. The images go once the fetcher is done.
+ */
+final class PageWatch {
+    private static final Logger log = LoggerFactory.getLogger(PageWatch.class);
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+
+    private PageWatch() {}
+
+    static PageWatch start(String moveId, String service, String node, LazyPagesDaemon daemon, long pid, ImageDir images,
+            Duration timeout, Consumer<String> failed) {
+        PageWatch w = new PageWatch();
+        Thread t = new Thread(() -> {
+            try {
+                daemon.await(timeout);
+                log.info("move {}: every page of {} arrived", moveId, service);
+                w.done.complete(null);
+            } catch (Exception e) {
+                String why = "the source's pages stopped arriving before the last one (" + firstLine(e.getMessage())
+                        + "): the service cannot run without them and cannot be rolled back";
+                log.error("move {}: {} FAILED on {}: {}; killed. Full reason: {}", moveId, service, node, why, e.getMessage());
+                try {
+                    new FrozenTree(pid).kill(5, TimeUnit.SECONDS);
+                    daemon.close();
+                } catch (Exception k) {
+                    log.error("move {}: cleaning up the failed {}: {}", moveId, service, k.toString());
+                }
+                failed.accept(why);
+                w.done.completeExceptionally(new IllegalStateException(service + " failed on " + node + ": " + why));
+            } finally {
+                try {
+                    images.close();
+                } catch (IOException e) {
+                    log.error("move {}: deleting the images in {}: {}", moveId, images.path(), e.toString());
+                }
+            }
+        }, "lazy-pages-" + moveId);
+        t.setDaemon(true);
+        t.start();
+        return w;
+    }
+
+    /** Returns once every page has arrived; throws if they stopped. */
+    void await() throws Exception {
+        Peers.await(done);
+    }
+
+    private static String firstLine(String s) {
+        return s == null ? "" : s.lines().findFirst().orElse("");
+    }
+}

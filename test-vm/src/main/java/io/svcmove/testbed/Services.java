@@ -1,0 +1,118 @@
+package io.svcmove.testbed;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The svcmove services of a bed, as the CLI shows and changes them: what end-to-end tests of every
+ * module share (run, move, status everywhere, cells, cleanup). Failures are test failures that show
+ * the call and what it printed.
+ */
+public final class Services {
+    private static final Duration SHORT = Duration.ofSeconds(15);
+
+    private Services() {}
+
+    /** {@code svcmove run NAME --vip VIP/LEN -- CMD...} on NODE; fails the test if it does not start. */
+    public static void run(TestBed bed, String node, String name, String vip, String... cmd) {
+        List<String> args = new ArrayList<>(List.of("run", name, "--vip", vip + "/" + bed.prefixLength(), "--"));
+        args.addAll(List.of(cmd));
+        ExecResult r = bed.svcmove(node, args.toArray(String[]::new));
+        if (r.exitCode() != 0) {
+            throw new AssertionError("svcmove run " + name + " on " + node + " failed:\n" + r.describe());
+        }
+    }
+
+    /** {@code svcmove NAME TO --json [EXTRA]} asked on ASKED (any node); a successful move's report. */
+    public static JsonNode move(TestBed bed, String asked, String name, String to, String... extra) {
+        List<String> args = new ArrayList<>(List.of(name, to, "--json"));
+        args.addAll(List.of(extra));
+        ExecResult r = bed.svcmove(asked, args.toArray(String[]::new));
+        JsonNode j = r.exitCode() == 0 ? r.json() : null;
+        if (j == null || !j.path("ok").asBoolean(false)) {
+            throw new AssertionError("svcmove " + String.join(" ", args) + " on " + asked + " failed:\n" + r.describe());
+        }
+        return j;
+    }
+
+    /** `svcmove status --json` of NODE: its services by name. */
+    public static Map<String, JsonNode> on(TestBed bed, String node) {
+        ExecResult r = bed.svcmove(node, "status", "--json");
+        if (!r.ok()) {
+            throw new AssertionError("svcmove status --json failed on " + node + ":\n" + r.describe());
+        }
+        Map<String, JsonNode> byName = new TreeMap<>();
+        r.json().path("services").forEach(s -> byName.put(s.path("name").asText(), s));
+        return byName;
+    }
+
+    /** The services of every node, asked in parallel (each CLI call starts a JVM). */
+    public static Map<String, Map<String, JsonNode>> everywhere(TestBed bed) {
+        Map<String, CompletableFuture<Map<String, JsonNode>>> asked = new TreeMap<>();
+        for (String n : bed.nodes()) {
+            asked.put(n, CompletableFuture.supplyAsync(() -> on(bed, n)));
+        }
+        Map<String, Map<String, JsonNode>> all = new TreeMap<>();
+        asked.forEach((n, f) -> all.put(n, f.join()));
+        return all;
+    }
+
+    /** The nodes whose `status` lists service NAME, with its state: e.g. {mnode2=running}. */
+    public static Map<String, String> whereIs(TestBed bed, String name) {
+        Map<String, String> found = new TreeMap<>();
+        everywhere(bed).forEach((n, svcs) -> {
+            if (svcs.containsKey(name)) {
+                found.put(n, svcs.get(name).path("state").asText());
+            }
+        });
+        return found;
+    }
+
+    /** This bed's cells (netns NODE.SERVICE), from `ip netns list`; other beds' cells are left out. */
+    public static List<String> cells(TestBed bed) {
+        String out = bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout();
+        List<String> cells = new ArrayList<>();
+        for (String line : out.lines().toList()) {
+            String ns = line.trim().split("\\s+")[0];
+            if (bed.nodes().stream().anyMatch(n -> ns.startsWith(n + "."))) {
+                cells.add(ns);
+            }
+        }
+        cells.sort(null);
+        return cells;
+    }
+
+    /** Stops NAME wherever it runs, for cleanup; never fails the test (its own assertions matter). */
+    public static void stopEverywhere(TestBed bed, String name) {
+        for (String n : bed.nodes()) {
+            try {
+                if (on(bed, n).containsKey(name)) {
+                    bed.svcmove(n, "stop", name);
+                }
+            } catch (RuntimeException | AssertionError e) {
+                // best effort: the bed is torn down at the end of the run anyway
+            }
+        }
+    }
+
+    /** A test program kept beside class ANCHOR, as a file the bed's hosts can run (they share this filesystem). */
+    public static String script(Class<?> anchor, String name) {
+        URL url = anchor.getResource(name);
+        if (url == null) {
+            throw new AssertionError("test resource " + name + " is missing next to " + anchor.getName());
+        }
+        try {
+            return Path.of(url.toURI()).toString();
+        } catch (URISyntaxException e) {
+            throw new AssertionError("test resource " + name + " is not a file: " + url, e);
+        }
+    }
+}
