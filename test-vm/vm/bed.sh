@@ -225,6 +225,9 @@ vm_install_agent() {
   fi
   "$qga" "$sock" put "$dir/etc.tar.gz" /root/svcmove-etc.tar.gz 0600
   vm_run "$k" sh -c 'mkdir -p -m 0700 /etc/svcmove && tar -C /etc/svcmove --no-same-owner -xzf /root/svcmove-etc.tar.gz && rm /root/svcmove-etc.tar.gz'
+  # A test bed's agents have fault injection armed (VmMoveFaultsIT): nothing fires unless a test
+  # writes the root-only file /run/svcmove-faults.
+  vm_run "$k" sh -c 'mkdir -p /etc/systemd/system/svcmove-agent.service.d && printf "[Service]\nEnvironment=SVCMOVE_FAULTS=/run/svcmove-faults\n" > /etc/systemd/system/svcmove-agent.service.d/test-bed-faults.conf && systemctl daemon-reload'
   vm_run "$k" sh -c "systemctl enable svcmove-agent.service 2>/dev/null && systemctl restart svcmove-agent.service"
 }
 

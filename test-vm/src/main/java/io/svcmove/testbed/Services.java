@@ -27,8 +27,17 @@ public final class Services {
         args.addAll(List.of(cmd));
         ExecResult r = bed.svcmove(node, args.toArray(String[]::new));
         if (r.exitCode() != 0) {
-            throw new AssertionError("svcmove run " + name + " on " + node + " failed:\n" + r.describe());
+            throw new AssertionError("svcmove run " + name + " on " + node + " failed:\n" + r.describe() + agentJournal(bed, node));
         }
+    }
+
+    /** On a VM, the end of NODE's agent journal: what a failed call's own output cannot show. */
+    private static String agentJournal(TestBed bed, String node) {
+        if (!bed.isVm()) {
+            return "";
+        }
+        return "\n--- " + node + "'s agent journal, last lines:\n" + bed.exec(node, SHORT, "journalctl", "-u", "svcmove-agent", "-n", "60",
+                "--no-pager").stdout();
     }
 
     /** {@code svcmove NAME TO --json [EXTRA]} asked on ASKED (any node); a successful move's report. */

@@ -51,7 +51,7 @@ class VmApacheIT {
         byte[] content = new byte[SIZE];
         new java.util.Random(15).nextBytes(content);
         Files.write(shared, content);
-        String sum = sha256(shared);
+        String sum = Downloads.sha256(shared);
         for (String n : List.of(n1, n2)) {
             bed.exec(n, LONG, "cp", bed.status().shared().path() + "/big.bin", BIG).requireOk();
             bed.exec(n, LONG, "sh", "-c", "a2enmod -q ratelimit && printf '%s\\n' '<Location \"/big.bin\">' '  SetOutputFilter RATE_LIMIT'"
@@ -68,7 +68,7 @@ class VmApacheIT {
 
             try (Background download = bed.startBackground(bed.client(), "curl", "-sS", "-o", got.toString(),
                     "-w", "HTTP %{http_code}\n", "http://" + vip + "/big.bin")) {
-                Wait.until(LONG, "the download is under way", () -> size(got) > (2 << 20) || !download.isAlive());
+                Wait.until(LONG, "the download is under way", () -> Downloads.size(got) > (2 << 20) || !download.isAlive());
                 assertTrue(download.isAlive(), "the download ended at once: " + download.output() + "; on " + n1 + ": "
                         + bed.exec(n1, LONG, "ls", "-lL", BIG, bed.status().shared().path()).describe());
                 for (String[] hop : List.of(new String[] {n1, n2}, new String[] {n2, n1})) {
@@ -77,12 +77,12 @@ class VmApacheIT {
                     assertEquals(0, moved.exitCode(), "svcmove apache " + hop[1] + ":\n" + moved.describe());
                     System.out.println("VmApacheIT: moved " + hop[0] + " -> " + hop[1] + " (VM bed: times are emulation's, not svcmove's): "
                             + moved.json().path("phases_ms"));
-                    assertTrue(download.isAlive(), "the download outlived the move to " + hop[1] + " (" + size(got) + " bytes so far)");
+                    assertTrue(download.isAlive(), "the download outlived the move to " + hop[1] + " (" + Downloads.size(got) + " bytes so far)");
                 }
                 Wait.until(Duration.ofMinutes(4), "the download ends: " + download.output(), () -> !download.isAlive());
                 assertEquals(0, download.stop(), "curl: " + download.output());
             }
-            assertEquals(sum, sha256(got), "the download came out whole across the moves there and back");
+            assertEquals(sum, Downloads.sha256(got), "the download came out whole across the moves there and back");
             assertEquals(Map.of(n1, "running"), Services.whereIs(bed, "apache"));
             ExecResult last = bed.exec(n1, MOVE, "svcmove", "apache", n2);
             assertEquals(0, last.exitCode(), last.describe());
@@ -126,17 +126,5 @@ class VmApacheIT {
     private static String httpCode(TestBed bed, String vip, String path) {
         return bed.exec(bed.client(), Duration.ofSeconds(30), "curl", "-sS", "-o", "/dev/null", "--max-time", "20", "-w",
                 "%{http_code}", "http://" + vip + path).stdout().strip();
-    }
-
-    private static long size(Path p) {
-        try {
-            return Files.size(p);
-        } catch (java.io.IOException e) {
-            return 0;
-        }
-    }
-
-    private static String sha256(Path p) throws Exception {
-        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
     }
 }

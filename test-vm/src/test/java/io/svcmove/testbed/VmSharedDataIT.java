@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -45,7 +43,7 @@ class VmSharedDataIT {
         byte[] content = new byte[SIZE];
         new Random(14).nextBytes(content);
         Files.write(hostDir.resolve("big.bin"), content);
-        String sum = sha256(content);
+        String sum = Downloads.sha256(content);
         Files.writeString(hostDir.resolve("nginx.conf"), """
                 worker_processes 2;
                 pid /run/itshared/nginx.pid;
@@ -63,7 +61,7 @@ class VmSharedDataIT {
             assertEquals(0, run.exitCode(), run.describe());
             try (Background download = bed.startBackground(bed.client(), "curl", "-sS", "--retry", "0", "-o", got.toString(),
                     "http://" + vip + "/big.bin")) {
-                Wait.until(LONG, "the download is under way", () -> size(got) > (2 << 20) || !download.isAlive());
+                Wait.until(LONG, "the download is under way", () -> Downloads.size(got) > (2 << 20) || !download.isAlive());
                 assertTrue(download.isAlive(), "the download ended at once: " + download.output());
                 for (String[] hop : List.of(new String[] {n1, n2}, new String[] {n2, n1})) {
                     ExecResult moved = bed.exec(hop[0], MOVE, "svcmove", NAME, hop[1], "--json");
@@ -75,14 +73,14 @@ class VmSharedDataIT {
                     }
                     assertTrue(running, "svcmove status on " + hop[1] + " right after the move lists " + NAME + " running:\n"
                             + status.describe());
-                    System.out.println("VmSharedDataIT: moved " + hop[0] + " -> " + hop[1] + " at " + (size(got) >> 20)
+                    System.out.println("VmSharedDataIT: moved " + hop[0] + " -> " + hop[1] + " at " + (Downloads.size(got) >> 20)
                             + " MB (VM bed: times are emulation's, not svcmove's): " + moved.json().path("phases_ms"));
-                    assertTrue(download.isAlive(), "the download outlived the move to " + hop[1] + " (" + size(got) + " bytes so far)");
+                    assertTrue(download.isAlive(), "the download outlived the move to " + hop[1] + " (" + Downloads.size(got) + " bytes so far)");
                 }
                 Wait.until(Duration.ofMinutes(5), "the download ends: " + download.output(), () -> !download.isAlive());
                 assertEquals(0, download.stop(), "curl: " + download.output());
             }
-            assertEquals(sum, sha256(Files.readAllBytes(got)), "the download came out whole across the moves there and back");
+            assertEquals(sum, Downloads.sha256(got), "the download came out whole across the moves there and back");
             assertEquals(Map.of(n1, "running"), Services.whereIs(bed, NAME));
             assertTrue(bed.exec(n1, LONG, "test", "-s", "/run/itshared/nginx.pid").ok(), "nginx's pidfile is back on " + n1);
         } finally {
@@ -96,17 +94,5 @@ class VmSharedDataIT {
             }
             Files.deleteIfExists(hostDir);
         }
-    }
-
-    private static long size(Path p) {
-        try {
-            return Files.size(p);
-        } catch (java.io.IOException e) {
-            return 0;
-        }
-    }
-
-    private static String sha256(byte[] b) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
     }
 }
