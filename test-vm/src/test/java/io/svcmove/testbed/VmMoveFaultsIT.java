@@ -67,6 +67,9 @@ class VmMoveFaultsIT {
             }
             int restartsBefore = restarts(bed, faulty);
             Services.run(bed, n1, name, vip, "python3", "-c", SLOW_FILE, shared.path() + "/" + name + ".bin");
+            // Started is not listening yet under emulation; a retrying curl would hide a broken connection.
+            Wait.until(LONG, name + " listens", () -> bed.exec(bed.client(), LONG, "timeout", "5", "bash", "-c",
+                    "exec 3<>/dev/tcp/" + vip + "/8080").ok());
             try (Background download = bed.startBackground(bed.client(), "curl", "-sS", "--retry", "0", "-o", got.toString(),
                     "http://" + vip + ":8080/")) {
                 Wait.until(LONG, "the download is under way", () -> Downloads.size(got) > (1 << 20) || !download.isAlive());
