@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  */
 @WithTestBed
 class VmFailoverIT {
-    private static final Duration LONG = Duration.ofSeconds(180);
+    private static final Duration LONG = Duration.ofSeconds(420);
     private static final String NAME = "itlost";
     /** Answers each GET with the count of requests so far: what a checkpoint keeps. */
     private static final String COUNTER = """
