@@ -85,18 +85,26 @@ public final class Services {
         return found;
     }
 
-    /** This bed's cells (netns NODE.SERVICE), from `ip netns list`; other beds' cells are left out. */
+    /**
+     * This bed's cells (netns NODE.SERVICE), from `ip netns list` where the nodes' cells live: the
+     * host's for netns nodes (other beds' cells left out), each guest's own for VMs.
+     */
     public static List<String> cells(TestBed bed) {
-        String out = bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout();
         List<String> cells = new ArrayList<>();
-        for (String line : out.lines().toList()) {
-            String ns = line.trim().split("\\s+")[0];
-            if (bed.nodes().stream().anyMatch(n -> ns.startsWith(n + "."))) {
-                cells.add(ns);
+        if (bed.isVm()) {
+            for (String n : bed.nodes()) {
+                cells.addAll(cellsIn(bed.exec(n, SHORT, "ip", "netns", "list").requireOk().stdout(), List.of(n)));
             }
+        } else {
+            cells.addAll(cellsIn(bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout(), bed.nodes()));
         }
         cells.sort(null);
         return cells;
+    }
+
+    private static List<String> cellsIn(String netnsList, List<String> nodes) {
+        return netnsList.lines().map(l -> l.trim().split("\\s+")[0])
+                .filter(ns -> nodes.stream().anyMatch(n -> ns.startsWith(n + "."))).toList();
     }
 
     /** Stops NAME wherever it runs, for cleanup; never fails the test (its own assertions matter). */

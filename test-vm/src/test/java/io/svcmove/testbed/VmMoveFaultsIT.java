@@ -79,7 +79,8 @@ class VmMoveFaultsIT {
                 assertEquals(6, moved.exitCode(), "the move cannot know how it ended once an agent died:\n" + moved.describe());
                 assertTrue(moved.stderr().contains("unknown"), "it says so:\n" + moved.describe());
 
-                Wait.until(Duration.ofMinutes(6), name + " settles on " + n2 + " once", () -> settledOn(bed, n2, name));
+                Wait.until(Duration.ofMinutes(6), () -> name + " settles on " + n2 + " once; " + where(bed, name),
+                        () -> settledOn(bed, n2, name));
                 assertTrue(restarts(bed, faulty) > restartsBefore, "systemd restarted " + faulty + "'s agent");
                 assertTrue(bed.exec(faulty, LONG, "journalctl", "-u", "svcmove-agent", "--no-pager").stdout()
                         .contains("fault injected at " + boundary), faulty + "'s agent died at " + boundary);
@@ -105,6 +106,20 @@ class VmMoveFaultsIT {
         } catch (AssertionError | RuntimeException e) {
             return false;
         }
+    }
+
+    /** Where NAME is now, by each node's status, cells and agent journal, for a wait that timed out. */
+    private static String where(TestBed bed, String name) {
+        StringBuilder b = new StringBuilder();
+        for (String n : bed.nodes()) {
+            ExecResult status = bed.svcmove(n, "status");
+            ExecResult cells = bed.exec(n, LONG, "ip", "netns", "list");
+            b.append("\n--- ").append(n).append(": status exit ").append(status.exitCode()).append('\n')
+                    .append(status.stdout()).append(status.stderr()).append("cells: ").append(cells.stdout().strip())
+                    .append("\nits agent's journal:\n")
+                    .append(bed.exec(n, LONG, "journalctl", "-u", "svcmove-agent", "-n", "25", "--no-pager").stdout());
+        }
+        return b.toString();
     }
 
     private static int restarts(TestBed bed, String node) {

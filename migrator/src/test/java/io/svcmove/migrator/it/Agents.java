@@ -1,6 +1,7 @@
 package io.svcmove.migrator.it;
 
 import io.svcmove.testbed.BedStatus;
+import io.svcmove.testbed.Downloads;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
@@ -129,7 +130,7 @@ public final class Agents {
 
     /** The size of NODE's agent log now: read only what comes after with {@link #logSince}. */
     static long logMark(TestBed bed, String node) {
-        return It.size(Path.of(of(bed, node).log()));
+        return Downloads.size(Path.of(of(bed, node).log()));
     }
 
     static String logSince(TestBed bed, String node, long mark) {

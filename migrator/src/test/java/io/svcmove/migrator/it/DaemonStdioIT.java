@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
+import io.svcmove.testbed.Downloads;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
@@ -186,7 +187,7 @@ class DaemonStdioIT {
             bed.exec(n1, It.SHORT, "sh", "-c", "mkdir -p \"${0%/*}\" && printf '%s' \"$1\" > \"$0\" && chmod 0755 \"$0\"", HOOK, script)
                     .requireOk();
             Services.run(bed, n1, name, bed.nextVip(), "python3", Services.script(DaemonStdioIT.class, "ticker.py"), log.toString());
-            Wait.until(Duration.ofSeconds(10), "the ticker logs", () -> It.size(log) > 0);
+            Wait.until(Duration.ofSeconds(10), "the ticker logs", () -> Downloads.size(log) > 0);
             long ticksBefore = Files.readAllLines(log).size();
             ExecResult moved = bed.svcmove(n1, name, n2);
             assertEquals(0, moved.exitCode(), "the move, while its log changes between dump and restore:\n" + moved.describe());

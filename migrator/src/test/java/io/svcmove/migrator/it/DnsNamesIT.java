@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.Background;
 import io.svcmove.testbed.BedStatus;
+import io.svcmove.testbed.Downloads;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
@@ -48,7 +49,7 @@ class DnsNamesIT {
             // The client resolves the name once, then downloads over one connection.
             try (Background curl = bed.startBackground(bed.client(), "curl", "-sS", "--max-time", "120", "-o", out.toString(),
                     "http://" + fqdn + "/big.bin")) {
-                Wait.until(It.SHORT, "the download by name has begun: " + curl.output(), () -> It.size(out) > 0 || !curl.isAlive());
+                Wait.until(It.SHORT, "the download by name has begun: " + curl.output(), () -> Downloads.size(out) > 0 || !curl.isAlive());
                 assertTrue(curl.isAlive(), "curl downloads by name: " + curl.output());
                 try (Background capture = bed.startBackground(dnsHost(bed), "tcpdump", "-i", "eth0", "-n", "-U", "-w",
                         pcap.toString(), "port", "53")) {
@@ -65,7 +66,7 @@ class DnsNamesIT {
                 assertEquals(n2, Services.on(bed, n2).get(site.name).path("node").asText());
                 assertEquals(fqdn, Services.on(bed, n2).get(site.name).path("dns").asText(), "the name moved with the record");
                 curl.handle().onExit().get(90, java.util.concurrent.TimeUnit.SECONDS);
-                assertEquals(site.bigSha256, It.sha256(out), "the download by name survived the move intact: " + curl.output());
+                assertEquals(site.bigSha256, Downloads.sha256(out), "the download by name survived the move intact: " + curl.output());
             }
 
             ExecResult stop = bed.svcmove(n2, "stop", site.name);

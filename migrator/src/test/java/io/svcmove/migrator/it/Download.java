@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.testbed.Background;
+import io.svcmove.testbed.Downloads;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import java.io.IOException;
@@ -38,7 +39,7 @@ final class Download implements AutoCloseable {
                 "-o", out.toString(), site.url("big.bin"));
         Download d = new Download(site, out, curl);
         Wait.until(It.SHORT, "the client's download of " + site.url("big.bin") + " has begun (curl said: "
-                + curl.output() + ")", () -> It.size(out) > 0 || !curl.isAlive());
+                + curl.output() + ")", () -> Downloads.size(out) > 0 || !curl.isAlive());
         assertTrue(curl.isAlive(), "curl is downloading " + site.url("big.bin") + "; it ended early: " + curl.output());
         return d;
     }
@@ -54,7 +55,7 @@ final class Download implements AutoCloseable {
     }
 
     long bytes() {
-        return It.size(out);
+        return Downloads.size(out);
     }
 
     /** Waits for curl to end and asserts it got every byte, identical to the file served. */
@@ -71,7 +72,7 @@ final class Download implements AutoCloseable {
         assertEquals(0, code, "curl's exit code (it has " + bytes() + " of " + site.bigBytes + " bytes); it said: "
                 + curl.output());
         assertEquals(site.bigBytes, bytes(), "bytes the client downloaded");
-        assertEquals(site.bigSha256, It.sha256(out), "sha256 of what the client downloaded vs the file served");
+        assertEquals(site.bigSha256, Downloads.sha256(out), "sha256 of what the client downloaded vs the file served");
     }
 
     @Override

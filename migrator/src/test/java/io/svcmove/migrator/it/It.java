@@ -4,17 +4,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.stream.Stream;
 
-/** Small helpers the end-to-end tests of this package share (the bed's services: {@link io.svcmove.testbed.Services}). */
+/** Small helpers the end-to-end tests of this package share (the bed's services: {@link io.svcmove.testbed.Services}; downloads:
+ * {@link io.svcmove.testbed.Downloads}). */
 final class It {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Duration SHORT = Duration.ofSeconds(15);
@@ -28,29 +25,6 @@ final class It {
 
     static String cidr(TestBed bed, String vip) {
         return vip + "/" + bed.prefixLength();
-    }
-
-    static String sha256(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-            return HexFormat.of().formatHex(md.digest());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    static long size(Path file) {
-        try {
-            return Files.exists(file) ? Files.size(file) : 0;
-        } catch (IOException e) {
-            return 0;
-        }
     }
 
     static void deleteTree(Path dir) {

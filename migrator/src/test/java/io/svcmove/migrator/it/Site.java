@@ -1,5 +1,6 @@
 package io.svcmove.migrator.it;
 
+import io.svcmove.testbed.Downloads;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
@@ -50,7 +51,7 @@ final class Site implements AutoCloseable {
         bed.execOutside(Duration.ofSeconds(60), "sh", "-c", "head -c " + mb + "M /dev/urandom > \"$0\"", big.toString())
                 .requireOk();
         bigBytes = (long) mb << 20;
-        bigSha256 = It.sha256(big);
+        bigSha256 = Downloads.sha256(big);
         return this;
     }
 
