@@ -44,7 +44,7 @@ fuzz:
 vm-image: setup-vm
 	@test-vm/vm/build-image
 
-# The integration tests on the VM bed (QEMU guests under TCG; 5-8 minutes to bring up 3 nodes). Nodes
+# The integration tests on the VM bed (QEMU guests under TCG; about 10 minutes to bring up 3 nodes). Nodes
 # install svcmove from `make deb`. VMs boot under the machine's bed lock: taken here unless the caller
 # holds it already (flock /work/bed.lock make test).
 test-vm: setup-vm build vm-image $(if $(wildcard packaging/deb/build-deb),deb)
