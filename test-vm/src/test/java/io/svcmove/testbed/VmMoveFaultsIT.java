@@ -110,14 +110,16 @@ class VmMoveFaultsIT {
 
     /** Where NAME is now, by each node's status, cells and agent journal, for a wait that timed out. */
     private static String where(TestBed bed, String name) {
+        // Short limits: this runs after the test has failed, and must not keep it hanging on a stuck guest.
+        Duration quick = Duration.ofSeconds(30);
         StringBuilder b = new StringBuilder();
         for (String n : bed.nodes()) {
             ExecResult status = bed.svcmove(n, "status");
-            ExecResult cells = bed.exec(n, LONG, "ip", "netns", "list");
+            ExecResult cells = bed.exec(n, quick, "ip", "netns", "list");
             b.append("\n--- ").append(n).append(": status exit ").append(status.exitCode()).append('\n')
                     .append(status.stdout()).append(status.stderr()).append("cells: ").append(cells.stdout().strip())
                     .append("\nits agent's journal:\n")
-                    .append(bed.exec(n, LONG, "journalctl", "-u", "svcmove-agent", "-n", "25", "--no-pager").stdout());
+                    .append(bed.exec(n, quick, "journalctl", "-u", "svcmove-agent", "-n", "25", "--no-pager").stdout());
         }
         return b.toString();
     }
