@@ -215,7 +215,7 @@ vm_node_etc() {
 vm_install_agent() {
   local k=$1 name dir sock
   name=$(node_name "$k"); dir=$(vm_node_dir "$k"); sock="$dir/qga.sock"
-  if [ -z "$(vm_find_deb)" ]; then
+  if [ -z "$vm_deb" ]; then
     "$qga" "$sock" put "$run/stage/svcmove.tar.gz" /root/svcmove.tar.gz
     vm_run "$k" sh -c 'tar -C / --no-same-owner -xzf /root/svcmove.tar.gz && rm /root/svcmove.tar.gz && systemctl daemon-reload'
   fi
@@ -255,14 +255,15 @@ vm_timing() { printf '%s=%s\n' "$1" "$2" >> "$run/timings.env"; }
 
 # `up --vm`: called by cmd_up once the switch, DNS and client hosts exist.
 vm_up() {
-  local k name dir t0 disk_base deb=
+  local k name dir t0 disk_base
   t0=$(date +%s%3N)
-  [ "$agents" = 0 ] || deb=$(vm_find_deb)
+  vm_deb=
+  [ "$agents" = 0 ] || vm_deb=$(vm_find_deb)
   disk_base="$vm_image_dir/base.raw"
   # The .deb goes into the nodes' root image here, by dpkg on this machine (seconds; under emulation
   # minutes a node): every node boots with it installed, as if installed and not yet configured.
-  if [ -n "$deb" ]; then
-    disk_base=$("$vmdir/build-image" --svcmove "$deb") || die "$deb could not be installed into the node image (test-vm/vm/build-image --svcmove)"
+  if [ -n "$vm_deb" ]; then
+    disk_base=$("$vmdir/build-image" --svcmove "$vm_deb") || die "$vm_deb could not be installed into the node image (test-vm/vm/build-image --svcmove)"
     vm_timing image_with_svcmove_s "$(vm_secs_since "$t0")"
   fi
   printf 'kind=vm\nimage=%s\ndisk_base=%s\n' "$vm_image_dir" "$disk_base" >> "$state"
@@ -278,12 +279,12 @@ vm_up() {
   vm_start_staggered &
   local starter=$!
   if [ "$agents" = 1 ]; then
-    if [ -z "$(vm_find_deb)" ]; then
+    if [ -z "$vm_deb" ]; then
       [ -f "$jar" ] && [ -x "$launcher" ] || die "$jar or $launcher is missing (make build), and no svcmove_*.deb (make deb)"
       echo "cluster: no svcmove_*.deb newer than $jar (make deb): the nodes get this checkout's build as 'make install' lays it out"
       vm_stage_tarball
     else
-      echo "cluster: the nodes boot with $deb installed"
+      echo "cluster: the nodes boot with $vm_deb installed"
     fi
     make_certs
     for ((k = 1; k <= nodes; k++)); do vm_node_etc "$k"; done
