@@ -52,7 +52,8 @@ final class CompletionCommand implements Command {
                 options ('make install' and the Debian package install it; or: source <(svcmove completion bash)).
                 services: the names of this node's services, one a line, from the agent (root, as the agent's
                 socket accepts root only). nodes: this node and its [[peers]], from agent.toml.
-                The script asks for names with a 2 s timeout and ignores errors: no agent, no names.
+                The script asks for names with a 2 s timeout ($SVCMOVE_COMPLETION_TIMEOUT) and ignores
+                errors: no agent, no names.
                 """;
     }
 

@@ -1,9 +1,12 @@
 # What follows reads the table above; it needs no bash-completion helpers.
 
-# The names of kind $1 (services, nodes) from the CLI being completed: at most 2 s, errors silenced, so
-# that no agent (or no root) means no names, never a hang or a message over the command line.
+# The names of kind $1 (services, nodes) from the CLI being completed: at most 2 s (or
+# $SVCMOVE_COMPLETION_TIMEOUT), errors silenced, so that no agent (or no root) means no names, never a
+# hang or a message over the command line.
 _svcmove_names() {
-  timeout 2 "${COMP_WORDS[0]}" completion "$1" ${_svcmove_config:+--config "$_svcmove_config"} 2>/dev/null
+  local config=()
+  [[ -n $_svcmove_config ]] && config=(--config "$_svcmove_config")
+  timeout "${SVCMOVE_COMPLETION_TIMEOUT:-2}" "${COMP_WORDS[0]}" completion "$1" "${config[@]}" 2>/dev/null
 }
 
 # Offers the candidates of kind $1 that begin with $cur: @service, @node, @file, @dir, or words "a|b".

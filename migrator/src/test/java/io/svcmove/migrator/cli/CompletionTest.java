@@ -13,6 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.commons.cli.Option;
 import org.junit.jupiter.api.BeforeEach;
@@ -96,10 +97,27 @@ class CompletionTest {
 
     @Test
     void configGivenOnTheLineIsPassedToTheNameListing() throws Exception {
-        Path echo = executable("echo-svcmove", "#!/bin/sh\necho \"$*\" | tr ' ' _\n");
-        assertEquals(List.of("completion_services_--config_/etc/other.toml"), complete(echo, "stop", "--config", "/etc/other.toml", ""));
-        assertEquals(List.of("completion_nodes_--config_/etc/other.toml"),
+        Path echo = executable("echo-svcmove", "#!/bin/sh\nprintf '<%s>' \"$@\"; echo\n");
+        assertEquals(List.of("<completion><services><--config></etc/other.toml>"), complete(echo, "stop", "--config", "/etc/other.toml", ""));
+        assertEquals(List.of("<completion><nodes><--config></etc/other.toml>"),
                 complete(echo, "drain", "--config", "/etc/other.toml", ""));
+        assertEquals(List.of("<completion><nodes>"), complete(echo, "drain", ""));
+    }
+
+    @Test
+    void namesComeFromTheRealCli() throws Exception {
+        Path config = Files.writeString(dir.resolve("agent.toml"), """
+                node = "n1"
+                [[peers]]
+                name = "n2"
+                address = "192.0.2.12:7301"
+                """);
+        Path cli = executable("svcmove", "#!/bin/sh\nexec '%s' -cp '%s' %s \"$@\"\n".formatted(
+                Path.of(System.getProperty("java.home"), "bin", "java"), System.getProperty("java.class.path"), Svcmove.class.getName()));
+        // A JVM's start on a loaded machine may outlast the 2 s meant for a person at a prompt.
+        Bash r = bash(Map.of("SVCMOVE_COMPLETION_TIMEOUT", "60"), cli, "move", "--config", config.toString(), "web", "");
+        assertEquals(List.of("n1", "n2"), r.candidates);
+        assertEquals("", r.err);
     }
 
     @Test
@@ -174,12 +192,18 @@ class CompletionTest {
 
     /** Completes the last of words after cli, as bash does on TAB; the candidates one a line. */
     private Bash bash(Path cli, String... words) throws Exception {
+        return bash(Map.of(), cli, words);
+    }
+
+    private Bash bash(Map<String, String> env, Path cli, String... words) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", "--norc", "--noprofile", "-c",
                 "source \"$0\"; COMP_WORDS=(\"$@\"); COMP_CWORD=$(($# - 1)); _svcmove; printf '%s\\n' \"${COMPREPLY[@]}\"",
                 script.toString(), cli.toString()));
         cmd.addAll(List.of(words));
-        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        if (!p.waitFor(90, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("bash did not finish completing " + Arrays.toString(words));
         }
