@@ -125,7 +125,7 @@ final class Audit {
         putIf(f, "service", service != null ? service : request.path("service").path("name").textValue());
         putIf(f, "node", request.path("node").textValue());
         putIf(f, "to", request.path("to").textValue());
-        putIf(f, "move", request.path("moveId").textValue());
+        putIf(f, "move", request.path("move_id").textValue());
         f.putAll(caller.fields());
         f.put("outcome", word(outcome));
         f.put("exit", outcome.exitCode);

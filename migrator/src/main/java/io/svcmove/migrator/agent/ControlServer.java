@@ -121,8 +121,14 @@ public final class ControlServer implements AutoCloseable {
 
     /** One request per connection: its line goes to a worker, which writes the events and the answer, then closes. */
     private final class Dispatch extends SimpleChannelInboundHandler<String> {
+        private boolean taken;
+
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, String line) {
+            if (taken) {
+                return; // lines after the request, read before reading stopped
+            }
+            taken = true;
             Channel ch = ctx.channel();
             ch.config().setAutoRead(false);
             PeerCredentials peer = ch.attr(PEER).get();

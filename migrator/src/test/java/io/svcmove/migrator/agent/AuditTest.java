@@ -104,7 +104,7 @@ class AuditTest {
             throw new IllegalStateException("node2 is draining");
         });
         assertThrows(IllegalStateException.class, () -> prepare.handle("node1",
-                json("{\"moveId\":\"m-1\",\"service\":{\"name\":\"web\"}}")));
+                json("{\"move_id\":\"m-1\",\"service\":{\"name\":\"web\"}}")));
         assertTrue(logged().get(0).matches("AUDIT op=move-in step=prepare service=web move=m-1 caller=peer peer=node1"
                 + " outcome=refused exit=3 duration_ms=\\d+ message=\"node2 is draining\""), logged()::toString);
     }

@@ -64,9 +64,13 @@ class ControlServerTest {
             assertTrue(line.startsWith("AUDIT op=run service=web caller=cli pid=" + ProcessHandle.current().pid() + " uid=0 "), line);
             assertTrue(line.contains(" outcome=ok exit=0 "), line);
 
+            assertEquals(2, call(socket, "{\"v\":1,\"op\":\"run\",\"name\":\"a\"}\n{\"v\":1,\"op\":\"run\",\"name\":\"b\"}").size(),
+                    "one request per connection: a second line is not answered");
+            assertEquals(2, lines.list.size(), "nor carried out");
+
             JsonNode unknown = ControlMessage.JSON.readTree(call(socket, "{\"v\":1,\"op\":\"nosuch\"}").get(0));
             assertEquals("USAGE", unknown.path("error").path("outcome").asText(), unknown.toString());
-            assertEquals(1, lines.list.size(), "an unknown request leaves no audit line");
+            assertEquals(2, lines.list.size(), "an unknown request leaves no audit line");
         } finally {
             audit.detachAppender(lines);
         }
