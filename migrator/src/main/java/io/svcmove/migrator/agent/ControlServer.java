@@ -21,6 +21,7 @@ import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.string.StringDecoder;
 import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
@@ -108,6 +109,7 @@ public final class ControlServer implements AutoCloseable {
             // getsockopt(SO_PEERCRED): a syscall that does not block.
             PeerCredentials peer = ((EpollDomainSocketChannel) ctx.channel()).peerCredentials();
             if (peer.uid() != 0) {
+                ctx.channel().config().setAutoRead(false); // nothing it sends is read
                 log.warn("refused a CLI connection from uid {} (pid {}): only root may use the agent", peer.uid(), peer.pid());
                 send(ctx.channel(), ControlMessage.error(Outcome.NO_PERMISSION, "only root may use the svcmove agent (you are uid "
                         + peer.uid() + ")")).addListener(ChannelFutureListener.CLOSE);
@@ -116,6 +118,12 @@ public final class ControlServer implements AutoCloseable {
             ctx.channel().attr(PEER).set(peer);
             ctx.pipeline().remove(this);
             ctx.fireChannelActive();
+        }
+
+        /** Only a refused connection still has this handler: what it sent goes no further. */
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
         }
     }
 
