@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The audit trail: every request that changes what runs where is logged, once, by the agent that
  * carried it out, as one {@link AuditLine}: what was asked, who asked, how it ended and how long it
- * took. Two points call it: the CLI socket's dispatch ({@link #cli}) and the registration of the
- * peer requests an agent carries out for another ({@link #peer}).
+ * took. It is called at the CLI socket's dispatch and for each move of a drain ({@link #request}),
+ * and wraps the peer requests an agent carries out for another ({@link #peer}).
  */
 final class Audit {
     /** Its own logger, so a Logback configuration can send the trail elsewhere too. */
@@ -55,8 +55,8 @@ final class Audit {
         T run() throws Exception;
     }
 
-    /** Runs a CLI request; an audited one is logged with its outcome, the exception (if any) passing on unchanged. */
-    static JsonNode cli(String op, JsonNode request, Caller caller, Work<JsonNode> work) throws Exception {
+    /** Runs a request; an audited one is logged with its outcome, the exception (if any) passing on unchanged. */
+    static JsonNode request(String op, JsonNode request, Caller caller, Work<JsonNode> work) throws Exception {
         return CLI_OPS.contains(op) ? logged(op, null, request, caller, Outcome.INTERNAL, work) : work.run();
     }
 

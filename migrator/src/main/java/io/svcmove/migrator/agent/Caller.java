@@ -62,6 +62,20 @@ public sealed interface Caller {
         }
     }
 
+    /**
+     * A drain of NODE, which this agent carries out: each of its moves is logged as this caller's,
+     * after the drain's own line names who asked for the drain.
+     */
+    record Drain(String node) implements Caller {
+        @Override
+        public Map<String, Object> fields() {
+            Map<String, Object> f = new LinkedHashMap<>();
+            f.put("caller", "drain");
+            f.put("drained", node);
+            return f;
+        }
+    }
+
     /** A peer agent, named by the certificate it proved during the TLS handshake. */
     record Peer(String node) implements Caller {
         @Override

@@ -192,7 +192,7 @@ public final class ControlServer implements AutoCloseable {
             if (h == null) {
                 return ControlMessage.error(Outcome.USAGE, "this agent does not know the request '" + op + "'");
             }
-            return ControlMessage.result(Audit.cli(op, request, caller, () -> h.handle(request, sink)));
+            return ControlMessage.result(Audit.request(op, request, caller, () -> h.handle(request, sink)));
         } catch (ControlException e) {
             log.info("{}: {}: {}", op, e.outcome(), e.getMessage());
             return ControlMessage.error(e.outcome(), e.getMessage());

@@ -49,7 +49,7 @@ class AuditTest {
     @Test
     void aRefusedMoveIsLoggedWithItsCallerAndRethrown() throws Exception {
         ControlException refused = new ControlException(Outcome.REFUSED, "node2 is draining");
-        ControlException thrown = assertThrows(ControlException.class, () -> Audit.cli("move",
+        ControlException thrown = assertThrows(ControlException.class, () -> Audit.request("move",
                 json("{\"op\":\"move\",\"name\":\"web\",\"node\":\"node2\"}"), ROOT, () -> {
                     throw refused;
                 }));
@@ -61,15 +61,15 @@ class AuditTest {
 
     @Test
     void anOkRunHasNoMessageAndReadOnlyRequestsNoLine() throws Exception {
-        Audit.cli("status", json("{\"op\":\"status\"}"), ROOT, () -> json("{}"));
+        Audit.request("status", json("{\"op\":\"status\"}"), ROOT, () -> json("{}"));
         assertEquals(List.of(), logged());
-        Audit.cli("run", json("{\"op\":\"run\",\"name\":\"web\"}"), ROOT, () -> json("{\"name\":\"web\"}"));
+        Audit.request("run", json("{\"op\":\"run\",\"name\":\"web\"}"), ROOT, () -> json("{\"name\":\"web\"}"));
         assertTrue(logged().get(0).matches("AUDIT op=run service=web caller=cli .* outcome=ok exit=0 duration_ms=\\d+"), logged()::toString);
     }
 
     @Test
     void anUnexpectedErrorIsInternalAsTheCliSeesIt() throws Exception {
-        assertThrows(IllegalStateException.class, () -> Audit.cli("stop", json("{\"name\":\"web\"}"), ROOT, () -> {
+        assertThrows(IllegalStateException.class, () -> Audit.request("stop", json("{\"name\":\"web\"}"), ROOT, () -> {
             throw new IllegalStateException("bug");
         }));
         assertTrue(logged().get(0).contains(" outcome=internal exit=70 "), logged()::toString);
@@ -77,7 +77,7 @@ class AuditTest {
 
     @Test
     void aDrainWithFailedMovesFailsAndCountsThem() throws Exception {
-        Audit.cli("drain", json("{\"node\":\"node1\"}"), ROOT, () -> json("{\"node\":\"node1\",\"moved\":2,\"failed\":1}"));
+        Audit.request("drain", json("{\"node\":\"node1\"}"), ROOT, () -> json("{\"node\":\"node1\",\"moved\":2,\"failed\":1}"));
         assertTrue(logged().get(0).matches("AUDIT op=drain node=node1 caller=cli .* outcome=failed exit=1 duration_ms=\\d+ moved=2 failed=1"),
                 logged()::toString);
     }

@@ -55,5 +55,6 @@ class CallerTest {
         assertEquals(List.of("caller", "pid", "uid", "loginuid", "cmdline"),
                 List.copyOf(new Caller.Local(1, 0, "unset", "x").fields().keySet()));
         assertEquals("AUDIT caller=peer peer=node1", AuditLine.format(new Caller.Peer("node1").fields()));
+        assertEquals("AUDIT caller=drain drained=node1", AuditLine.format(new Caller.Drain("node1").fields()));
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -17,10 +18,11 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 17: the audit trail. A service is run, moved, refused a move onto a draining node, and
- * stopped; a node is drained and undrained. Each agent that carried out a part logs one AUDIT line
- * for it: the CLI's process (uid 0, its command line) on the node asked, the asking node (from its
- * certificate) on the nodes it forwarded to, and the outcome the CLI reported.
+ * Issue 17: the audit trail. A service is run, moved, drained off its node, refused a move onto
+ * the draining node, and stopped; the node is undrained. Each agent that carried out a part logs
+ * one AUDIT line for it: the CLI's process (uid 0, its command line) on the node asked, the asking
+ * node (from its certificate) on the nodes it forwarded to, the drain for the drain's own move,
+ * and the outcome the CLI reported.
  */
 @WithTestBed
 class AuditIT {
@@ -53,32 +55,40 @@ class AuditIT {
                 assertPeer(line(bed, n2, marks, "move-in", null, "step", step, "move", prepare.get("move")), n1, "ok", 0);
             }
 
-            ExecResult drained = bed.svcmove(n1, "drain", n3);
+            // Drained where it runs: the drain's own move is logged as the drain's, its mark locally.
+            ExecResult drained = bed.svcmove(n2, "drain", n2);
             assertEquals(0, drained.exitCode(), drained.describe());
-            Map<String, String> drain = line(bed, n1, marks, "drain", null, "node", n3);
-            assertCli(drain, "drain " + n3, "ok", 0);
-            assertEquals("0", drain.get("failed"), drain.toString());
-            assertPeer(line(bed, n3, marks, "drain", null), n1, "ok", 0);
+            Map<String, String> drainMove = line(bed, n2, marks, "move", site.name, "caller", "drain"); // ends before the drain
+            assertEquals(n2, drainMove.get("drained"), drainMove.toString());
+            assertOutcome(drainMove, "ok", 0);
+            Map<String, String> drain = line(bed, n2, marks, "drain", null, "node", n2);
+            assertCli(drain, "drain " + n2, "ok", 0);
+            assertEquals("1", drain.get("moved"), drain.toString());
+            String now = drainMove.get("node");
+            assertEquals(Map.of(now, "running"), Services.whereIs(bed, site.name), "where the drain moved " + site.name);
 
-            // Asked on n1 of a service on n2: n1 forwards it, n2 carries it out, n3 refuses it.
-            ExecResult refused = bed.svcmove(n1, "move", site.name, n3);
-            assertEquals(3, refused.exitCode(), "a move onto the draining " + n3 + " is refused:\n" + refused.describe());
-            assertCli(line(bed, n1, marks, "move", site.name, "node", n3), "move " + site.name + " " + n3, "refused", 3);
-            Map<String, String> source = line(bed, n2, marks, "move", site.name, "node", n3);
-            assertPeer(source, n1, "refused", 3);
-            assertTrue(source.get("message").contains("draining"), "the refusal says why: " + source);
-            assertPeer(line(bed, n3, marks, "move-in", site.name, "step", "prepare"), n2, "refused", 3);
+            // Asked on n1 of a service that may run elsewhere: the node that runs it carries it out, n2 refuses it.
+            ExecResult refused = bed.svcmove(n1, "move", site.name, n2);
+            assertEquals(3, refused.exitCode(), "a move onto the draining " + n2 + " is refused:\n" + refused.describe());
+            assertCli(line(bed, n1, marks, "move", site.name, "node", n2, "caller", "cli"), "move " + site.name + " " + n2,
+                    "refused", 3);
+            if (!now.equals(n1)) {
+                Map<String, String> source = line(bed, now, marks, "move", site.name, "node", n2);
+                assertPeer(source, n1, "refused", 3);
+                assertTrue(source.get("message").contains("draining"), "the refusal says why: " + source);
+            }
+            assertPeer(line(bed, n2, marks, "move-in", site.name, "step", "prepare"), now, "refused", 3);
 
-            ExecResult undrained = bed.svcmove(n1, "undrain", n3);
+            ExecResult undrained = bed.svcmove(n1, "undrain", n2);
             assertEquals(0, undrained.exitCode(), undrained.describe());
-            assertCli(line(bed, n1, marks, "undrain", null, "node", n3), "undrain " + n3, "ok", 0);
-            assertPeer(line(bed, n3, marks, "undrain", null), n1, "ok", 0);
+            assertCli(line(bed, n1, marks, "undrain", null, "node", n2), "undrain " + n2, "ok", 0);
+            assertPeer(line(bed, n2, marks, "undrain", null), n1, "ok", 0);
 
-            ExecResult stopped = bed.svcmove(n2, "stop", site.name);
+            ExecResult stopped = bed.svcmove(now, "stop", site.name);
             assertEquals(0, stopped.exitCode(), stopped.describe());
-            assertCli(line(bed, n2, marks, "stop", site.name), "stop " + site.name, "ok", 0);
+            assertCli(line(bed, now, marks, "stop", site.name), "stop " + site.name, "ok", 0);
         } finally {
-            bed.svcmove(n1, "undrain", n3); // the bed is shared by the tests of this run
+            bed.svcmove(n1, "undrain", n2); // the bed is shared by the tests of this run
         }
     }
 
