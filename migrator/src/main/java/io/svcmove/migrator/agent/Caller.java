@@ -69,10 +69,7 @@ public sealed interface Caller {
     record Drain(String node) implements Caller {
         @Override
         public Map<String, Object> fields() {
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("caller", "drain");
-            f.put("drained", node);
-            return f;
+            return ofNode("drain", "drained", node);
         }
     }
 
@@ -80,10 +77,15 @@ public sealed interface Caller {
     record Peer(String node) implements Caller {
         @Override
         public Map<String, Object> fields() {
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("caller", "peer");
-            f.put("peer", node);
-            return f;
+            return ofNode("peer", "peer", node);
         }
+    }
+
+    /** {@code caller=KIND KEY=NODE}, for the callers that a node stands for. */
+    private static Map<String, Object> ofNode(String kind, String key, String node) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("caller", kind);
+        f.put(key, node);
+        return f;
     }
 }
