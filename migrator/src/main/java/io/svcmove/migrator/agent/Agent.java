@@ -21,6 +21,7 @@ import io.svcmove.migrator.move.StaleRecords;
 import io.svcmove.migrator.move.FaultInjection;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerServer;
+import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.NodeIdentity;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.migrator.service.Services;
@@ -36,6 +37,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
+import java.util.function.BiConsumer;
 import java.util.concurrent.Executors;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -118,23 +120,25 @@ public final class Agent {
             CheckpointStore checkpointStore = new CheckpointStore(Path.of(config.stateDir()), peers);
             Checkpoints checkpoints = new Checkpoints(config, registry, cells, criu, peers, moves.lock());
             Recovery recovery = new Recovery(config, registry, cells, criu, peers, announcer, launcher, checkpointStore, moves.lock());
-            incoming.handlers().forEach(server::registerHandler);
-            moves.handlers().forEach(server::registerHandler);
-            server.registerHandler("node.info", nodes::self)
-                    .registerHandler("service.list", dnsSync::list)
-                    .registerHandler("node.drain", drains::mark)
-                    .registerHandler("drain.services", drains::services)
-                    .registerHandler(PeerClocks.PROBE, clocks::answer)
-                    .registerHandler("checkpoint.commit", checkpointStore::commit)
-                    .registerHandler("checkpoint.info", checkpointStore::info)
-                    .registerHandler("checkpoint.fetch", checkpointStore::fetch)
-                    .registerHandler("checkpoint.drop", checkpointStore::drop)
-                    .registerHandler("checkpoint.state", recovery::state)
-                    .registerHandler("checkpoint.recover", recovery::forwarded)
-                    .acceptTransfers((peer, transferId) -> {
-                        Path failover = recovery.transferTarget(peer, transferId);
-                        return failover != null ? failover : incoming.imagesFor(transferId);
-                    });
+            // Every peer request passes the audit, which logs those that are part of a move, drain or recovery.
+            BiConsumer<String, RequestHandler> serve = (type, h) -> server.registerHandler(type, Audit.peer(type, h));
+            incoming.handlers().forEach(serve);
+            moves.handlers().forEach(serve);
+            serve.accept("node.info", nodes::self);
+            serve.accept("service.list", dnsSync::list);
+            serve.accept("node.drain", drains::mark);
+            serve.accept("drain.services", drains::services);
+            serve.accept(PeerClocks.PROBE, clocks::answer);
+            serve.accept("checkpoint.commit", checkpointStore::commit);
+            serve.accept("checkpoint.info", checkpointStore::info);
+            serve.accept("checkpoint.fetch", checkpointStore::fetch);
+            serve.accept("checkpoint.drop", checkpointStore::drop);
+            serve.accept("checkpoint.state", recovery::state);
+            serve.accept("checkpoint.recover", recovery::forwarded);
+            server.acceptTransfers((peer, transferId) -> {
+                Path failover = recovery.transferTarget(peer, transferId);
+                return failover != null ? failover : incoming.imagesFor(transferId);
+            });
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
             moves.unfinished().start();

@@ -1,18 +1,32 @@
 package io.svcmove.migrator.agent;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.channel.unix.PeerCredentials;
+import io.netty.handler.codec.LineBasedFrameDecoder;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.string.StringDecoder;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,19 +34,23 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import jdk.net.ExtendedSocketOptions;
-import jdk.net.UnixDomainPrincipal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The agent's CLI socket. Whoever reaches it can run code as root, so it accepts root only:
  * the socket file is 0600 in a 0700 directory, and each peer's credentials are checked too.
- * Requests run on their own threads: they block on ip, nft and CRIU.
+ * Served by Netty's epoll transport, whose domain sockets give the peer's pid as well as its uid
+ * (the audit trail names the process that asked). Pipeline: root check, line framing, then the
+ * dispatch, which runs each request on its own worker thread: requests block on ip, nft and CRIU.
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
+    /** A request is one line of JSON; a run's command and environment fit well within this. */
+    static final int MAX_REQUEST = 1 << 20;
+    private static final AttributeKey<PeerCredentials> PEER = AttributeKey.valueOf("svcmove.cliPeer");
 
     /** Handles one request; may send events before returning the result. */
     @FunctionalInterface
@@ -47,7 +65,8 @@ public final class ControlServer implements AutoCloseable {
 
     private final Path path;
     private final Map<String, Handler> handlers;
-    private final ServerSocketChannel server;
+    private final EpollEventLoopGroup loop;
+    private final Channel server;
     private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "control");
         t.setDaemon(true);
@@ -55,62 +74,112 @@ public final class ControlServer implements AutoCloseable {
     });
 
     public ControlServer(Path path, Map<String, Handler> handlers) throws IOException {
+        if (!Epoll.isAvailable()) {
+            throw new IOException("the CLI socket needs Netty's native epoll transport, which did not load here ("
+                    + Epoll.unavailabilityCause() + "): the agent runs on Linux x86_64 only");
+        }
         this.path = path;
         this.handlers = Map.copyOf(handlers);
         Path dir = path.getParent();
         Files.createDirectories(dir);
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
         Files.deleteIfExists(path);
-        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
+        loop = new EpollEventLoopGroup(1, new DefaultThreadFactory("control-io", true));
+        ChannelFuture bound = new ServerBootstrap().group(loop).channel(EpollServerDomainSocketChannel.class)
+                .childHandler(new ChannelInitializer<EpollDomainSocketChannel>() {
+                    @Override
+                    protected void initChannel(EpollDomainSocketChannel ch) {
+                        ch.pipeline().addLast(new RootOnly(), new LineBasedFrameDecoder(MAX_REQUEST),
+                                new StringDecoder(StandardCharsets.UTF_8), new Dispatch());
+                    }
+                }).bind(new DomainSocketAddress(path.toFile())).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw new IOException("cannot listen on the CLI socket " + path + ": " + bound.cause().getMessage(), bound.cause());
+        }
+        server = bound.channel();
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
-        Thread acceptor = new Thread(this::acceptLoop, "control-accept");
-        acceptor.setDaemon(true);
-        acceptor.start();
         log.info("CLI socket listening at {} (root only)", path);
     }
 
-    private void acceptLoop() {
-        while (server.isOpen()) {
+    /** Lets root through, with its credentials kept for the audit; anyone else gets the refusal and the door. */
+    private static final class RootOnly extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+            // getsockopt(SO_PEERCRED): a syscall that does not block.
+            PeerCredentials peer = ((EpollDomainSocketChannel) ctx.channel()).peerCredentials();
+            if (peer.uid() != 0) {
+                ctx.channel().config().setAutoRead(false); // nothing it sends is read
+                log.warn("refused a CLI connection from uid {} (pid {}): only root may use the agent", peer.uid(), peer.pid());
+                send(ctx.channel(), ControlMessage.error(Outcome.NO_PERMISSION, "only root may use the svcmove agent (you are uid "
+                        + peer.uid() + ")")).addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
+            ctx.channel().attr(PEER).set(peer);
+            ctx.pipeline().remove(this);
+            ctx.fireChannelActive();
+        }
+
+        /** Only a refused connection still has this handler: what it sent goes no further. */
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    /** One request per connection: its line goes to a worker, which writes the events and the answer, then closes. */
+    private final class Dispatch extends SimpleChannelInboundHandler<String> {
+        private boolean taken;
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, String line) {
+            if (taken) {
+                return; // lines after the request, read before reading stopped
+            }
+            taken = true;
+            Channel ch = ctx.channel();
+            ch.config().setAutoRead(false);
+            PeerCredentials peer = ch.attr(PEER).get();
             try {
-                SocketChannel ch = server.accept();
-                workers.execute(() -> serve(ch));
-            } catch (IOException e) {
-                if (server.isOpen()) {
-                    log.warn("CLI socket accept failed: {}", e.getMessage());
-                }
+                workers.execute(() -> {
+                    // The CLI waits for its answer, so its /proc entry is still there to read.
+                    Caller caller = Caller.Local.of(peer.pid(), peer.uid());
+                    // The CLI may go away (Ctrl-C): the work goes on, only its progress has no reader.
+                    send(ch, answer(line, handlers, event -> send(ch, ControlMessage.event(event)), caller))
+                            .addListener(ChannelFutureListener.CLOSE);
+                });
+            } catch (RejectedExecutionException e) {
+                send(ch, ControlMessage.error(Outcome.UNAVAILABLE, "the agent is stopping")).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof TooLongFrameException) {
+                send(ctx.channel(), ControlMessage.error(Outcome.USAGE, "request longer than " + MAX_REQUEST + " bytes"))
+                        .addListener(ChannelFutureListener.CLOSE);
+            } else {
+                log.debug("CLI connection ended: {}", cause.getMessage());
+                ctx.close();
             }
         }
     }
 
-    private void serve(SocketChannel ch) {
-        try (ch) {
-            OutputStream out = Channels.newOutputStream(ch);
-            EventSink sink = event -> write(out, ControlMessage.event(event));
-            UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
-            String user = peer.user().getName();
-            if (!"root".equals(user) && !"0".equals(user)) {
-                log.warn("refused a CLI connection from user {}: only root may use the agent", user);
-                write(out, ControlMessage.error(Outcome.NO_PERMISSION, "only root may use the svcmove agent (you are " + user + ")"));
-                return;
-            }
-            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8));
-            String line = in.readLine();
-            if (line == null) {
-                return;
-            }
-            write(out, answer(line, sink));
+    private static ChannelFuture send(Channel ch, JsonNode message) {
+        byte[] line;
+        try {
+            line = (ControlMessage.JSON.writeValueAsString(message) + "\n").getBytes(StandardCharsets.UTF_8);
         } catch (IOException e) {
-            log.debug("CLI connection ended: {}", e.getMessage());
+            throw new IllegalStateException("cannot write a CLI message as JSON", e);
         }
+        return ch.writeAndFlush(Unpooled.wrappedBuffer(line));
     }
 
-    private JsonNode answer(String line, EventSink sink) {
-        return answer(line, handlers, sink);
-    }
-
-    /** The answer to one request line: a {@code result} or an {@code error}, whatever the line holds. */
-    static JsonNode answer(String line, Map<String, Handler> handlers, EventSink sink) {
+    /**
+     * The answer to one request line from CALLER: a {@code result} or an {@code error}, whatever the
+     * line holds. Requests that change something leave their audit line.
+     */
+    static JsonNode answer(String line, Map<String, Handler> handlers, EventSink sink, Caller caller) {
         String op = "?";
         try {
             JsonNode request = ControlMessage.JSON.readTree(line);
@@ -123,11 +192,12 @@ public final class ControlServer implements AutoCloseable {
             if (h == null) {
                 return ControlMessage.error(Outcome.USAGE, "this agent does not know the request '" + op + "'");
             }
-            return ControlMessage.result(h.handle(request, sink));
+            return ControlMessage.result(Audit.request(op, request, caller, () -> h.handle(request, sink)));
         } catch (ControlException e) {
             log.info("{}: {}: {}", op, e.outcome(), e.getMessage());
             return ControlMessage.error(e.outcome(), e.getMessage());
-        } catch (IOException e) {
+        } catch (JsonProcessingException e) {
+            // Only the request's own JSON: a handler's I/O error is a failure, not the CLI's mistake.
             log.warn("dropped a malformed CLI request: {}", e.getMessage());
             return ControlMessage.error(Outcome.USAGE, "malformed request: " + e.getMessage());
         } catch (Exception e) {
@@ -136,21 +206,10 @@ public final class ControlServer implements AutoCloseable {
         }
     }
 
-    private static void write(OutputStream out, JsonNode message) {
-        try {
-            synchronized (out) {
-                out.write((ControlMessage.JSON.writeValueAsString(message) + "\n").getBytes(StandardCharsets.UTF_8));
-                out.flush();
-            }
-        } catch (IOException e) {
-            // The CLI went away (Ctrl-C): the work goes on, only its progress has no reader.
-            log.debug("CLI gone: {}", e.getMessage());
-        }
-    }
-
     @Override
     public void close() throws IOException {
-        server.close();
+        server.close().awaitUninterruptibly();
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdown();
         try {
             workers.awaitTermination(5, TimeUnit.SECONDS);

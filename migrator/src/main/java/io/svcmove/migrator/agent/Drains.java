@@ -133,7 +133,8 @@ final class Drains {
         events.accept(ControlMessage.JSON.createObjectNode().put("service", name).put("to", to).put("state", "moving"));
         ObjectNode row = ControlMessage.JSON.createObjectNode().put("service", name).put("from", from).put("to", to);
         try {
-            JsonNode r = moves.move(ControlMessage.JSON.createObjectNode().put("name", name).put("node", to), e -> {});
+            ObjectNode req = ControlMessage.JSON.createObjectNode().put("name", name).put("node", to);
+            JsonNode r = Audit.request("move", req, new Caller.Drain(from), () -> moves.move(req, e -> {}));
             row.put("ok", true).put("outcome", "moved").put("freeze_ms", r.path("freeze_ms").asDouble())
                     .put("total_ms", r.path("total_ms").asDouble());
         } catch (ControlException e) {

@@ -21,6 +21,7 @@ import java.util.Map;
  * agent writes is one line of JSON that reads back as written.
  */
 class ControlRequestFuzzTest {
+    private static final Caller CALLER = new Caller.Local(1, 0, "unset", "svcmove fuzz");
     private static final Map<String, ControlServer.Handler> HANDLERS = Map.of(
             "echo", (req, events) -> req,
             "events", (req, events) -> {
@@ -40,7 +41,7 @@ class ControlRequestFuzzTest {
         // What readLine hands over: up to the first line break.
         line = line.substring(0, Math.min(indexOr(line, '\n'), indexOr(line, '\r')));
         List<JsonNode> events = new ArrayList<>();
-        JsonNode answer = ControlServer.answer(line, HANDLERS, e -> events.add(ControlMessage.event(e)));
+        JsonNode answer = ControlServer.answer(line, HANDLERS, e -> events.add(ControlMessage.event(e)), CALLER);
         assertTrue(answer.isObject() && answer.size() == 1 && (answer.has("result") || answer.has("error")), answer::toString);
         if (answer.has("error")) {
             JsonNode err = answer.get("error");
