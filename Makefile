@@ -47,8 +47,8 @@ fuzz:
 vm-image: setup-vm
 	@test-vm/vm/build-image
 
-# The integration tests on the VM bed (QEMU guests under TCG; about 10 minutes to bring up 3 nodes). Nodes
-# install svcmove from `make deb`. VMs boot under the machine's bed lock: taken here unless the caller
+# The integration tests on the VM bed (QEMU guests under TCG; about 5-7 minutes to bring up 3 nodes). Nodes
+# boot with svcmove's `make deb` installed in their image. VMs boot under the machine's bed lock: taken here unless the caller
 # holds it already (flock /work/bed.lock make test).
 test-vm: setup-vm build vm-image $(if $(wildcard packaging/deb/build-deb),deb)
 	test-vm/vm/bed-lock run env SVCMOVE_BED=vm SVCMOVE_BED_PREFIX=$${SVCMOVE_BED_PREFIX:-vm} $(MVN) verify -pl test-vm -Dtest=none \
