@@ -76,11 +76,11 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
         for (Phase p : Phase.values()) {
             phases.initLabelValues(p.label());
         }
-        packetCounter("svcmove_buffer_packets_buffered_total", "Frames the packet buffer kept during freezes", PacketCounts::buffered);
-        packetCounter("svcmove_buffer_bytes_buffered_total", "IPv4 bytes of the frames the packet buffer kept", PacketCounts::bufferedBytes);
-        packetCounter("svcmove_buffer_packets_dropped_total", "Frames a full packet buffer could not keep (their senders retransmit"
+        packetCounter("svcmove_buffer_buffered_packets_total", "Frames the packet buffer kept during freezes", PacketCounts::buffered);
+        packetCounter("svcmove_buffer_buffered_bytes_total", "IPv4 bytes of the frames the packet buffer kept", PacketCounts::bufferedBytes);
+        packetCounter("svcmove_buffer_dropped_packets_total", "Frames a full packet buffer could not keep (their senders retransmit"
                 + " them)", PacketCounts::dropped);
-        packetCounter("svcmove_buffer_packets_injected_total", "Buffered packets injected into a cell here (on a destination, or back"
+        packetCounter("svcmove_buffer_injected_packets_total", "Buffered packets injected into a cell here (on a destination, or back"
                 + " on the source after a rollback)", PacketCounts::injected);
         JvmMetrics.builder().register(registry);
     }

@@ -120,8 +120,8 @@ class AgentMetricsTest {
     @Test
     void thePacketBuffersTotalsAndTheJvmAreThere() throws Exception {
         String text = scrape();
-        for (String name : List.of("svcmove_buffer_packets_buffered_total", "svcmove_buffer_bytes_buffered_total",
-                "svcmove_buffer_packets_dropped_total", "svcmove_buffer_packets_injected_total")) {
+        for (String name : List.of("svcmove_buffer_buffered_packets_total", "svcmove_buffer_buffered_bytes_total",
+                "svcmove_buffer_dropped_packets_total", "svcmove_buffer_injected_packets_total")) {
             assertTrue(text.lines().anyMatch(l -> l.startsWith(name + " ")), name + " in:\n" + text);
         }
         assertTrue(text.contains("\njvm_memory_used_bytes{"), "the JVM's metrics in:\n" + text);
