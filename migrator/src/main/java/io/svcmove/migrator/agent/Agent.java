@@ -2,6 +2,7 @@ package io.svcmove.migrator.agent;
 
 import ch.qos.logback.classic.Level;
 import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.clock.Clock;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
@@ -11,7 +12,6 @@ import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.KernelCache;
 import io.svcmove.migrator.criu.SwrkCriu;
-import io.svcmove.clock.Clock;
 import io.svcmove.migrator.dns.DnsSync;
 import io.svcmove.migrator.failover.CheckpointStore;
 import io.svcmove.migrator.failover.Checkpoints;
@@ -149,14 +149,16 @@ public final class Agent {
             checkpoints.start();
             PeerProbe probe = new PeerProbe(config.peers().stream().map(AgentConfig.Peer::name).toList(),
                     peer -> clocks.measure(peer).offsetNs(Clock.REALTIME) / 1e9);
-            metrics.watch(new AgentMetrics.Sources(services::countByState, checkpoints::takenAt, probe::states, System::currentTimeMillis));
+            metrics.watch(new AgentMetrics.Sources(services::countByState, checkpoints::takenAt, probe::states,
+                    System::currentTimeMillis));
             if (config.metrics() != null && config.metrics().listen() != null) {
                 metrics.serve(address(config.metrics().listen()));
                 probe.start(PEER_PROBE_EVERY);
                 log.info("metrics on http://{}/metrics", config.metrics().listen());
             }
             CountDownLatch stopped = new CountDownLatch(1);
-            try (checkpoints; metrics; probe; ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
+            try (checkpoints; metrics; probe;
+                    ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
                     "run", (req, events) -> services.run(req),
                     "stop", (req, events) -> {
                         // A dead service's checkpoints stay: they are what recovers it.
@@ -193,7 +195,8 @@ public final class Agent {
     private static InetSocketAddress address(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) {
-            throw new ControlException(Outcome.USAGE, "'" + hostPort + "' is not ADDRESS:PORT (in listen, [metrics] listen or [[peers]] address)");
+            throw new ControlException(Outcome.USAGE, "'" + hostPort
+                    + "' is not ADDRESS:PORT (in listen, [metrics] listen or [[peers]] address)");
         }
         return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }

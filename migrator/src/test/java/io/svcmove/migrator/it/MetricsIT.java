@@ -142,7 +142,8 @@ class MetricsIT {
     }
 
     private static void awaitValue(TestBed bed, String query, double expected) {
-        Wait.until(SEEN, () -> "Prometheus gives " + expected + " for " + query + "; it gives " + value(bed, query),
+        Wait.until(SEEN, () -> "Prometheus gives " + expected + " for " + query + "; it gives " + value(bed, query).orElse(Double.NaN)
+                + " (NaN: no such series)",
                 () -> value(bed, query).orElse(Double.NaN) == expected);
     }
 
