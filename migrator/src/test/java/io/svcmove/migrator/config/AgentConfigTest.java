@@ -9,17 +9,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class AgentConfigTest {
+    private static final Path EXAMPLE = Path.of("agent.toml.example");
+
     @Test
-    void theExampleLoadsWithItsMetricsListen() throws Exception {
-        AgentConfig c = AgentConfig.load(Path.of("agent.toml.example"));
-        assertEquals("127.0.0.1:9473", c.metrics().listen());
+    void theExampleLeavesMetricsOff() throws Exception {
+        AgentConfig c = AgentConfig.load(EXAMPLE);
+        assertNull(c.metrics());
         assertEquals("node2", c.peers().get(0).name());
     }
 
     @Test
-    void metricsAreOffWhenTheSectionIsAbsent(@TempDir Path dir) throws Exception {
+    void theExamplesMetricsLinesUncommentedTurnThemOn(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("agent.toml");
-        Files.writeString(f, "node = \"node1\"\n");
-        assertNull(AgentConfig.load(f).metrics());
+        Files.writeString(f, Files.readString(EXAMPLE).replaceAll("(?m)^# (\\[metrics\\]|listen = )", "$1"));
+        assertEquals("127.0.0.1:9473", AgentConfig.load(f).metrics().listen());
     }
 }
