@@ -4,6 +4,9 @@ SHELL := /bin/bash
 MVN ?= mvn -B -ntp
 PREFIX ?= /usr/local
 OCF_ROOT ?= /usr/lib/ocf
+MANDIR ?= $(PREFIX)/share/man
+# bash-completion loads completions from $XDG_DATA_DIRS (/usr/local/share:/usr/share)/bash-completion/completions.
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
 export SVCMOVE_HOME := $(CURDIR)
 
 .PHONY: setup setup-vm build native test unit fuzz faults test-vm vm-image demo install uninstall bench-vip bench-move bench-lazy bench-stall soak clean deb deb-check
@@ -75,6 +78,11 @@ install: build
 	sed 's|@BIN@|$(PREFIX)/bin/svcmove|' migrator/svcmove-agent.service > $(DESTDIR)/etc/systemd/system/svcmove-agent.service
 	install -D -m 0755 migrator/ocf/svcmove $(DESTDIR)$(OCF_ROOT)/resource.d/svcmove/svcmove
 	test -e $(DESTDIR)/etc/svcmove/agent.toml || install -m 0600 migrator/agent.toml.example $(DESTDIR)/etc/svcmove/agent.toml
+	install -D -m 0644 migrator/man/svcmove.8 $(DESTDIR)$(MANDIR)/man8/svcmove.8
+	install -D -m 0644 migrator/man/svcmove-agent.toml.5 $(DESTDIR)$(MANDIR)/man5/svcmove-agent.toml.5
+	install -d $(DESTDIR)$(BASH_COMPLETION_DIR)
+	java -jar migrator/target/svcmove.jar completion bash > $(DESTDIR)$(BASH_COMPLETION_DIR)/svcmove
+	chmod 0644 $(DESTDIR)$(BASH_COMPLETION_DIR)/svcmove
 
 # A Debian package of this checkout: build/deb/svcmove_VERSION_ARCH.deb (packaging/deb/build-deb).
 deb: build
@@ -86,7 +94,8 @@ deb-check: deb
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/lib/svcmove $(DESTDIR)$(PREFIX)/bin/svcmove $(DESTDIR)/etc/systemd/system/svcmove-agent.service \
-	  $(DESTDIR)$(OCF_ROOT)/resource.d/svcmove
+	  $(DESTDIR)$(OCF_ROOT)/resource.d/svcmove $(DESTDIR)$(MANDIR)/man8/svcmove.8 $(DESTDIR)$(MANDIR)/man5/svcmove-agent.toml.5 \
+	  $(DESTDIR)$(BASH_COMPLETION_DIR)/svcmove
 
 bench-vip: setup build
 	@test-vm/bench-vip

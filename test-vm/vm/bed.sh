@@ -211,25 +211,19 @@ vm_node_etc() {
   tar -C "$dir/etc" -czf "$dir/etc.tar.gz" .
 }
 
-# Installs svcmove and its configuration on node k and starts its agent under systemd.
+# Gives node k its configuration and starts its agent under systemd, after installing svcmove from a
+# tarball when there is no .deb (a .deb is installed in the node's disk already: see vm_up).
 vm_install_agent() {
-  local k=$1 name dir sock deb
+  local k=$1 name dir sock
   name=$(node_name "$k"); dir=$(vm_node_dir "$k"); sock="$dir/qga.sock"
-  deb=$(vm_find_deb)
-  # The package first: its /etc/svcmove/agent.toml is a conffile, which this node's then replaces.
-  if [ -n "$deb" ]; then
-    "$qga" "$sock" put "$deb" /root/svcmove.deb
-    vm_run "$k" sh -c 'dpkg -i /root/svcmove.deb >/root/svcmove-dpkg.log 2>&1 || { cat /root/svcmove-dpkg.log; exit 1; }; rm /root/svcmove.deb'
-  else
+  if [ -z "$vm_deb" ]; then
     "$qga" "$sock" put "$run/stage/svcmove.tar.gz" /root/svcmove.tar.gz
     vm_run "$k" sh -c 'tar -C / --no-same-owner -xzf /root/svcmove.tar.gz && rm /root/svcmove.tar.gz && systemctl daemon-reload'
   fi
+  # The package's /etc/svcmove/agent.toml is a conffile, which this node's replaces.
   "$qga" "$sock" put "$dir/etc.tar.gz" /root/svcmove-etc.tar.gz 0600
-  vm_run "$k" sh -c 'mkdir -p -m 0700 /etc/svcmove && tar -C /etc/svcmove --no-same-owner -xzf /root/svcmove-etc.tar.gz && rm /root/svcmove-etc.tar.gz'
-  # A test bed's agents have fault injection armed (VmMoveFaultsIT): nothing fires unless a test
-  # writes the root-only file /run/svcmove-faults.
-  vm_run "$k" sh -c 'mkdir -p /etc/systemd/system/svcmove-agent.service.d && printf "[Service]\nEnvironment=SVCMOVE_FAULTS=/run/svcmove-faults\n" > /etc/systemd/system/svcmove-agent.service.d/test-bed-faults.conf && systemctl daemon-reload'
-  vm_run "$k" sh -c "systemctl enable svcmove-agent.service 2>/dev/null && systemctl restart svcmove-agent.service"
+  vm_run "$k" sh -c 'mkdir -p -m 0700 /etc/svcmove && tar -C /etc/svcmove --no-same-owner -xzf /root/svcmove-etc.tar.gz && rm /root/svcmove-etc.tar.gz &&
+    systemctl enable --now svcmove-agent.service 2>/dev/null'
 }
 
 vm_wait_agent() {
@@ -262,27 +256,36 @@ vm_timing() { printf '%s=%s\n' "$1" "$2" >> "$run/timings.env"; }
 
 # `up --vm`: called by cmd_up once the switch, DNS and client hosts exist.
 vm_up() {
-  local k name dir t0
+  local k name dir t0 disk_base
   t0=$(date +%s%3N)
-  printf 'kind=vm\nimage=%s\n' "$vm_image_dir" >> "$state"
+  vm_deb=
+  [ "$agents" = 0 ] || vm_deb=$(vm_find_deb)
+  disk_base="$vm_image_dir/base.raw"
+  # The .deb goes into the nodes' root image here, by dpkg on this machine (seconds; under emulation
+  # minutes a node): every node boots with it installed, as if installed and not yet configured.
+  if [ -n "$vm_deb" ]; then
+    disk_base=$("$vmdir/build-image" --svcmove "$vm_deb") || die "$vm_deb could not be installed into the node image (test-vm/vm/build-image --svcmove)"
+    vm_timing image_with_svcmove_s "$(vm_secs_since "$t0")"
+  fi
+  printf 'kind=vm\nimage=%s\ndisk_base=%s\n' "$vm_image_dir" "$disk_base" >> "$state"
   start_storage
   for ((k = 1; k <= nodes; k++)); do
     name=$(node_name "$k"); dir=$(vm_node_dir "$k")
     mkdir -p "$dir"
     ip -n "$switch" tuntap add dev "node$k" mode tap
     ip -n "$switch" link set "node$k" master br0 up
-    qemu-img create -q -f qcow2 -F raw -b "$vm_image_dir/base.raw" "$dir/disk.qcow2"
+    qemu-img create -q -f qcow2 -F raw -b "$disk_base" "$dir/disk.qcow2"
   done
   start_dns
   vm_start_staggered &
   local starter=$!
   if [ "$agents" = 1 ]; then
-    if [ -z "$(vm_find_deb)" ]; then
+    if [ -z "$vm_deb" ]; then
       [ -f "$jar" ] && [ -x "$launcher" ] || die "$jar or $launcher is missing (make build), and no svcmove_*.deb (make deb)"
       echo "cluster: no svcmove_*.deb newer than $jar (make deb): the nodes get this checkout's build as 'make install' lays it out"
       vm_stage_tarball
     else
-      echo "cluster: the nodes install $(vm_find_deb)"
+      echo "cluster: the nodes boot with $vm_deb installed"
     fi
     make_certs
     for ((k = 1; k <= nodes; k++)); do vm_node_etc "$k"; done
@@ -317,8 +320,8 @@ vm_bring_up() {
     [ "$i" -lt 30 ] || { echo "cluster: the client cannot reach $name at $(node_addr "$k") over the bridge" >&2; return 1; }
   done
   [ "$agents" = 1 ] || return 0
-  vm_install_agent "$k" || { echo "cluster: svcmove could not be installed on $name" >&2; return 1; }
-  vm_timing "${name}_installed_s" "$(vm_secs_since "$t0")"
+  vm_install_agent "$k" || { echo "cluster: svcmove could not be installed or configured on $name" >&2; return 1; }
+  vm_timing "${name}_configured_s" "$(vm_secs_since "$t0")"
   vm_wait_agent "$k" 300 || return 1
   vm_timing "${name}_agent_s" "$(vm_secs_since "$t0")"
 }

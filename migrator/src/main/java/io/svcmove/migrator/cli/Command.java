@@ -1,10 +1,15 @@
 package io.svcmove.migrator.cli;
 
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
 /** One verb of the svcmove command. */
 interface Command {
+    /** Operand kinds for {@link #operands()}: a service this node's agent runs, a node of agent.toml. */
+    String SERVICE = "@service";
+    String NODE = "@node";
+
     String name();
 
     /** The synopsis after "svcmove NAME". */
@@ -17,6 +22,14 @@ interface Command {
     String details();
 
     Options options();
+
+    /**
+     * What its operands are, in order, for shell completion: {@link #SERVICE}, {@link #NODE}, or the
+     * words one may be ("sync|check"). The operands after the last listed are not completed.
+     */
+    default List<String> operands() {
+        return List.of();
+    }
 
     /** Whether the command talks to the agent (and so needs root). */
     default boolean needsAgent() {

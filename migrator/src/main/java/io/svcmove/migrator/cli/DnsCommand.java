@@ -49,6 +49,11 @@ final class DnsCommand implements Command {
     }
 
     @Override
+    public List<String> operands() {
+        return List.of("sync|check");
+    }
+
+    @Override
     public Options options() {
         return new Options().addOption(Option.builder().longOpt("dry-run").desc("sync: say what would change, change nothing").build());
     }

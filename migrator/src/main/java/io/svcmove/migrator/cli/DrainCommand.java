@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -44,6 +45,11 @@ final class DrainCommand implements Command {
                 Example:
                   svcmove drain node1 && apt-get upgrade ... && svcmove undrain node1
                 """;
+    }
+
+    @Override
+    public List<String> operands() {
+        return List.of(NODE);
     }
 
     @Override

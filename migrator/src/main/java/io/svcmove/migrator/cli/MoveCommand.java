@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -64,6 +65,11 @@ final class MoveCommand implements Command {
                   svcmove web node2
                   svcmove db node2 --mode lazy
                 """;
+    }
+
+    @Override
+    public List<String> operands() {
+        return List.of(SERVICE, NODE);
     }
 
     @Override

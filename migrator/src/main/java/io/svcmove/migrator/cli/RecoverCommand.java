@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -43,6 +44,11 @@ final class RecoverCommand implements Command {
                 Example:
                   svcmove recover web --on node3
                 """;
+    }
+
+    @Override
+    public List<String> operands() {
+        return List.of(SERVICE);
     }
 
     @Override

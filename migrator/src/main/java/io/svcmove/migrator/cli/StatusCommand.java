@@ -6,6 +6,7 @@ import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
 import java.time.Duration;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -39,6 +40,11 @@ final class StatusCommand implements Command {
                 and the node keeping it ('-' until the first one since the agent started). Below the
                 table, the checkpoints this node keeps for services of other nodes, with their ages.
                 """;
+    }
+
+    @Override
+    public List<String> operands() {
+        return List.of(SERVICE);
     }
 
     @Override

@@ -27,13 +27,18 @@ public final class Svcmove {
         this.out = out;
         this.err = err;
         verbs.forEach(c -> commands.put(c.name(), c));
+        Command completion = new CompletionCommand(commands.values());
+        commands.put(completion.name(), completion);
     }
 
     public static void main(String[] args) {
-        Svcmove svcmove = new Svcmove(System.out, System.err, List.of(
-                new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new NodesCommand(),
-                new DrainCommand(), new UndrainCommand(), new RecoverCommand(), new DnsCommand(), new AgentCommand()));
-        System.exit(svcmove.run(args));
+        System.exit(new Svcmove(System.out, System.err, verbs()).run(args));
+    }
+
+    /** The commands, in the order --help lists them ('completion' joins them, knowing them all). */
+    static List<Command> verbs() {
+        return List.of(new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new NodesCommand(),
+                new DrainCommand(), new UndrainCommand(), new RecoverCommand(), new DnsCommand(), new AgentCommand());
     }
 
     int run(String[] args) {
@@ -98,7 +103,8 @@ public final class Svcmove {
         }
     }
 
-    private static Options withCommon(Command c) {
+    /** A command's options with those every command takes: what its parser, --help and completion use. */
+    static Options withCommon(Command c) {
         Options o = c.options();
         o.addOption(Cli.CONFIG);
         if (c.needsAgent()) {
@@ -117,8 +123,8 @@ public final class Svcmove {
     private void overview(PrintStream to) {
         to.println("svcmove moves a running service, with its clients' open TCP connections, to another node.\n");
         to.println("usage: svcmove COMMAND [OPTIONS]   ('svcmove COMMAND --help' for each)\n");
-        commands.values().forEach(c -> to.printf("  %-8s %s%n", c.name(), c.summary()));
-        to.printf("  %-8s %s%n", "cert", "create the cluster CA and node certificates the agents authenticate with");
+        commands.values().forEach(c -> to.printf("  %-10s %s%n", c.name(), c.summary()));
+        to.printf("  %-10s %s%n", "cert", "create the cluster CA and node certificates the agents authenticate with");
         to.println("\nExit codes: 0 done; 1 failed (what was made was undone); 2 bad usage; 3 refused, nothing changed;"
                 + "\n4 move rolled back, the service runs where it was; 5 no such service or node; 6 move outcome unknown"
                 + "\n(the agents settle it when they can talk again); 69 agent unreachable;"

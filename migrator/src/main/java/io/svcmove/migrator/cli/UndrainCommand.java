@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Options;
 
@@ -32,6 +33,11 @@ final class UndrainCommand implements Command {
                 Example:
                   svcmove undrain node1
                 """;
+    }
+
+    @Override
+    public List<String> operands() {
+        return List.of(NODE);
     }
 
     @Override

@@ -20,6 +20,11 @@ import org.slf4j.LoggerFactory;
 public final class SwrkCriu implements Criu {
     private static final Logger LOG = LoggerFactory.getLogger(SwrkCriu.class);
     private static final Duration QUICK_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * `criu check` probes the kernel (it loads the socket-diag modules the first time): 30-40 s on a
+     * loaded emulated node, where the quick limit made a working CRIU look missing.
+     */
+    private static final Duration CHECK_TIMEOUT = Duration.ofMinutes(2);
     private static final int FIRST_INHERIT_FD = SwrkProcess.RPC_FD + 1;
     /** After an interrupt or timeout, how long CRIU gets to reach a NOTIFY (and roll back) before it is killed. */
     static final Duration ABORT_GRACE = Duration.ofSeconds(10);
@@ -65,7 +70,7 @@ public final class SwrkCriu implements Criu {
                     .setOpts(CriuRpc.CriuOpts.newBuilder().setImagesDirFd(dir.fd()).setLogLevel(4).setLogFile(logFile))
                     .build();
             call("check", req, new TreeMap<>(), work.path().resolve(logFile + ".stderr"), work.path().resolve(logFile),
-                    QUICK_TIMEOUT, CriuListener.NONE);
+                    CHECK_TIMEOUT, CriuListener.NONE);
         } catch (IOException e) {
             throw new CriuException("CRIU check could not run: " + e.getMessage(), null, e);
         }

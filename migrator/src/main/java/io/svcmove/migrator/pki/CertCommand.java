@@ -35,14 +35,18 @@ public final class CertCommand {
         return run(args, System.out, System.err);
     }
 
+    /** Its options; public for shell completion. */
+    public static Options options() {
+        return new Options()
+                .addOption(Option.builder().longOpt("dir").hasArg().argName("DIR").desc("PKI directory").build())
+                .addOption(Option.builder().longOpt("ip").hasArg().argName("ADDR").desc("IP address SAN").build())
+                .addOption(Option.builder("h").longOpt("help").desc("this text").build());
+    }
+
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        Options options = new Options();
-        options.addOption(Option.builder().longOpt("dir").hasArg().argName("DIR").desc("PKI directory").build());
-        options.addOption(Option.builder().longOpt("ip").hasArg().argName("ADDR").desc("IP address SAN").build());
-        options.addOption(Option.builder("h").longOpt("help").desc("this text").build());
         CommandLine cl;
         try {
-            cl = new DefaultParser().parse(options, args);
+            cl = new DefaultParser().parse(options(), args);
         } catch (ParseException e) {
             return usage(err, e.getMessage());
         }
