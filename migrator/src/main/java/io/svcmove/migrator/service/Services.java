@@ -222,7 +222,7 @@ public final class Services {
     }
 
     /** The states {@link #state} says, as status shows them. */
-    public static final List<String> STATES = List.of("running", "failed", "dead");
+    private static final List<String> STATES = List.of("running", "failed", "dead");
 
     /** How many of the services recorded here are in each of {@link #STATES}. */
     public Map<String, Long> countByState() {
