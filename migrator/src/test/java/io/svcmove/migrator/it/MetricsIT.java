@@ -54,6 +54,9 @@ class MetricsIT {
             assertEquals(bed.nodes().size(), value(bed, "count(svcmove_build_info{version!=\"\"})").orElse(0),
                     "every agent says its version in svcmove_build_info");
             site.start(n1);
+            // The baseline once Prometheus has scraped n1 with the service running.
+            awaitValue(bed, "svcmove_services{node=\"" + n1 + "\",state=\"running\"}", Services.on(bed, n1).values().stream()
+                    .filter(s -> s.path("state").asText().equals("running")).count());
             Map<String, Double> before = Map.of(
                     "ok", moves(bed, n1, "ok"), "rolled_back", moves(bed, n1, "rolled_back"), "refused", moves(bed, n2, "refused"),
                     "running1", running(bed, n1), "running2", running(bed, n2),
