@@ -199,6 +199,7 @@ vm_node_etc() {
   {
     printf 'node = "%s"\nlisten = "%s:%s"\nsocket = "/run/svcmove/agent.sock"\n' "$name" "$(node_addr "$k")" "$agent_port"
     printf 'state_dir = "/var/lib/svcmove"\nlog_dir = "/var/log/svcmove"\ninterface = "eth0"\n'
+    printf '\n[metrics]\nlisten = "%s:%s"\n' "$(node_addr "$k")" "$metrics_port"
     printf '\n[tls]\nca = "/etc/svcmove/pki/ca.crt"\ncert = "/etc/svcmove/pki/%s.crt"\nkey = "/etc/svcmove/pki/%s.key"\n' "$name" "$name"
     printf '\n[dns]\nserver = "%s"\nzone = "%s"\nkey_file = "/etc/svcmove/tsig.key"\n' "$dns_addr" "$zone"
     for ((j = 1; j <= nodes; j++)); do
@@ -394,8 +395,8 @@ vm_agent_json() {
   [ -n "$(vm_pid "$name")" ] || return 0
   pid=$(timeout 20 "$qga" "$run/$name/qga.sock" exec --no-stdin -- systemctl show -P MainPID svcmove-agent.service 2>/dev/null) || return 0
   [ -n "$pid" ] && [ "$pid" != 0 ] || return 0
-  printf '{"node":%s,"pid":%s,"config":"/etc/svcmove/agent.toml","log":"journalctl -u svcmove-agent","socket":"/run/svcmove/agent.sock","in_vm":true}' \
-    "$(json_str "$name")" "$pid"
+  printf '{"node":%s,"pid":%s,"config":"/etc/svcmove/agent.toml","log":"journalctl -u svcmove-agent","socket":"/run/svcmove/agent.sock","metrics":"%s:%s","in_vm":true}' \
+    "$(json_str "$name")" "$pid" "$(node_addr "$k")" "$metrics_port"
 }
 
 # The switch port of a bed host (given with or without the prefix): its veth or tap in br0.

@@ -36,7 +36,8 @@ public record BedStatus(
 
     public record Vips(String first, String last) {}
 
-    public record Agent(String node, long pid, String config, String log, String socket) {}
+    /** A running agent; {@code metrics} is ADDRESS:PORT of its Prometheus metrics (null where the bed gives it none). */
+    public record Agent(String node, long pid, String config, String log, String socket, String metrics) {}
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)

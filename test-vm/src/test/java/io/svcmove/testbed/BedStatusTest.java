@@ -20,7 +20,8 @@ class BedStatusTest {
             "zone":"svcmove.test.","dns":{"server":"198.18.0.2","key_file":"/w/test-vm/run/a/dns/tsig.key",\
             "key_name":"svcmove-key","algorithm":"hmac-sha256"},"vips":{"first":"198.18.0.100","last":"198.18.0.199"},\
             "agents":[{"node":"anode1","pid":4242,"config":"/w/test-vm/run/a/anode1/agent.toml",\
-            "log":"/w/test-vm/run/a/anode1/agent.log","socket":"/run/svcmove/anode1/agent.sock"}]}
+            "log":"/w/test-vm/run/a/anode1/agent.log","socket":"/run/svcmove/anode1/agent.sock",\
+            "metrics":"198.18.0.11:9473"}]}
             """;
 
     @Test
@@ -34,6 +35,7 @@ class BedStatusTest {
         assertEquals("/w/test-vm/run/a/dns/tsig.key", s.dns().keyFile());
         assertEquals("198.18.0.199", s.vips().last());
         assertEquals(4242, s.agents().get(0).pid());
+        assertEquals("198.18.0.11:9473", s.agents().get(0).metrics());
     }
 
     @Test

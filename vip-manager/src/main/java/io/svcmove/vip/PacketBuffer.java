@@ -96,12 +96,14 @@ public final class PacketBuffer implements AutoCloseable {
         int len = frame.length - ETHERNET_HEADER;
         if (bytes + len > limitBytes) {
             dropped++;
+            PacketCounts.countDropped();
             return;
         }
         byte[] ip = new byte[len];
         System.arraycopy(frame, ETHERNET_HEADER, ip, 0, len);
         packets.add(ip);
         bytes += len;
+        PacketCounts.countBuffered(len);
     }
 
     /** Stops capturing and returns what was kept. */

@@ -61,6 +61,7 @@ public final class PacketInjector {
         if (failure.get() != null) {
             throw failure.get();
         }
+        PacketCounts.countInjected(sent[0]);
         return sent[0];
     }
 

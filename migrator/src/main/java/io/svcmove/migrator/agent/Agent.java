@@ -2,6 +2,7 @@ package io.svcmove.migrator.agent;
 
 import ch.qos.logback.classic.Level;
 import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.clock.Clock;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
@@ -15,6 +16,8 @@ import io.svcmove.migrator.dns.DnsSync;
 import io.svcmove.migrator.failover.CheckpointStore;
 import io.svcmove.migrator.failover.Checkpoints;
 import io.svcmove.migrator.failover.Recovery;
+import io.svcmove.migrator.metrics.AgentMetrics;
+import io.svcmove.migrator.metrics.PeerProbe;
 import io.svcmove.migrator.move.IncomingMoves;
 import io.svcmove.migrator.move.Moves;
 import io.svcmove.migrator.move.StaleRecords;
@@ -46,6 +49,8 @@ import org.slf4j.LoggerFactory;
 /** A node's agent: keeps the node's services and answers the CLI and its peers. */
 public final class Agent {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
+    /** How often the metrics measure each peer (reachability, clock offset): about one scrape interval. */
+    private static final Duration PEER_PROBE_EVERY = Duration.ofSeconds(15);
 
     private Agent() {}
 
@@ -65,7 +70,7 @@ public final class Agent {
         }
     }
 
-    public static void run(AgentConfig config) throws Exception {
+    public static void run(AgentConfig config, String version) throws Exception {
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.svcmove")).setLevel(Level.INFO);
         requireNodeMountNamespace();
         if (config.tls() == null || config.listen() == null) {
@@ -113,7 +118,8 @@ public final class Agent {
             incoming.removeLeftoverImages();
             incoming.finishArrivals();
             PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
-            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks, faults);
+            AgentMetrics metrics = new AgentMetrics(version);
+            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks, faults, metrics);
             Nodes nodes = new Nodes(config, registry, criuVersion, peers, clocks);
             DnsSync dnsSync = new DnsSync(config, registry, peers);
             Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
@@ -145,8 +151,18 @@ public final class Agent {
             new StaleRecords(config, services, peers, Duration.ofSeconds(15), 20).start();
 
             checkpoints.start();
+            PeerProbe probe = new PeerProbe(config.peers().stream().map(AgentConfig.Peer::name).toList(),
+                    peer -> clocks.measure(peer).offsetNs(Clock.REALTIME) / 1e9);
+            metrics.watch(new AgentMetrics.Sources(services::countByState, checkpoints::takenAt, probe::states,
+                    System::currentTimeMillis));
+            if (config.metrics() != null && config.metrics().listen() != null) {
+                metrics.serve(address(config.metrics().listen()));
+                probe.start(PEER_PROBE_EVERY);
+                log.info("metrics on http://{}/metrics", config.metrics().listen());
+            }
             CountDownLatch stopped = new CountDownLatch(1);
-            try (checkpoints; ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
+            try (checkpoints; metrics; probe;
+                    ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
                     "run", (req, events) -> services.run(req),
                     "stop", (req, events) -> {
                         // A dead service's checkpoints stay: they are what recovers it.
@@ -183,7 +199,8 @@ public final class Agent {
     private static InetSocketAddress address(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) {
-            throw new ControlException(Outcome.USAGE, "'" + hostPort + "' is not ADDRESS:PORT (in listen or [[peers]] address)");
+            throw new ControlException(Outcome.USAGE, "'" + hostPort
+                    + "' is not ADDRESS:PORT (in listen, [metrics] listen or [[peers]] address)");
         }
         return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }

@@ -46,7 +46,7 @@ final class AgentCommand implements Command {
         } catch (AgentConfig.ConfigException e) {
             throw new ControlException(Outcome.USAGE, e.getMessage());
         }
-        Agent.run(config);
+        Agent.run(config, Svcmove.version());
         return 0;
     }
 }

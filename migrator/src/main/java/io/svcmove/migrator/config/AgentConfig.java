@@ -27,6 +27,7 @@ public record AgentConfig(
         Dns dns,
         Move move,
         Hooks hooks,
+        Metrics metrics,
         List<Peer> peers) {
 
     public static final Path DEFAULT_PATH = Path.of("/etc/svcmove/agent.toml");
@@ -78,6 +79,12 @@ public record AgentConfig(
             timeoutS = timeoutS == null ? 10 : timeoutS;
         }
     }
+
+    /**
+     * Prometheus metrics over HTTP on {@code listen} (ADDRESS:PORT, path /metrics), plain HTTP and
+     * unauthenticated, so bind it to an address only the monitoring reaches. Off when absent.
+     */
+    public record Metrics(String listen) {}
 
     public AgentConfig {
         iface = iface == null ? "eth0" : iface;

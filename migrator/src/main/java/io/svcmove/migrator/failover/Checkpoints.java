@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -156,6 +157,13 @@ public final class Checkpoints implements AutoCloseable {
         if (!message.equals(failing.put(name, message))) {
             log.warn(message);
         }
+    }
+
+    /** When this node last checkpointed each service (ms since the epoch), for those it did since this agent started. */
+    public Map<String, Long> takenAt() {
+        Map<String, Long> at = new TreeMap<>();
+        last.forEach((name, t) -> at.put(name, t.takenAt()));
+        return at;
     }
 
     /** The last checkpoint of NAME taken here, if any since this agent started. */

@@ -49,10 +49,12 @@ public final class Moves {
     private final Object moving = new Object();
     private final FaultInjection faults;
     private final UnfinishedMoves unfinished;
+    private final MoveMetrics metrics;
 
     public Moves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
-            ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults) {
+            ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults, MoveMetrics metrics) {
         this.faults = faults;
+        this.metrics = metrics;
         this.unfinished = new UnfinishedMoves(registry, () -> outgoing(new LoggedMove(), null, false), moving);
         this.config = config;
         this.cells = cells;
@@ -150,10 +152,35 @@ public final class Moves {
                 + " or on any reachable peer ('svcmove status' on each node lists them)");
     }
 
+    /** A move from here, counted in the metrics by how it ended (a forwarded move is counted where it runs). */
     private JsonNode moveFromHere(String name, String to, boolean buffer, boolean force, String mode, Consumer<JsonNode> events) {
         if (!List.of("eager", "lazy", "auto").contains(mode)) {
             throw new ControlException(Outcome.USAGE, "--mode is eager, lazy or auto, not '" + mode + "'");
         }
+        Mode chosen = new Mode(mode);
+        try {
+            JsonNode report = moveChecked(name, to, buffer, force, chosen, events);
+            metrics.ended(chosen.label, Outcome.OK);
+            return report;
+        } catch (ControlException e) {
+            metrics.ended(chosen.label, e.outcome());
+            throw e;
+        } catch (RuntimeException e) {
+            metrics.ended(chosen.label, Outcome.INTERNAL);
+            throw e;
+        }
+    }
+
+    /** The mode a move is counted under: the one asked for until the move chose eager or lazy. */
+    private static final class Mode {
+        String label;
+
+        Mode(String asked) {
+            label = asked;
+        }
+    }
+
+    private JsonNode moveChecked(String name, String to, boolean buffer, boolean force, Mode mode, Consumer<JsonNode> events) {
         if (to.equals(config.node())) {
             throw new ControlException(Outcome.REFUSED, name + " already runs on " + to);
         }
@@ -187,7 +214,10 @@ public final class Moves {
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
-                OutgoingMove.Report r = outgoing(progress, lazy(mode, cell, to, events), buffer).run(svc, SourceCell.of(cell), to, criuVersion);
+                OutgoingMove.Lazy lazy = lazy(mode.label, cell, to, events);
+                mode.label = lazy == null ? "eager" : "lazy";
+                OutgoingMove.Report r = outgoing(progress, lazy, buffer).run(svc, SourceCell.of(cell), to, criuVersion);
+                metrics.completed(r);
                 log.info("moved {} to {}: buffered {} packets ({} bytes, {} dropped), injected {}", name, to, r.buffer().buffered(),
                         r.buffer().bytes(), r.buffer().dropped(), r.buffer().injected());
                 log.info("moved {} to {}: frozen {} ms, phases {}", name, to, r.freezeMicros() / 1000, r.result().micros());

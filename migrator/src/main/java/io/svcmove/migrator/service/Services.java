@@ -221,11 +221,27 @@ public final class Services {
         return registry.find(name);
     }
 
+    /** The states {@link #state} says, as status shows them. */
+    private static final List<String> STATES = List.of("running", "failed", "dead");
+
+    /** How many of the services recorded here are in each of {@link #STATES}. */
+    public Map<String, Long> countByState() {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        STATES.forEach(s -> counts.put(s, 0L));
+        registry.all().forEach(r -> counts.merge(state(r), 1L, Long::sum));
+        return counts;
+    }
+
+    private String state(ServiceRecord r) {
+        return running(r) ? "running" : r.failure() != null ? "failed" : "dead";
+    }
+
     private ObjectNode describe(ServiceRecord r) {
-        boolean up = running(r);
+        String state = state(r);
+        boolean up = state.equals("running");
         ObjectNode n = ControlMessage.JSON.createObjectNode()
                 .put("name", r.name()).put("vip", r.vip()).put("mac", r.mac()).put("node", r.node())
-                .put("state", up ? "running" : r.failure() != null ? "failed" : "dead").put("pid", r.pid()).put("netns", r.netns())
+                .put("state", state).put("pid", r.pid()).put("netns", r.netns())
                 .put("uptime_seconds", (System.currentTimeMillis() - r.startedAt()) / 1000)
                 .put("log", logFile(r.name()).toString());
         if (r.dns() != null) {

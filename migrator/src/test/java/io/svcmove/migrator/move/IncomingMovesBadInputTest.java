@@ -52,7 +52,7 @@ class IncomingMovesBadInputTest {
         ClusterPki.issueNode(pki, "node1", List.of(lo));
         ClusterPki.issueNode(pki, "node2", List.of(lo));
         AgentConfig config = new AgentConfig("node2", "127.0.0.1:0", null, state.toString(), state.resolve("log").toString(), null, null,
-                null, null, null, null);
+                null, null, null, null, null);
         registry = new ServiceRegistry(state);
         IncomingMoves incoming = new IncomingMoves(config, new Cells("node2"), registry, null, null, "4.2", null, null, null,
                 FaultInjection.OFF);
