@@ -37,6 +37,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -163,6 +164,8 @@ public final class Agent {
                     "recover", (req, events) -> recovery.recover(req),
                     "move", (req, events) -> moves.move(req, events::send),
                     "nodes", (req, events) -> nodes.all(req),
+                    "moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
+                            moves.inFlight(config.node(), req), UnaryOperator.identity()),
                     "dns.sync", (req, events) -> dnsSync.sync(req),
                     "drain", (req, events) -> drains.drain(req, events::send),
                     "undrain", (req, events) -> drains.undrain(req)))) {

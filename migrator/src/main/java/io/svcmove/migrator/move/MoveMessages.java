@@ -33,6 +33,7 @@ final class MoveMessages {
         static final String RUN = "move.run";
         static final String WHERE = "service.where";
         static final String LAZY_CHECK = "move.lazy_check";
+        static final String IN_FLIGHT = "move.in_flight";
 
         private Type() {}
     }

@@ -1,6 +1,7 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.clock.PeerClocks;
@@ -18,8 +19,10 @@ import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -33,6 +36,8 @@ import org.slf4j.LoggerFactory;
 public final class Moves {
     private static final Logger log = LoggerFactory.getLogger(Moves.class);
     private static final Duration ASK = Duration.ofSeconds(5);
+    /** The peer request `svcmove moves` asks each node: {@link #inFlight}. */
+    public static final String IN_FLIGHT = MoveMessages.Type.IN_FLIGHT;
     /** A forwarded move waits for the whole move on the owner. */
     private static final Duration FORWARDED = Duration.ofMinutes(10);
 
@@ -49,6 +54,7 @@ public final class Moves {
     private final Object moving = new Object();
     private final FaultInjection faults;
     private final UnfinishedMoves unfinished;
+    private final MovesInFlight inFlight = new MovesInFlight(Clock.systemUTC());
 
     public Moves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
             ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults) {
@@ -78,6 +84,16 @@ public final class Moves {
                         Duration.ofSeconds(config.move().lazyTimeoutS())));
     }
 
+    /** `svcmove moves`, this node's part (to the CLI and to peers): the moves from here under way. */
+    public JsonNode inFlight(String from, JsonNode req) {
+        Map<String, ServiceRecord.MoveInFlight> recorded = new LinkedHashMap<>();
+        registry.all().stream().filter(r -> r.move() != null).forEach(r -> recorded.put(r.name(), r.move()));
+        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true);
+        ArrayNode list = n.putArray("moves");
+        inFlight.list(recorded, config.node()).forEach(m -> list.add(m.json()));
+        return n;
+    }
+
     /** A source's answer to a destination holding a cell for move {@code id}: is that move still on here? */
     private MoveMessages.Active active(String from, JsonNode body) {
         String id = MoveMessages.read(body, MoveMessages.MoveRef.class).moveId();
@@ -88,7 +104,7 @@ public final class Moves {
     public Map<String, RequestHandler> handlers() {
         return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
                 MoveMessages.typed(this::active), MoveMessages.Type.WHERE, MoveMessages.typed(this::where),
-                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck));
+                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight);
     }
 
     /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
@@ -185,9 +201,13 @@ public final class Moves {
             Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
+            MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode);
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
-                OutgoingMove.Report r = outgoing(progress, lazy(mode, cell, to, events), buffer).run(svc, SourceCell.of(cell), to, criuVersion);
+                OutgoingMove.Lazy lazy = lazy(mode, cell, to, events);
+                listed.mode(lazy);
+                OutgoingMove.Report r = outgoing(MoveListener.both(listed, progress), lazy, buffer).run(svc, SourceCell.of(cell), to,
+                        criuVersion);
                 log.info("moved {} to {}: buffered {} packets ({} bytes, {} dropped), injected {}", name, to, r.buffer().buffered(),
                         r.buffer().bytes(), r.buffer().dropped(), r.buffer().injected());
                 log.info("moved {} to {}: frozen {} ms, phases {}", name, to, r.freezeMicros() / 1000, r.result().micros());
@@ -218,6 +238,8 @@ public final class Moves {
                 }
                 log.warn(message, e);
                 throw new ControlException(outcome, message);
+            } finally {
+                listed.end();
             }
         }
     }
