@@ -143,7 +143,7 @@ public final class Agent {
 
             checkpoints.start();
             CountDownLatch stopped = new CountDownLatch(1);
-            try (checkpoints; ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
+            try (checkpoints; ControlServer control = new ControlServer(Path.of(config.socket()), withMoveWatch(config, peers, moves, Map.of(
                     "run", (req, events) -> services.run(req),
                     "stop", (req, events) -> {
                         // A dead service's checkpoints stay: they are what recovers it.
@@ -164,11 +164,9 @@ public final class Agent {
                     "recover", (req, events) -> recovery.recover(req),
                     "move", (req, events) -> moves.move(req, events::send),
                     "nodes", (req, events) -> nodes.all(req),
-                    "moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
-                            moves.inFlight(config.node(), req), UnaryOperator.identity()),
                     "dns.sync", (req, events) -> dnsSync.sync(req),
                     "drain", (req, events) -> drains.drain(req, events::send),
-                    "undrain", (req, events) -> drains.undrain(req)))) {
+                    "undrain", (req, events) -> drains.undrain(req))))) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     log.info("agent of {} stopping; its services keep running", config.node());
                     stopped.countDown();
@@ -177,6 +175,16 @@ public final class Agent {
                 stopped.await();
             }
         }
+    }
+
+    /** {@code handlers} with `svcmove moves` (every node's moves under way) and `svcmove cancel`. */
+    private static Map<String, ControlServer.Handler> withMoveWatch(AgentConfig config, PeerClient peers, Moves moves,
+            Map<String, ControlServer.Handler> handlers) {
+        Map<String, ControlServer.Handler> all = new LinkedHashMap<>(handlers);
+        all.put("moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
+                moves.inFlight(config.node(), req), UnaryOperator.identity()));
+        all.put("cancel", (req, events) -> moves.cancel(req));
+        return all;
     }
 
     private static InetSocketAddress address(String hostPort) {

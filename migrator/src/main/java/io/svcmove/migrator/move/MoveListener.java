@@ -4,7 +4,10 @@ package io.svcmove.migrator.move;
 public interface MoveListener {
     default void phaseStarted(Phase phase) {}
 
-    /** The move is at the boundary before {@code step} (where a fault can be injected): `svcmove moves` shows it. */
+    /**
+     * The move is at the boundary before {@code step} (where a fault can be injected): `svcmove moves`
+     * shows it. An exception thrown here fails the move at that step, as the step's own would (a cancel).
+     */
     default void stepStarted(Step step) {}
 
     default void phaseDone(Phase phase, long micros) {}

@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -94,6 +95,48 @@ public final class Moves {
         return n;
     }
 
+    /**
+     * `svcmove cancel NAME`: the move of NAME, here or on the peer that runs it, rolls back at its next
+     * boundary (its own CLI then exits 4), unless it may already be past the point of no return.
+     */
+    public JsonNode cancel(JsonNode req) {
+        String name = req.path("name").asText();
+        MoveMessages.Cancel ask = new MoveMessages.Cancel(name, config.node());
+        MoveMessages.RunResult r = cancelHere(config.node(), MoveMessages.tree(ask));
+        List<String> silent = new ArrayList<>();
+        for (int i = 0; i < config.peers().size() && r.outcome() == Outcome.NOT_FOUND; i++) {
+            String peer = config.peers().get(i).name();
+            try {
+                r = Peers.call(peers, peer, MoveMessages.Type.CANCEL, ask, MoveMessages.RunResult.class, ASK);
+            } catch (Exception e) {
+                silent.add(peer + " (" + e.getMessage() + ")");
+            }
+        }
+        if (r.ok()) {
+            return r.report();
+        }
+        throw new ControlException(r.outcome(), r.outcome() != Outcome.NOT_FOUND || silent.isEmpty() ? r.message()
+                : r.message() + "; these did not answer, a move there is unknown: " + String.join(", ", silent));
+    }
+
+    /** A cancel asked here or by a peer: answers whether this node runs that move and what became of the request; never throws. */
+    private MoveMessages.RunResult cancelHere(String from, JsonNode body) {
+        MoveMessages.Cancel c = MoveMessages.read(body, MoveMessages.Cancel.class);
+        Optional<MovesInFlight.Entry> move = inFlight.running(c.name());
+        if (move.isEmpty()) {
+            return new MoveMessages.RunResult(false, null, Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
+                    + config.node() + (config.peers().isEmpty() ? "" : " or on any peer that answered") + " ('svcmove moves' lists them)");
+        }
+        Optional<String> refused = move.get().cancel(c.askedOn());
+        if (refused.isPresent()) {
+            return new MoveMessages.RunResult(false, null, Outcome.REFUSED, "the move of " + c.name() + " cannot be cancelled: "
+                    + refused.get());
+        }
+        log.info("move of {} cancelled by a request on {}, at {}: it rolls back at its next step", c.name(), c.askedOn(), move.get().at());
+        return new MoveMessages.RunResult(true, ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
+                .put("at", move.get().at()), null, null);
+    }
+
     /** A source's answer to a destination holding a cell for move {@code id}: is that move still on here? */
     private MoveMessages.Active active(String from, JsonNode body) {
         String id = MoveMessages.read(body, MoveMessages.MoveRef.class).moveId();
@@ -104,7 +147,8 @@ public final class Moves {
     public Map<String, RequestHandler> handlers() {
         return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
                 MoveMessages.typed(this::active), MoveMessages.Type.WHERE, MoveMessages.typed(this::where),
-                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight);
+                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight, MoveMessages.Type.CANCEL,
+                MoveMessages.typed(this::cancelHere));
     }
 
     /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
@@ -229,7 +273,9 @@ public final class Moves {
                 log.warn(message);
                 throw new ControlException(Outcome.UNKNOWN, message);
             } catch (MoveFailedException e) {
-                Outcome outcome = e.phase() == Phase.PREPARE ? Outcome.REFUSED : Outcome.ROLLED_BACK;
+                // A cancel undoes what was begun, even in prepare: the asker learns it rolled back.
+                Outcome outcome = e.phase() == Phase.PREPARE && !(e.getCause() instanceof MovesInFlight.Cancelled) ? Outcome.REFUSED
+                        : Outcome.ROLLED_BACK;
                 String what = outcome == Outcome.REFUSED ? "refused" : "rolled back";
                 String message = "move of " + name + " to " + to + " " + what + " (" + e.phase().label() + ": " + e.step() + "): "
                         + e.getMessage() + "; " + name + " still runs on " + config.node();

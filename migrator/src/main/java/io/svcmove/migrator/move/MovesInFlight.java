@@ -2,6 +2,7 @@ package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
 import java.time.Clock;
 import java.time.Duration;
@@ -10,13 +11,14 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The moves from this node that are under way, as `svcmove moves` lists them: each one's phase and
  * step in the step table's own words, its transfer progress and its age. A move is listed from its
  * start until it ends, whatever the outcome; one whose outcome a move could not know stays listed
- * (from its record) until the agents settle it.
+ * (from its record) until the agents settle it. `svcmove cancel` stops one here ({@link Entry#cancel}).
  */
 public final class MovesInFlight {
     /** Before the step table runs: the lazy check with the destination. */
@@ -54,6 +56,23 @@ public final class MovesInFlight {
         return e;
     }
 
+    /** The move of {@code service} running here, if any. */
+    public Optional<Entry> running(String service) {
+        return Optional.ofNullable(byService.get(service));
+    }
+
+    /**
+     * Thrown at a move's boundary when it was cancelled: the move fails there as if that step had,
+     * and is rolled back.
+     */
+    public static final class Cancelled extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Cancelled(String message) {
+            super(message);
+        }
+    }
+
     /**
      * The moves under way, by service: those running here, joined with what their records say
      * ({@code recorded}: each service's move in flight, from the registry), and those only recorded.
@@ -83,6 +102,10 @@ public final class MovesInFlight {
         private volatile String step;
         private volatile long sent = -1;
         private volatile long total = -1;
+        /** The stage the step at the last boundary is judged by (null before the first recorded). */
+        private MoveStage stage;
+        /** Who asked to cancel, once asked: the next boundary before the point of no return acts on it. */
+        private String cancelledBy;
 
         private Entry(String service, String from, String to, String mode, Instant started) {
             this.service = service;
@@ -97,10 +120,39 @@ public final class MovesInFlight {
             mode = lazy != null ? "lazy" : "eager";
         }
 
+        /** At each boundary: a cancel asked acts here unless the step is past the point of no return. */
         @Override
-        public void stepStarted(Step s) {
+        public synchronized void stepStarted(Step s) {
             phase = s.phase().label();
             step = s.id();
+            stage = s.stage() != null ? s.stage() : stage;
+            if (cancelledBy != null && (stage == null || !stage.pastNoReturn())) {
+                throw new Cancelled("cancelled by 'svcmove cancel' on " + cancelledBy + ", at the step " + s.name());
+            }
+        }
+
+        /**
+         * Asks the move to stop and roll back at its next boundary; {@code by}: the node the cancel was
+         * asked on. Refused (the reason returned) once the step under way may lead past the point of no
+         * return: from the restore on, only the destination's answer decides (the step table's
+         * RESTORING, then ARRIVED or HANDED_OVER); also while it is already rolled back.
+         */
+        public synchronized Optional<String> cancel(String by) {
+            if (phase.equals(ROLLBACK)) {
+                return Optional.of("it is already being rolled back");
+            }
+            if (stage == MoveStage.RESTORING || stage != null && stage.pastNoReturn()) {
+                return Optional.of("it is at the step " + step + " (stage " + stage.label() + "): the destination "
+                        + (stage == MoveStage.RESTORING ? "is restoring it, and its answer decides where it runs" : "runs it already")
+                        + ", so it can no longer be rolled back; it finishes by itself ('svcmove moves' shows it)");
+            }
+            cancelledBy = by;
+            return Optional.empty();
+        }
+
+        /** Where the move is now, for the answer to a cancel: "freeze: dump". */
+        public String at() {
+            return phase + (step == null ? "" : ": " + step);
         }
 
         @Override

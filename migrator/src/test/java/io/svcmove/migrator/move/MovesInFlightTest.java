@@ -3,6 +3,7 @@ package io.svcmove.migrator.move;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
@@ -14,6 +15,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** What `svcmove moves` lists of a move, seen through the step table's runner as a live move is. */
@@ -113,5 +115,58 @@ class MovesInFlightTest {
         assertEquals(1, l.size());
         assertEquals("n3", l.get(0).to());
         assertNull(l.get(0).step());
+    }
+
+    /** The steps of a small move: the cancel asked while {@code askedIn} acts; what was done and undone goes to the trace. */
+    private List<Step> cancelledIn(String askedIn, MovesInFlight.Entry e, List<String> trace, List<Optional<String>> answers) {
+        List<Step> steps = new ArrayList<>();
+        String[][] table = {{"PREPARE", "prepare", "PREPARED"}, {"FREEZE", "dump", "FROZEN"}, {"TRANSFER", "transfer", null},
+                {"RESTORE", "restore", "RESTORING"}, {"ANNOUNCE", "link-down", "ARRIVED"}, {"COMMIT", "kill-copy", "COMMITTED"}};
+        for (String[] row : table) {
+            Step s = Step.undoable(Phase.valueOf(row[0]), row[1], row[1], () -> {
+                trace.add("do " + row[1]);
+                if (row[1].equals(askedIn)) {
+                    answers.add(e.cancel("n3"));
+                }
+            }, () -> trace.add("undo " + row[1]));
+            steps.add(row[2] == null ? s : s.entering(MoveStage.valueOf(row[2])));
+        }
+        return steps;
+    }
+
+    @Test
+    void aCancelBeforeTheRestoreRollsTheMoveBackAtTheNextStep() {
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+        List<String> trace = new ArrayList<>();
+        List<Optional<String>> answers = new ArrayList<>();
+        MoveFailedException f = assertThrows(MoveFailedException.class, () -> runner(e).run(cancelledIn("dump", e, trace, answers)));
+        assertEquals(List.of(Optional.empty()), answers, "the cancel was taken");
+        assertEquals(List.of("do prepare", "do dump", "undo dump", "undo prepare"), trace);
+        assertEquals("transfer", f.step(), "it stopped at the next boundary");
+        assertTrue(f.getCause() instanceof MovesInFlight.Cancelled && f.getMessage().contains("n3"), f.getMessage());
+        assertEquals(MoveStage.ABORTED, recorded.get("web").stage(), "recorded aborted, as a failed move is");
+    }
+
+    @Test
+    void aCancelBeforeTheFirstStepUndoesThePrepare() {
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+        assertEquals(Optional.empty(), e.cancel("n1"));
+        List<String> trace = new ArrayList<>();
+        assertThrows(MoveFailedException.class, () -> runner(e).run(cancelledIn("none", e, trace, new ArrayList<>())));
+        assertEquals(List.of(), trace, "nothing was done, so nothing to undo");
+    }
+
+    @Test
+    void aCancelFromTheRestoreOnIsRefusedAndTheMoveGoesThrough() throws Exception {
+        for (String at : List.of("restore", "link-down")) {
+            MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+            List<String> trace = new ArrayList<>();
+            List<Optional<String>> answers = new ArrayList<>();
+            runner(e).run(cancelledIn(at, e, trace, answers));
+            assertTrue(answers.get(0).isPresent() && answers.get(0).get().contains("can no longer be rolled back"),
+                    "cancel during " + at + ": " + answers);
+            assertEquals("do kill-copy", trace.get(trace.size() - 1), "the move went through: " + trace);
+            e.end();
+        }
     }
 }
