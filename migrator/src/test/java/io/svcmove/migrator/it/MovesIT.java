@@ -60,12 +60,8 @@ class MovesIT {
         ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
         assertEquals(0, run.exitCode(), run.describe());
         try {
-            Files.writeString(fault, "stall dump\n");
             long asked = System.nanoTime();
-            try (Background move = bed.startBackground(n1, bed.checkout().resolve("bin/svcmove").toString(), name, n2, "--mode",
-                    "eager")) {
-                Wait.until(Duration.ofSeconds(60), "the move reaches the dump: " + move.output(),
-                        () -> Files.exists(Path.of(fault + ".reached")));
+            ExecResult move = stalledMove(name, n1, n2, "dump", () -> {
                 JsonNode onThird = listedMove(n3, n1, name);
                 long elapsedMs = (System.nanoTime() - asked) / 1_000_000;
                 assertEquals(n1, onThird.path("from").asText(), onThird.toString());
@@ -100,11 +96,8 @@ class MovesIT {
                 } finally {
                     Agents.start(bed, n3);
                 }
-
-                Files.writeString(Path.of(fault + ".release"), "");
-                Wait.until(Duration.ofSeconds(60), "the move ends: " + move.output(), () -> !move.isAlive());
-                assertEquals(0, move.stop(), move.output());
-            }
+            });
+            assertEquals(0, move.exitCode(), move.describe());
             for (String node : List.of(n1, n2, n3)) {
                 ExecResult after = bed.svcmove(node, "moves", "--json");
                 assertEquals(0, after.exitCode(), after.describe());
@@ -118,6 +111,61 @@ class MovesIT {
         } finally {
             Files.deleteIfExists(fault);
             Services.stopEverywhere(bed, name);
+        }
+    }
+
+    /**
+     * `svcmove cancel`, asked on a third node while the move is held before its dump: the move rolls
+     * back (exit 4) and the service runs on its source. Asked on the destination while the move is
+     * held before the source lets go of the VIP (past the point of no return): refused with the
+     * reason (exit 3), and the move goes through.
+     */
+    @Test
+    void aCancelRollsBackBeforeTheRestoreAndIsRefusedAfter() throws Exception {
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String n3 = It.node(bed, 2);
+        String name = "itcancel";
+        ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
+        assertEquals(0, run.exitCode(), run.describe());
+        try {
+            ExecResult move = stalledMove(name, n1, n2, "dump", () -> {
+                ExecResult cancel = bed.svcmove(n3, "cancel", name);
+                assertEquals(0, cancel.exitCode(), "cancel before the dump, asked on " + n3 + ":\n" + cancel.describe());
+                assertTrue(cancel.stdout().contains(n1), "it names the node the move runs on:\n" + cancel.describe());
+            });
+            assertEquals(4, move.exitCode(), "the cancelled move:\n" + move.describe());
+            assertTrue(move.stdout().contains("cancelled") && move.stdout().contains("still runs on " + n1), move.describe());
+            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after the cancel");
+            assertEquals(5, bed.svcmove(n1, "cancel", name).exitCode(), "no move of " + name + " is left to cancel");
+
+            move = stalledMove(name, n1, n2, "link-down", () -> {
+                ExecResult cancel = bed.svcmove(n2, "cancel", name);
+                assertEquals(3, cancel.exitCode(), "cancel past the point of no return:\n" + cancel.describe());
+                assertTrue(cancel.stderr().contains("can no longer be rolled back"), cancel.describe());
+            });
+            assertEquals(0, move.exitCode(), "the move a cancel was refused for:\n" + move.describe());
+            assertEquals(Map.of(n2, "running"), Services.whereIs(bed, name), "after the move");
+        } finally {
+            Files.deleteIfExists(fault);
+            Services.stopEverywhere(bed, name);
+        }
+    }
+
+    /** A move of NAME from FROM to TO held at BOUNDARY while {@code meanwhile} runs, then released; how it ended. */
+    private static ExecResult stalledMove(String name, String from, String to, String boundary, Runnable meanwhile) throws Exception {
+        Files.writeString(fault, "stall " + boundary + "\n");
+        try (Background move = bed.startBackground(from, bed.checkout().resolve("bin/svcmove").toString(), name, to, "--mode",
+                "eager")) {
+            Wait.until(Duration.ofSeconds(60), "the move reaches " + boundary + ": " + move.output(),
+                    () -> Files.exists(Path.of(fault + ".reached")));
+            try {
+                meanwhile.run();
+            } finally {
+                Files.writeString(Path.of(fault + ".release"), "");
+            }
+            Wait.until(Duration.ofSeconds(60), "the move ends: " + move.output(), () -> !move.isAlive());
+            return new ExecResult(move.command(), move.stop(), move.output(), "", false);
         }
     }
 
