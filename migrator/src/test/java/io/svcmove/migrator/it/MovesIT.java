@@ -57,8 +57,7 @@ class MovesIT {
         String n2 = It.node(bed, 1);
         String n3 = It.node(bed, 2);
         String name = "itmoves";
-        ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
-        assertEquals(0, run.exitCode(), run.describe());
+        runOn(n1, name);
         try {
             long asked = System.nanoTime();
             ExecResult move = stalledMove(name, n1, n2, "dump", () -> {
@@ -126,8 +125,7 @@ class MovesIT {
         String n2 = It.node(bed, 1);
         String n3 = It.node(bed, 2);
         String name = "itcancel";
-        ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
-        assertEquals(0, run.exitCode(), run.describe());
+        runOn(n1, name);
         try {
             ExecResult move = stalledMove(name, n1, n2, "dump", () -> {
                 ExecResult cancel = bed.svcmove(n3, "cancel", name);
@@ -167,6 +165,11 @@ class MovesIT {
             Wait.until(Duration.ofSeconds(60), "the move ends: " + move.output(), () -> !move.isAlive());
             return new ExecResult(move.command(), move.stop(), move.output(), "", false);
         }
+    }
+
+    private static void runOn(String node, String name) {
+        ExecResult run = bed.svcmove(node, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
+        assertEquals(0, run.exitCode(), run.describe());
     }
 
     /** `svcmove moves --json` asked on ASKED: the one move of NAME that SOURCE reports. */
