@@ -40,8 +40,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
-import java.util.function.BiConsumer;
 import java.util.concurrent.Executors;
+import java.util.function.BiConsumer;
+import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -162,7 +163,7 @@ public final class Agent {
             }
             CountDownLatch stopped = new CountDownLatch(1);
             try (checkpoints; metrics; probe;
-                    ControlServer control = new ControlServer(Path.of(config.socket()), Map.<String, ControlServer.Handler>of(
+                    ControlServer control = new ControlServer(Path.of(config.socket()), withMoveWatch(config, peers, moves, Map.of(
                     "run", (req, events) -> services.run(req),
                     "stop", (req, events) -> {
                         // A dead service's checkpoints stay: they are what recovers it.
@@ -185,7 +186,7 @@ public final class Agent {
                     "nodes", (req, events) -> nodes.all(req),
                     "dns.sync", (req, events) -> dnsSync.sync(req),
                     "drain", (req, events) -> drains.drain(req, events::send),
-                    "undrain", (req, events) -> drains.undrain(req)))) {
+                    "undrain", (req, events) -> drains.undrain(req))))) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     log.info("agent of {} stopping; its services keep running", config.node());
                     stopped.countDown();
@@ -194,6 +195,16 @@ public final class Agent {
                 stopped.await();
             }
         }
+    }
+
+    /** {@code handlers} with `svcmove moves` (every node's moves under way) and `svcmove cancel`. */
+    private static Map<String, ControlServer.Handler> withMoveWatch(AgentConfig config, PeerClient peers, Moves moves,
+            Map<String, ControlServer.Handler> handlers) {
+        Map<String, ControlServer.Handler> all = new LinkedHashMap<>(handlers);
+        all.put("moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
+                moves.inFlight(config.node(), req), UnaryOperator.identity()));
+        all.put("cancel", (req, events) -> moves.cancel(req));
+        return all;
     }
 
     private static InetSocketAddress address(String hostPort) {

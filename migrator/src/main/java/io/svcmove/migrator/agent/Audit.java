@@ -25,7 +25,7 @@ final class Audit {
     static final int MAX_MESSAGE = 300;
 
     /** CLI requests that change something (status, nodes and dns.sync only read or repair names). */
-    private static final Set<String> CLI_OPS = Set.of("run", "stop", "move", "drain", "undrain", "recover");
+    private static final Set<String> CLI_OPS = Set.of("run", "stop", "move", "drain", "undrain", "recover", "cancel");
 
     /**
      * A peer request carried out for another agent: the operation it is part of, the step of it when

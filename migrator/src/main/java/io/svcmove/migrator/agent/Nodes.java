@@ -1,7 +1,6 @@
 package io.svcmove.migrator.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
@@ -13,9 +12,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /** `svcmove nodes`: this node and each peer, reachable or not, with what a move needs to match. */
 final class Nodes {
@@ -57,24 +53,11 @@ final class Nodes {
     }
 
     JsonNode all(JsonNode req) throws IOException {
-        List<CompletableFuture<JsonNode>> answers = new ArrayList<>();
-        for (AgentConfig.Peer p : config.peers()) {
-            answers.add(peers.call(p.name(), "node.info", ControlMessage.JSON.createObjectNode(), ASK)
-                    .exceptionally(e -> ControlMessage.JSON.createObjectNode().put("node", p.name()).put("address", p.address())
-                            .put("reachable", false).put("error", (e.getCause() != null ? e.getCause() : e).getMessage())));
-        }
-        ObjectNode out = ControlMessage.JSON.createObjectNode().put("node", config.node());
-        ArrayNode list = out.putArray("nodes");
-        list.add(self(config.node(), req));
-        answers.forEach(a -> list.add(withClock(a.join())));
-        return out;
+        return PeerAnswers.fromAll(config, peers, "node.info", ASK, self(config.node(), req), this::withClock);
     }
 
     /** A reachable peer's clocks minus this node's (wall, monotonic, boot-time), each ± the uncertainty. */
     private JsonNode withClock(JsonNode peer) {
-        if (!peer.path("reachable").asBoolean()) {
-            return peer;
-        }
         ObjectNode n = (ObjectNode) peer;
         try {
             n.set("clock_offset", PeerClocks.json(clocks.measure(peer.path("node").asText())));

@@ -37,8 +37,8 @@ public final class Svcmove {
 
     /** The commands, in the order --help lists them ('completion' joins them, knowing them all). */
     static List<Command> verbs() {
-        return List.of(new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new NodesCommand(),
-                new DrainCommand(), new UndrainCommand(), new RecoverCommand(), new DnsCommand(), new AgentCommand());
+        return List.of(new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new MovesCommand(),
+                new CancelCommand(), new NodesCommand(), new DrainCommand(), new UndrainCommand(), new RecoverCommand(), new DnsCommand(), new AgentCommand());
     }
 
     int run(String[] args) {

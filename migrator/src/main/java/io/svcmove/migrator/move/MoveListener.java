@@ -4,6 +4,12 @@ package io.svcmove.migrator.move;
 public interface MoveListener {
     default void phaseStarted(Phase phase) {}
 
+    /**
+     * The move is at the boundary before {@code step} (where a fault can be injected): `svcmove moves`
+     * shows it. An exception thrown here fails the move at that step, as the step's own would (a cancel).
+     */
+    default void stepStarted(Step step) {}
+
     default void phaseDone(Phase phase, long micros) {}
 
     default void stepFailed(Step step, Exception cause) {}
@@ -19,4 +25,63 @@ public interface MoveListener {
 
     /** Bytes of the images sent so far, of the total. */
     default void transferred(long sent, long total) {}
+
+    /** Both listeners, {@code first} told first. */
+    static MoveListener both(MoveListener first, MoveListener second) {
+        return new MoveListener() {
+            @Override
+            public void phaseStarted(Phase phase) {
+                first.phaseStarted(phase);
+                second.phaseStarted(phase);
+            }
+
+            @Override
+            public void stepStarted(Step step) {
+                first.stepStarted(step);
+                second.stepStarted(step);
+            }
+
+            @Override
+            public void phaseDone(Phase phase, long micros) {
+                first.phaseDone(phase, micros);
+                second.phaseDone(phase, micros);
+            }
+
+            @Override
+            public void stepFailed(Step step, Exception cause) {
+                first.stepFailed(step, cause);
+                second.stepFailed(step, cause);
+            }
+
+            @Override
+            public void rollingBack(Phase failedIn) {
+                first.rollingBack(failedIn);
+                second.rollingBack(failedIn);
+            }
+
+            @Override
+            public void undone(Step step, long micros) {
+                first.undone(step, micros);
+                second.undone(step, micros);
+            }
+
+            @Override
+            public void undoFailed(Step step, Exception cause) {
+                first.undoFailed(step, cause);
+                second.undoFailed(step, cause);
+            }
+
+            @Override
+            public void criu(String script) {
+                first.criu(script);
+                second.criu(script);
+            }
+
+            @Override
+            public void transferred(long sent, long total) {
+                first.transferred(sent, total);
+                second.transferred(sent, total);
+            }
+        };
+    }
 }

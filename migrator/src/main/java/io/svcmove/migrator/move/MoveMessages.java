@@ -33,6 +33,8 @@ final class MoveMessages {
         static final String RUN = "move.run";
         static final String WHERE = "service.where";
         static final String LAZY_CHECK = "move.lazy_check";
+        static final String IN_FLIGHT = "move.in_flight";
+        static final String CANCEL = "move.cancel";
 
         private Type() {}
     }
@@ -87,6 +89,9 @@ final class MoveMessages {
      * through, so that the CLI's exit code survives the forwarding.
      */
     record RunResult(boolean ok, JsonNode report, Outcome outcome, String message) {}
+
+    /** For move.cancel: the service whose move to cancel, and the node the cancel was asked on. */
+    record Cancel(String name, String askedOn) {}
 
     /** For service.where: a service, by name. */
     record ServiceRef(String name) {}

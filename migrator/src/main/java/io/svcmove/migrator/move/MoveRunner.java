@@ -92,6 +92,7 @@ public final class MoveRunner {
             }
             long stepStart = System.nanoTime();
             try {
+                listener.stepStarted(step);
                 faults.at(step.id());
                 if (step.stage() != null && step.stage() != stage) {
                     journal.enter(step.stage());

@@ -1,6 +1,7 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.clock.PeerClocks;
@@ -18,10 +19,13 @@ import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +37,8 @@ import org.slf4j.LoggerFactory;
 public final class Moves {
     private static final Logger log = LoggerFactory.getLogger(Moves.class);
     private static final Duration ASK = Duration.ofSeconds(5);
+    /** The peer request `svcmove moves` asks each node: {@link #inFlight}. */
+    public static final String IN_FLIGHT = MoveMessages.Type.IN_FLIGHT;
     /** A forwarded move waits for the whole move on the owner. */
     private static final Duration FORWARDED = Duration.ofMinutes(10);
 
@@ -50,6 +56,7 @@ public final class Moves {
     private final FaultInjection faults;
     private final UnfinishedMoves unfinished;
     private final MoveMetrics metrics;
+    private final MovesInFlight inFlight = new MovesInFlight(Clock.systemUTC());
 
     public Moves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
             ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults, MoveMetrics metrics) {
@@ -80,6 +87,58 @@ public final class Moves {
                         Duration.ofSeconds(config.move().lazyTimeoutS())));
     }
 
+    /** `svcmove moves`, this node's part (to the CLI and to peers): the moves from here under way. */
+    public JsonNode inFlight(String from, JsonNode req) {
+        Map<String, ServiceRecord.MoveInFlight> recorded = new LinkedHashMap<>();
+        registry.all().stream().filter(r -> r.move() != null).forEach(r -> recorded.put(r.name(), r.move()));
+        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true);
+        ArrayNode list = n.putArray("moves");
+        inFlight.list(recorded, config.node()).forEach(m -> list.add(m.json()));
+        return n;
+    }
+
+    /**
+     * `svcmove cancel NAME`: the move of NAME, here or on the peer that runs it, rolls back at its next
+     * boundary (its own CLI then exits 4), unless it may already be past the point of no return.
+     */
+    public JsonNode cancel(JsonNode req) {
+        String name = req.path("name").asText();
+        MoveMessages.Cancel ask = new MoveMessages.Cancel(name, config.node());
+        MoveMessages.RunResult r = cancelHere(config.node(), MoveMessages.tree(ask));
+        List<String> silent = new ArrayList<>();
+        for (int i = 0; i < config.peers().size() && r.outcome() == Outcome.NOT_FOUND; i++) {
+            String peer = config.peers().get(i).name();
+            try {
+                r = Peers.call(peers, peer, MoveMessages.Type.CANCEL, ask, MoveMessages.RunResult.class, ASK);
+            } catch (Exception e) {
+                silent.add(peer + " (" + e.getMessage() + ")");
+            }
+        }
+        if (r.ok()) {
+            return r.report();
+        }
+        throw new ControlException(r.outcome(), r.outcome() != Outcome.NOT_FOUND || silent.isEmpty() ? r.message()
+                : r.message() + "; these did not answer, a move there is unknown: " + String.join(", ", silent));
+    }
+
+    /** A cancel asked here or by a peer: answers whether this node runs that move and what became of the request; never throws. */
+    private MoveMessages.RunResult cancelHere(String from, JsonNode body) {
+        MoveMessages.Cancel c = MoveMessages.read(body, MoveMessages.Cancel.class);
+        Optional<MovesInFlight.Entry> move = inFlight.running(c.name());
+        if (move.isEmpty()) {
+            return new MoveMessages.RunResult(false, null, Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
+                    + config.node() + (config.peers().isEmpty() ? "" : " or on any peer that answered") + " ('svcmove moves' lists them)");
+        }
+        Optional<String> refused = move.get().cancel(c.askedOn());
+        if (refused.isPresent()) {
+            return new MoveMessages.RunResult(false, null, Outcome.REFUSED, "the move of " + c.name() + " cannot be cancelled: "
+                    + refused.get());
+        }
+        log.info("move of {} cancelled by a request on {}, at {}: it rolls back at its next step", c.name(), c.askedOn(), move.get().at());
+        return new MoveMessages.RunResult(true, ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
+                .put("at", move.get().at()), null, null);
+    }
+
     /** A source's answer to a destination holding a cell for move {@code id}: is that move still on here? */
     private MoveMessages.Active active(String from, JsonNode body) {
         String id = MoveMessages.read(body, MoveMessages.MoveRef.class).moveId();
@@ -90,7 +149,8 @@ public final class Moves {
     public Map<String, RequestHandler> handlers() {
         return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
                 MoveMessages.typed(this::active), MoveMessages.Type.WHERE, MoveMessages.typed(this::where),
-                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck));
+                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight, MoveMessages.Type.CANCEL,
+                MoveMessages.typed(this::cancelHere));
     }
 
     /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
@@ -212,11 +272,14 @@ public final class Moves {
             Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
+            MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode.label);
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
                 OutgoingMove.Lazy lazy = lazy(mode.label, cell, to, events);
                 mode.label = lazy == null ? "eager" : "lazy";
-                OutgoingMove.Report r = outgoing(progress, lazy, buffer).run(svc, SourceCell.of(cell), to, criuVersion);
+                listed.mode(lazy);
+                OutgoingMove.Report r = outgoing(MoveListener.both(listed, progress), lazy, buffer).run(svc, SourceCell.of(cell), to,
+                        criuVersion);
                 metrics.completed(r);
                 log.info("moved {} to {}: buffered {} packets ({} bytes, {} dropped), injected {}", name, to, r.buffer().buffered(),
                         r.buffer().bytes(), r.buffer().dropped(), r.buffer().injected());
@@ -239,7 +302,9 @@ public final class Moves {
                 log.warn(message);
                 throw new ControlException(Outcome.UNKNOWN, message);
             } catch (MoveFailedException e) {
-                Outcome outcome = e.phase() == Phase.PREPARE ? Outcome.REFUSED : Outcome.ROLLED_BACK;
+                // A cancel undoes what was begun, even in prepare: the asker learns it rolled back.
+                Outcome outcome = e.phase() == Phase.PREPARE && !(e.getCause() instanceof MovesInFlight.Cancelled) ? Outcome.REFUSED
+                        : Outcome.ROLLED_BACK;
                 String what = outcome == Outcome.REFUSED ? "refused" : "rolled back";
                 String message = "move of " + name + " to " + to + " " + what + " (" + e.phase().label() + ": " + e.step() + "): "
                         + e.getMessage() + "; " + name + " still runs on " + config.node();
@@ -248,6 +313,8 @@ public final class Moves {
                 }
                 log.warn(message, e);
                 throw new ControlException(outcome, message);
+            } finally {
+                listed.end();
             }
         }
     }

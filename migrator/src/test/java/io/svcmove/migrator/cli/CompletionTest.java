@@ -49,7 +49,7 @@ class CompletionTest {
         List<String> all = new ArrayList<>(Svcmove.verbs().stream().map(Command::name).toList());
         all.addAll(List.of("completion", "cert", "help"));
         assertEquals(all, complete(fake, ""));
-        assertEquals(List.of("move"), complete(fake, "mo"));
+        assertEquals(List.of("move", "moves"), complete(fake, "mo"));
         assertEquals(List.of("stop", "status"), complete(fake, "st"));
         assertEquals(List.of("web"), complete(fake, "w"), "'svcmove NAME NODE' is a move");
         assertEquals(List.of("--help", "--version"), complete(fake, "--"));
