@@ -7,9 +7,11 @@ import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import sun.misc.Signal;
 
 final class MoveCommand implements Command {
     private static final int BAR = 30;
@@ -48,6 +50,12 @@ final class MoveCommand implements Command {
                 and may run there, and the agents settle it on one node when they can talk again), and
                 also 6 when this node's agent stopped during the move (it finishes the move from its
                 record when it starts again).
+
+                Ctrl-C cancels the move as 'svcmove cancel' does: it rolls back at its next step (exit
+                4). Past its point of no return (from the restore on) it cannot be, and the command
+                says so and waits for it; a second Ctrl-C stops waiting (exit 6), the move goes on.
+                A move that outlasts [move] timeout_s (agent.toml; no limit by default) is cancelled
+                the same way.
 
                 Before anything, the wall clocks of both nodes are compared: a move is refused
                 (exit 3) when they differ by more than [move] max_clock_offset_ms (50), unless --force.
@@ -93,6 +101,7 @@ final class MoveCommand implements Command {
                 .put("buffer", !line.hasOption("no-buffer")).put("force", line.hasOption("force"))
                 .put("mode", line.getOptionValue("mode", "auto"));
         ArrayNode events = ControlMessage.JSON.createArrayNode();
+        onInterrupt(cli, req.path("name").asText());
         JsonNode r;
         try {
             r = cli.call(req, e -> {
@@ -121,6 +130,31 @@ final class MoveCommand implements Command {
                     b.path("packets").asInt(), b.path("bytes").asLong(), b.path("injected").asInt(), b.path("dropped").asLong());
         }
         return 0;
+    }
+
+    /** Ctrl-C pressed so far during this move. */
+    private final AtomicInteger interrupts = new AtomicInteger();
+
+    /**
+     * Ctrl-C cancels the move as `svcmove cancel` does and keeps waiting for its end, which the agent
+     * still reports (rolled back: exit 4; past the point of no return it finishes); a second one
+     * stops waiting, and the move goes on without this command.
+     */
+    private void onInterrupt(Cli cli, String name) {
+        Signal.handle(new Signal("INT"), sig -> {
+            if (interrupts.incrementAndGet() > 1) {
+                cli.err.println("\nsvcmove move: no longer waiting: the move of " + name + " goes on ('svcmove moves' shows it,"
+                        + " 'svcmove status' where it ends)");
+                System.exit(Outcome.UNKNOWN.exitCode);
+            }
+            try {
+                JsonNode r = cli.call(ControlMessage.request("cancel").put("name", name).put("interrupted", true));
+                cli.err.println("\nsvcmove move: cancelling: the move of " + name + " rolls back at its next step (it is at "
+                        + r.path("at").asText() + "); waiting for it (Ctrl-C again: stop waiting)");
+            } catch (ControlException e) {
+                cli.err.println("\nsvcmove move: " + e.getMessage() + "; waiting for the move to end (Ctrl-C again: stop waiting)");
+            }
+        });
     }
 
     /**

@@ -54,12 +54,15 @@ public record AgentConfig(
      * {@code --mode auto} moves a service lazily (post-copy) when its memory exceeds {@code
      * lazy_above_mb} (256); a lazy move's pages must all arrive within {@code lazy_timeout_s} (120).
      * Each call to the other node of a move waits at most {@code call_timeout_s} (30) for its answer.
+     * A move still under way after {@code timeout_s} is cancelled as `svcmove cancel` does (rolled
+     * back, unless past its point of no return); 0, the default, sets no limit.
      */
     public record Move(@JsonProperty("buffer_mb") Integer bufferMb, @JsonProperty("arp_repeats") Integer arpRepeats,
             @JsonProperty("arp_interval_ms") Integer arpIntervalMs, @JsonProperty("max_clock_offset_ms") Integer maxClockOffsetMs,
             @JsonProperty("lazy_above_mb") Integer lazyAboveMb, @JsonProperty("lazy_timeout_s") Integer lazyTimeoutS,
-            @JsonProperty("call_timeout_s") Integer callTimeoutS) {
+            @JsonProperty("call_timeout_s") Integer callTimeoutS, @JsonProperty("timeout_s") Integer timeoutS) {
         public Move {
+            timeoutS = timeoutS == null ? 0 : timeoutS;
             callTimeoutS = callTimeoutS == null ? 30 : callTimeoutS;
             lazyAboveMb = lazyAboveMb == null ? 256 : lazyAboveMb;
             lazyTimeoutS = lazyTimeoutS == null ? 120 : lazyTimeoutS;
@@ -93,7 +96,7 @@ public record AgentConfig(
         stateDir = stateDir == null ? "/var/lib/svcmove" : stateDir;
         logDir = logDir == null ? "/var/log/svcmove" : logDir;
         peers = peers == null ? List.of() : List.copyOf(peers);
-        move = move == null ? new Move(null, null, null, null, null, null, null) : move;
+        move = move == null ? new Move(null, null, null, null, null, null, null, null) : move;
         hooks = hooks == null ? new Hooks(null, null) : hooks;
     }
 
@@ -114,6 +117,10 @@ public record AgentConfig(
                     .readValue(text, AgentConfig.class);
             if (c.node() == null || c.node().isBlank()) {
                 throw new ConfigException(file + ": 'node' is missing: set it to this node's name, e.g. node = \"node1\"");
+            }
+            if (c.move().timeoutS() < 0) {
+                throw new ConfigException(file + ": [move] timeout_s = " + c.move().timeoutS() + ": give the longest a move may"
+                        + " take, in seconds, or 0 for no limit");
             }
             return c;
         } catch (JsonMappingException e) {

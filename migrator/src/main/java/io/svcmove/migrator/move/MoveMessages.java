@@ -90,8 +90,11 @@ final class MoveMessages {
      */
     record RunResult(boolean ok, JsonNode report, Outcome outcome, String message) {}
 
-    /** For move.cancel: the service whose move to cancel, and the node the cancel was asked on. */
-    record Cancel(String name, String askedOn) {}
+    /**
+     * For move.cancel: the service whose move to cancel, and who asked, as the move's failure names
+     * it ("'svcmove cancel' on node3").
+     */
+    record Cancel(String name, String by) {}
 
     /** For service.where: a service, by name. */
     record ServiceRef(String name) {}

@@ -26,6 +26,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +61,12 @@ public final class Moves {
     private final UnfinishedMoves unfinished;
     private final MoveMetrics metrics;
     private final MovesInFlight inFlight = new MovesInFlight(Clock.systemUTC());
+    /** Cancels moves that outlast [move] timeout_s. */
+    private final ScheduledExecutorService timeouts = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "move-timeouts");
+        t.setDaemon(true);
+        return t;
+    });
 
     public Moves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
             ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults, MoveMetrics metrics) {
@@ -103,7 +113,8 @@ public final class Moves {
      */
     public JsonNode cancel(JsonNode req) {
         String name = req.path("name").asText();
-        MoveMessages.Cancel ask = new MoveMessages.Cancel(name, config.node());
+        MoveMessages.Cancel ask = new MoveMessages.Cancel(name, (req.path("interrupted").asBoolean()
+                ? "Ctrl-C on 'svcmove move'" : "'svcmove cancel'") + " on " + config.node());
         MoveMessages.RunResult r = cancelHere(config.node(), MoveMessages.tree(ask));
         List<String> silent = new ArrayList<>();
         for (int i = 0; i < config.peers().size() && r.outcome() == Outcome.NOT_FOUND; i++) {
@@ -129,12 +140,12 @@ public final class Moves {
             return new MoveMessages.RunResult(false, null, Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
                     + config.node() + (config.peers().isEmpty() ? "" : " or on any peer that answered") + " ('svcmove moves' lists them)");
         }
-        Optional<String> refused = move.get().cancel(c.askedOn());
+        Optional<String> refused = move.get().cancel(c.by());
         if (refused.isPresent()) {
             return new MoveMessages.RunResult(false, null, Outcome.REFUSED, "the move of " + c.name() + " cannot be cancelled: "
                     + refused.get());
         }
-        log.info("move of {} cancelled by a request on {}, at {}: it rolls back at its next step", c.name(), c.askedOn(), move.get().at());
+        log.info("move of {} cancelled by {}, at {}: it rolls back at its next step", c.name(), c.by(), move.get().at());
         return new MoveMessages.RunResult(true, ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
                 .put("at", move.get().at()), null, null);
     }
@@ -274,6 +285,8 @@ public final class Moves {
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
             MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode.label);
             log.info("moving {} from {} to {}", name, config.node(), to);
+            int limit = config.move().timeoutS();
+            ScheduledFuture<?> timeout = limit == 0 ? null : timeouts.schedule(() -> timedOut(listed, name, limit), limit, TimeUnit.SECONDS);
             try {
                 OutgoingMove.Lazy lazy = lazy(mode.label, cell, to, events);
                 mode.label = lazy == null ? "eager" : "lazy";
@@ -315,8 +328,19 @@ public final class Moves {
                 throw new ControlException(outcome, message);
             } finally {
                 listed.end();
+                if (timeout != null) {
+                    timeout.cancel(false);
+                }
             }
         }
+    }
+
+    /** [move] timeout_s passed: the move is cancelled as `svcmove cancel` would, or goes on past its point of no return. */
+    private static void timedOut(MovesInFlight.Entry move, String name, int limit) {
+        String at = move.at();
+        move.cancel("its [move] timeout_s (" + limit + " s)").ifPresentOrElse(
+                refused -> log.warn("move of {} outlasted [move] timeout_s ({} s) at {}, but is not cancelled: {}", name, limit, at, refused),
+                () -> log.warn("move of {} outlasted [move] timeout_s ({} s) at {}: cancelled, it rolls back at its next step", name, limit, at));
     }
 
     /**

@@ -127,13 +127,13 @@ public final class MovesInFlight {
             step = s.id();
             stage = s.stage() != null ? s.stage() : stage;
             if (cancelledBy != null && (stage == null || !stage.pastNoReturn())) {
-                throw new Cancelled("cancelled by 'svcmove cancel' on " + cancelledBy + ", at the step " + s.name());
+                throw new Cancelled("cancelled by " + cancelledBy + ", at the step " + s.name());
             }
         }
 
         /**
-         * Asks the move to stop and roll back at its next boundary; {@code by}: the node the cancel was
-         * asked on. Refused (the reason returned) once the step under way may lead past the point of no
+         * Asks the move to stop and roll back at its next boundary; {@code by}: who asked, as the move's
+         * failure names it ("'svcmove cancel' on node3", "its [move] timeout_s (600 s)"). Refused (the reason returned) once the step under way may lead past the point of no
          * return: from the restore on, only the destination's answer decides (the step table's
          * RESTORING, then ARRIVED or HANDED_OVER); also while it is already rolled back.
          */

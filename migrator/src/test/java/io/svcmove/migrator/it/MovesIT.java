@@ -60,7 +60,7 @@ class MovesIT {
         runOn(n1, name);
         try {
             long asked = System.nanoTime();
-            ExecResult move = stalledMove(name, n1, n2, "dump", () -> {
+            ExecResult move = stalledMove(name, n1, n2, "dump", background -> {
                 JsonNode onThird = listedMove(n3, n1, name);
                 long elapsedMs = (System.nanoTime() - asked) / 1_000_000;
                 assertEquals(n1, onThird.path("from").asText(), onThird.toString());
@@ -127,7 +127,7 @@ class MovesIT {
         String name = "itcancel";
         runOn(n1, name);
         try {
-            ExecResult move = stalledMove(name, n1, n2, "dump", () -> {
+            ExecResult move = stalledMove(name, n1, n2, "dump", background -> {
                 ExecResult cancel = bed.svcmove(n3, "cancel", name);
                 assertEquals(0, cancel.exitCode(), "cancel before the dump, asked on " + n3 + ":\n" + cancel.describe());
                 assertTrue(cancel.stdout().contains(n1), "it names the node the move runs on:\n" + cancel.describe());
@@ -137,7 +137,7 @@ class MovesIT {
             assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after the cancel");
             assertEquals(5, bed.svcmove(n1, "cancel", name).exitCode(), "no move of " + name + " is left to cancel");
 
-            move = stalledMove(name, n1, n2, "link-down", () -> {
+            move = stalledMove(name, n1, n2, "link-down", background -> {
                 ExecResult cancel = bed.svcmove(n2, "cancel", name);
                 assertEquals(3, cancel.exitCode(), "cancel past the point of no return:\n" + cancel.describe());
                 assertTrue(cancel.stderr().contains("can no longer be rolled back"), cancel.describe());
@@ -150,21 +150,94 @@ class MovesIT {
         }
     }
 
+    /**
+     * Ctrl-C on `svcmove move` while the move is held before its dump: the CLI asks the agent to
+     * cancel, says so, keeps waiting, and exits 4 once the move rolled back; the service runs on its
+     * source.
+     */
+    @Test
+    void ctrlCOnTheMoveRollsItBack() throws Exception {
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String name = "itctrlc";
+        runOn(n1, name);
+        try {
+            ExecResult move = stalledMove(name, n1, n2, "dump", background -> {
+                interrupt(background);
+                Wait.until(Duration.ofSeconds(30), "the CLI says it cancels: " + background.output(),
+                        () -> background.output().contains("cancelling"));
+                assertTrue(background.isAlive(), "it waits for the rollback: " + background.output());
+            });
+            assertEquals(4, move.exitCode(), "the move interrupted by Ctrl-C:\n" + move.describe());
+            assertTrue(move.stdout().contains("Ctrl-C on 'svcmove move' on " + n1) && move.stdout().contains("still runs on " + n1),
+                    move.describe());
+            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after Ctrl-C");
+        } finally {
+            Files.deleteIfExists(fault);
+            Services.stopEverywhere(bed, name);
+        }
+    }
+
+    /**
+     * [move] timeout_s: a move held before its dump past its limit is cancelled by the source's agent
+     * (which logs it), rolls back at the next step (exit 4, the limit named) and the service stays.
+     */
+    @Test
+    void aMoveThatOutlastsItsTimeoutIsRolledBack() throws Exception {
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String name = "ittimeout";
+        Path config = Files.createTempFile("svcmove-moves-timeout-", ".toml");
+        Files.writeString(config, Files.readString(Path.of(Agents.of(bed, n1).config())) + "\n[move]\ntimeout_s = 2\n");
+        Agents.kill(bed, n1, "TERM");
+        Agents.start(bed, n1, config.toString(), "SVCMOVE_FAULTS=" + fault);
+        runOn(n1, name);
+        try {
+            long mark = Agents.logMark(bed, n1);
+            ExecResult move = stalledMove(name, n1, n2, "dump", background -> Wait.until(Duration.ofSeconds(30),
+                    "the source's agent cancels the move at its limit", () -> Agents.logSince(bed, n1, mark).contains(
+                            "outlasted [move] timeout_s (2 s)")));
+            assertEquals(4, move.exitCode(), "the move past its timeout:\n" + move.describe());
+            assertTrue(move.stdout().contains("cancelled by its [move] timeout_s (2 s)"), move.describe());
+            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after the timeout");
+        } finally {
+            Files.deleteIfExists(fault);
+            Services.stopEverywhere(bed, name);
+            Agents.kill(bed, n1, "TERM");
+            Agents.start(bed, n1, Agents.of(bed, n1).config(), "SVCMOVE_FAULTS=" + fault);
+            Files.deleteIfExists(config);
+        }
+    }
+
+    /** SIGINT to the CLI's JVM, as Ctrl-C in its terminal sends it (the bed's wrappers exec into it, or start it). */
+    private static void interrupt(Background cli) throws Exception {
+        List<ProcessHandle> tree = new ArrayList<>(List.of(cli.handle()));
+        cli.handle().descendants().forEach(tree::add);
+        ProcessHandle java = tree.stream().filter(p -> p.info().command().orElse("").endsWith("/java")).findFirst()
+                .orElseThrow(() -> new AssertionError("no JVM under the CLI's process " + cli.pid()));
+        assertEquals(0, new ProcessBuilder("kill", "-INT", Long.toString(java.pid())).inheritIO().start().waitFor());
+    }
+
     /** A move of NAME from FROM to TO held at BOUNDARY while {@code meanwhile} runs, then released; how it ended. */
-    private static ExecResult stalledMove(String name, String from, String to, String boundary, Runnable meanwhile) throws Exception {
+    private static ExecResult stalledMove(String name, String from, String to, String boundary, WhileHeld meanwhile) throws Exception {
         Files.writeString(fault, "stall " + boundary + "\n");
         try (Background move = bed.startBackground(from, bed.checkout().resolve("bin/svcmove").toString(), name, to, "--mode",
                 "eager")) {
             Wait.until(Duration.ofSeconds(60), "the move reaches " + boundary + ": " + move.output(),
                     () -> Files.exists(Path.of(fault + ".reached")));
             try {
-                meanwhile.run();
+                meanwhile.run(move);
             } finally {
                 Files.writeString(Path.of(fault + ".release"), "");
             }
             Wait.until(Duration.ofSeconds(60), "the move ends: " + move.output(), () -> !move.isAlive());
             return new ExecResult(move.command(), move.stop(), move.output(), "", false);
         }
+    }
+
+    /** What a test does while the move is held: given the move's CLI, running. */
+    private interface WhileHeld {
+        void run(Background move) throws Exception;
     }
 
     private static void runOn(String node, String name) {
