@@ -125,29 +125,22 @@ class MovesIT {
         String n2 = It.node(bed, 1);
         String n3 = It.node(bed, 2);
         String name = "itcancel";
-        runOn(n1, name);
-        try {
-            ExecResult move = stalledMove(name, n1, n2, "dump", background -> {
+        withService(name, () -> {
+            rolledBack(name, "cancelled by 'svcmove cancel' on " + n3, background -> {
                 ExecResult cancel = bed.svcmove(n3, "cancel", name);
                 assertEquals(0, cancel.exitCode(), "cancel before the dump, asked on " + n3 + ":\n" + cancel.describe());
                 assertTrue(cancel.stdout().contains(n1), "it names the node the move runs on:\n" + cancel.describe());
             });
-            assertEquals(4, move.exitCode(), "the cancelled move:\n" + move.describe());
-            assertTrue(move.stdout().contains("cancelled") && move.stdout().contains("still runs on " + n1), move.describe());
-            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after the cancel");
             assertEquals(5, bed.svcmove(n1, "cancel", name).exitCode(), "no move of " + name + " is left to cancel");
 
-            move = stalledMove(name, n1, n2, "link-down", background -> {
+            ExecResult move = stalledMove(name, n1, n2, "link-down", background -> {
                 ExecResult cancel = bed.svcmove(n2, "cancel", name);
                 assertEquals(3, cancel.exitCode(), "cancel past the point of no return:\n" + cancel.describe());
                 assertTrue(cancel.stderr().contains("can no longer be rolled back"), cancel.describe());
             });
             assertEquals(0, move.exitCode(), "the move a cancel was refused for:\n" + move.describe());
             assertEquals(Map.of(n2, "running"), Services.whereIs(bed, name), "after the move");
-        } finally {
-            Files.deleteIfExists(fault);
-            Services.stopEverywhere(bed, name);
-        }
+        });
     }
 
     /**
@@ -157,25 +150,13 @@ class MovesIT {
      */
     @Test
     void ctrlCOnTheMoveRollsItBack() throws Exception {
-        String n1 = It.node(bed, 0);
-        String n2 = It.node(bed, 1);
         String name = "itctrlc";
-        runOn(n1, name);
-        try {
-            ExecResult move = stalledMove(name, n1, n2, "dump", background -> {
-                interrupt(background);
-                Wait.until(Duration.ofSeconds(30), "the CLI says it cancels: " + background.output(),
-                        () -> background.output().contains("cancelling"));
-                assertTrue(background.isAlive(), "it waits for the rollback: " + background.output());
-            });
-            assertEquals(4, move.exitCode(), "the move interrupted by Ctrl-C:\n" + move.describe());
-            assertTrue(move.stdout().contains("Ctrl-C on 'svcmove move' on " + n1) && move.stdout().contains("still runs on " + n1),
-                    move.describe());
-            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after Ctrl-C");
-        } finally {
-            Files.deleteIfExists(fault);
-            Services.stopEverywhere(bed, name);
-        }
+        withService(name, () -> rolledBack(name, "cancelled by Ctrl-C on 'svcmove move' on " + It.node(bed, 0), background -> {
+            interrupt(background);
+            Wait.until(Duration.ofSeconds(30), "the CLI says it cancels: " + background.output(),
+                    () -> background.output().contains("cancelling"));
+            assertTrue(background.isAlive(), "it waits for the rollback: " + background.output());
+        }));
     }
 
     /**
@@ -185,28 +166,48 @@ class MovesIT {
     @Test
     void aMoveThatOutlastsItsTimeoutIsRolledBack() throws Exception {
         String n1 = It.node(bed, 0);
-        String n2 = It.node(bed, 1);
         String name = "ittimeout";
         Path config = Files.createTempFile("svcmove-moves-timeout-", ".toml");
         Files.writeString(config, Files.readString(Path.of(Agents.of(bed, n1).config())) + "\n[move]\ntimeout_s = 2\n");
         Agents.kill(bed, n1, "TERM");
         Agents.start(bed, n1, config.toString(), "SVCMOVE_FAULTS=" + fault);
-        runOn(n1, name);
         try {
             long mark = Agents.logMark(bed, n1);
-            ExecResult move = stalledMove(name, n1, n2, "dump", background -> Wait.until(Duration.ofSeconds(30),
-                    "the source's agent cancels the move at its limit", () -> Agents.logSince(bed, n1, mark).contains(
-                            "outlasted [move] timeout_s (2 s)")));
-            assertEquals(4, move.exitCode(), "the move past its timeout:\n" + move.describe());
-            assertTrue(move.stdout().contains("cancelled by its [move] timeout_s (2 s)"), move.describe());
-            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after the timeout");
+            withService(name, () -> rolledBack(name, "cancelled by its [move] timeout_s (2 s)", background -> Wait.until(
+                    Duration.ofSeconds(30), "the source's agent cancels the move at its limit",
+                    () -> Agents.logSince(bed, n1, mark).contains("outlasted [move] timeout_s (2 s)"))));
         } finally {
-            Files.deleteIfExists(fault);
-            Services.stopEverywhere(bed, name);
             Agents.kill(bed, n1, "TERM");
             Agents.start(bed, n1, Agents.of(bed, n1).config(), "SVCMOVE_FAULTS=" + fault);
             Files.deleteIfExists(config);
         }
+    }
+
+    /** NAME runs on the first node while {@code body} moves it; then the fault is cleared and NAME stopped everywhere. */
+    private static void withService(String name, Body body) throws Exception {
+        runOn(It.node(bed, 0), name);
+        try {
+            body.run();
+        } finally {
+            Files.deleteIfExists(fault);
+            Services.stopEverywhere(bed, name);
+        }
+    }
+
+    /**
+     * A move of NAME to the second node held before its dump while {@code cancel} runs: it rolls back
+     * (exit 4) naming {@code cause}, and NAME runs on the first node as before.
+     */
+    private static void rolledBack(String name, String cause, WhileHeld cancel) throws Exception {
+        String n1 = It.node(bed, 0);
+        ExecResult move = stalledMove(name, n1, It.node(bed, 1), "dump", cancel);
+        assertEquals(4, move.exitCode(), "the cancelled move:\n" + move.describe());
+        assertTrue(move.stdout().contains(cause) && move.stdout().contains("still runs on " + n1), move.describe());
+        assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "after the cancel");
+    }
+
+    private interface Body {
+        void run() throws Exception;
     }
 
     /** SIGINT to the CLI's JVM, as Ctrl-C in its terminal sends it (the bed's wrappers exec into it, or start it). */
