@@ -7,6 +7,7 @@ import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Vip;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Whether this node may take a service a peer wants to move here: the destination's checks of prepare. */
@@ -25,32 +26,38 @@ final class Admission {
 
     /** Throws, with the reason and the fix, when {@code svc} may not come here from {@code from}. */
     void check(String from, ServiceRecord svc, String theirCriu, ServiceFiles files) {
-        if (criu == null) {
-            throw new IllegalStateException("CRIU is missing or does not work on " + config.node()
-                    + ": run 'make setup' there (see the agent's log for CRIU's own reason)");
-        }
-        if (!criuVersion.equals(theirCriu)) {
-            throw new IllegalStateException(config.node() + " has CRIU " + criuVersion + " but " + from + " has " + theirCriu
-                    + ": install the same CRIU on both (make setup)");
-        }
-        if (registry.find(svc.name()).isPresent()) {
-            throw new IllegalStateException("a service named " + svc.name() + " already runs on " + config.node());
-        }
-        if (new Draining(Path.of(config.stateDir())).on()) {
-            throw new IllegalStateException(config.node() + " is draining: it takes no services until 'svcmove undrain "
-                    + config.node() + "'");
-        }
-        Vip vip = Vip.parse(svc.vip());
+        Preflight.firstRefusal(checks(from, svc, theirCriu, files)).ifPresent(refusal -> {
+            throw new IllegalStateException(refusal.message());
+        });
+    }
+
+    /** Every destination check of prepare, each with its result, the reason and the fix. */
+    List<Preflight> checks(String from, ServiceRecord svc, String theirCriu, ServiceFiles files) {
+        List<Preflight> checks = new ArrayList<>();
+        checks.add(criu != null ? Preflight.ok("criu") : Preflight.refuse("criu",
+                "CRIU is missing or does not work on " + config.node(),
+                "run 'make setup' there (see the agent's log for CRIU's own reason)"));
+        checks.add(criu == null || criuVersion.equals(theirCriu) ? Preflight.ok("criu-version") : Preflight.refuse("criu-version",
+                config.node() + " has CRIU " + criuVersion + " but " + from + " has " + theirCriu,
+                "install the same CRIU on both (make setup)"));
+        checks.add(registry.find(svc.name()).isEmpty() ? Preflight.ok("name") : Preflight.refuse("name",
+                "a service named " + svc.name() + " already runs on " + config.node(), ""));
+        checks.add(!new Draining(Path.of(config.stateDir())).on() ? Preflight.ok("draining") : Preflight.refuse("draining",
+                config.node() + " is draining", "it takes no services until 'svcmove undrain " + config.node() + "'"));
+        checks.add(vipHolder(Vip.parse(svc.vip())));
+        List<String> lacking = files.mismatches(svc.name(), from, config.node());
+        checks.add(lacking.isEmpty() ? Preflight.ok("files") : Preflight.refuse("files", String.join("; ", lacking),
+                "every file a service has open, other than the logs it appends to, must be the same on both nodes"
+                        + " (keep shared data on a network filesystem, install the same packages on both)"));
+        return checks;
+    }
+
+    private Preflight vipHolder(Vip vip) {
         for (ServiceRecord other : registry.all()) {
             if (Vip.parse(other.vip()).address().equals(vip.address())) {
-                throw new IllegalStateException(vip.addressText() + " is already the VIP of " + other.name() + " on " + config.node());
+                return Preflight.refuse("vip", vip.addressText() + " is already the VIP of " + other.name() + " on " + config.node(), "");
             }
         }
-        List<String> lacking = files.mismatches(svc.name(), from, config.node());
-        if (!lacking.isEmpty()) {
-            throw new IllegalStateException(String.join("; ", lacking) + ": every file a service has open, other than the logs it"
-                    + " appends to, must be the same on both nodes (keep shared data on a network filesystem, install the same"
-                    + " packages on both)");
-        }
+        return Preflight.ok("vip");
     }
 }
