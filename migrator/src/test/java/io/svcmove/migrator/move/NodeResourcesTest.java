@@ -1,0 +1,34 @@
+package io.svcmove.migrator.move;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class NodeResourcesTest {
+    private static final String TWO_CPUS = "processor\t: 0\nflags\t\t: fpu sse avx2\n\nprocessor\t: 1\nflags\t\t: fpu sse\n";
+
+    @Test
+    void theDestinationOffersOnlyWhatEveryCpuOffers() {
+        assertEquals(Set.of("fpu", "sse"), NodeResources.cpuFlags(TWO_CPUS, true));
+        assertEquals(Set.of("fpu", "sse", "avx2"), NodeResources.cpuFlags(TWO_CPUS, false));
+    }
+
+    @Test
+    void aFlagOfAnySourceCpuMissingOnTheDestinationRefuses() {
+        Preflight cpu = NodeResources.cpu("b", TWO_CPUS, "flags : fpu sse avx2\nflags : fpu sse\n");
+        assertEquals(Preflight.Result.REFUSE, cpu.result());
+        assertTrue(cpu.reason().contains("lacks avx2"), cpu.reason());
+        assertEquals(Preflight.Result.OK, NodeResources.cpu("b", "flags : fpu\n", TWO_CPUS).result());
+    }
+
+    @Test
+    void memoryNeedsTheResidentSetPlusTheMargin() {
+        assertEquals(2048, NodeResources.memAvailableKb("MemTotal: 4096 kB\nMemAvailable:    2048 kB\n"));
+        assertEquals(Preflight.Result.OK, NodeResources.memory("b", 2048 * 1024, 1024 * 1024, 1024 * 1024).result());
+        Preflight short1 = NodeResources.memory("b", 2047 * 1024, 1024 * 1024, 1024 * 1024);
+        assertEquals(Preflight.Result.REFUSE, short1.result());
+        assertTrue(short1.reason().startsWith("b has 2047 MiB available, the service needs 2048 MiB"), short1.reason());
+    }
+}
