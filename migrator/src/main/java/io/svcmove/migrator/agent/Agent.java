@@ -197,13 +197,14 @@ public final class Agent {
         }
     }
 
-    /** {@code handlers} with `svcmove moves` (every node's moves under way) and `svcmove cancel`. */
+    /** {@code handlers} with `svcmove moves` (every node's moves under way), `svcmove cancel` and `svcmove check`. */
     private static Map<String, ControlServer.Handler> withMoveWatch(AgentConfig config, PeerClient peers, Moves moves,
             Map<String, ControlServer.Handler> handlers) {
         Map<String, ControlServer.Handler> all = new LinkedHashMap<>(handlers);
         all.put("moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
                 moves.inFlight(config.node(), req), UnaryOperator.identity()));
         all.put("cancel", (req, events) -> moves.cancel(req));
+        all.put("check", (req, events) -> moves.check(req));
         return all;
     }
 

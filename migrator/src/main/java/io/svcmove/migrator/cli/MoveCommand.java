@@ -89,13 +89,18 @@ final class MoveCommand implements Command {
                         .desc("eager: all memory during the freeze; lazy: memory after it (post-copy); auto (default):"
                                 + " lazy above [move] lazy_above_mb").build())
                 .addOption(Option.builder().longOpt("force")
-                        .desc("move even when the nodes' wall clocks differ by more than [move] max_clock_offset_ms").build());
+                        .desc("move even when the nodes' wall clocks differ by more than [move] max_clock_offset_ms").build())
+                .addOption(Option.builder().longOpt("dry-run")
+                        .desc("move nothing: run every pre-flight check and print them, as 'svcmove check' does").build());
     }
 
     @Override
     public int run(CommandLine line, Cli cli) {
         if (line.getArgList().size() != 2) {
             throw new ControlException(Outcome.USAGE, "give the service and the node to move it to: svcmove move NAME NODE");
+        }
+        if (line.hasOption("dry-run")) {
+            return CheckCommand.check(line, cli, line.getArgList().get(0), line.getArgList().get(1));
         }
         ObjectNode req = ControlMessage.request("move").put("name", line.getArgList().get(0)).put("node", line.getArgList().get(1))
                 .put("buffer", !line.hasOption("no-buffer")).put("force", line.hasOption("force"))

@@ -37,7 +37,7 @@ public final class Svcmove {
 
     /** The commands, in the order --help lists them ('completion' joins them, knowing them all). */
     static List<Command> verbs() {
-        return List.of(new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new MovesCommand(),
+        return List.of(new RunCommand(), new StopCommand(), new StatusCommand(), new MoveCommand(), new CheckCommand(), new MovesCommand(),
                 new CancelCommand(), new NodesCommand(), new DrainCommand(), new UndrainCommand(), new RecoverCommand(), new DnsCommand(), new AgentCommand());
     }
 

@@ -25,14 +25,17 @@ final class Admission {
     }
 
     /** Throws, with the reason and the fix, when {@code svc} may not come here from {@code from}. */
-    void check(String from, ServiceRecord svc, String theirCriu, ServiceFiles files) {
-        Preflight.firstRefusal(checks(from, svc, theirCriu, files)).ifPresent(refusal -> {
+    void check(String from, ServiceRecord svc, String theirCriu, ServiceFiles files, NodeResources.Needs needs) {
+        Preflight.firstRefusal(checks(from, svc, theirCriu, files, needs)).ifPresent(refusal -> {
             throw new IllegalStateException(refusal.message());
         });
     }
 
-    /** Every destination check of prepare, each with its result, the reason and the fix. */
-    List<Preflight> checks(String from, ServiceRecord svc, String theirCriu, ServiceFiles files) {
+    /**
+     * Every destination check of prepare, each with its result, the reason and the fix; the CPU and
+     * memory ones when the source sent what the service needs ({@code needs} non-null).
+     */
+    List<Preflight> checks(String from, ServiceRecord svc, String theirCriu, ServiceFiles files, NodeResources.Needs needs) {
         List<Preflight> checks = new ArrayList<>();
         checks.add(criu != null ? Preflight.ok("criu") : Preflight.refuse("criu",
                 "CRIU is missing or does not work on " + config.node(),
@@ -49,6 +52,9 @@ final class Admission {
         checks.add(lacking.isEmpty() ? Preflight.ok("files") : Preflight.refuse("files", String.join("; ", lacking),
                 "every file a service has open, other than the logs it appends to, must be the same on both nodes"
                         + " (keep shared data on a network filesystem, install the same packages on both)"));
+        if (needs != null) {
+            checks.addAll(NodeResources.here(config.node(), needs));
+        }
         return checks;
     }
 

@@ -166,7 +166,7 @@ public final class IncomingMoves {
         ServiceRecord svc = p.service().moving(null).arrived(null);
         faults.at("dest-prepare");
         ServiceFiles files = p.files() == null ? new ServiceFiles(null, null, null) : p.files();
-        admission.check(from, svc, p.criuVersion(), files);
+        admission.check(from, svc, p.criuVersion(), files, p.needs());
         if (cells.find(svc.name()).isPresent()) {
             log.warn("removing the leftover cell of {} (an earlier move that did not finish)", svc.name());
             cells.destroy(svc.name());
@@ -434,6 +434,13 @@ public final class IncomingMoves {
         t.start();
     }
 
+    /** CHECK (`svcmove check`): the checks of prepare, run now, without a cell or anything else. */
+    public MoveMessages.Checked check(String from, JsonNode body) {
+        MoveMessages.Check c = MoveMessages.read(body, MoveMessages.Check.class);
+        return new MoveMessages.Checked(config.node(), admission.checks(from, c.service().moving(null).arrived(null), c.criuVersion(),
+                c.files() == null ? new ServiceFiles(null, null, null) : c.files(), c.needs()));
+    }
+
     /** The agent's own certificates, which CRIU's page server and lazy-pages daemon use too. */
     public static PageServerTls pageServerTls(AgentConfig config) throws IOException {
         Path key = GnuTlsKey.write(Path.of(config.tls().key()), Path.of(config.tls().cert()),
@@ -446,6 +453,6 @@ public final class IncomingMoves {
         return Map.of(MoveMessages.Type.PREPARE, MoveMessages.typed(this::prepare), MoveMessages.Type.RESTORE, MoveMessages.typed(this::restore),
                 MoveMessages.Type.ANNOUNCE, MoveMessages.typed(this::announce), MoveMessages.Type.INJECT, MoveMessages.typed(this::inject),
                 MoveMessages.Type.COMMIT, MoveMessages.typed(this::commit), MoveMessages.Type.ABORT, MoveMessages.typed(this::abort),
-                MoveMessages.Type.CLAIM, MoveMessages.typed(this::claim));
+                MoveMessages.Type.CLAIM, MoveMessages.typed(this::claim), MoveMessages.Type.CHECK, MoveMessages.typed(this::check));
     }
 }

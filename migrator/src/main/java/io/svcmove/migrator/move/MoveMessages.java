@@ -35,12 +35,21 @@ final class MoveMessages {
         static final String LAZY_CHECK = "move.lazy_check";
         static final String IN_FLIGHT = "move.in_flight";
         static final String CANCEL = "move.cancel";
+        static final String CHECK = "move.check";
 
         private Type() {}
     }
 
     /** The source asks for an empty, held cell. {@code service} is recorded as the source has it (its move and arrival left out). */
-    record Prepare(String moveId, String criuVersion, ServiceFiles files, ServiceRecord service, List<Cell.Neighbor> neighbors) {}
+    /** {@code needs}: what the service needs of the destination (CPU, memory); null from a source that does not say. */
+    record Prepare(String moveId, String criuVersion, ServiceFiles files, ServiceRecord service, List<Cell.Neighbor> neighbors,
+            NodeResources.Needs needs) {}
+
+    /** For move.check: what prepare would be asked, without a move: the destination runs its checks of prepare only. */
+    record Check(String criuVersion, ServiceFiles files, ServiceRecord service, NodeResources.Needs needs) {}
+
+    /** The destination's checks of prepare, each with its result. */
+    record Checked(String node, List<Preflight> checks) {}
 
     record Prepared(String node, String criuVersion) {}
 

@@ -242,6 +242,116 @@ public final class Moves {
         }
     }
 
+    /**
+     * `svcmove check NAME NODE`: every pre-flight check of a move, run now without freezing or
+     * building anything: the source's (here) and the destination's checks of prepare (asked of it),
+     * each with its result, the reason and the fix. A move makes the same checks and refuses at the
+     * first that fails. Unknown service or node: an error, as for a move.
+     */
+    public JsonNode check(JsonNode req) {
+        String name = req.path("name").asText();
+        String to = req.path("node").asText();
+        boolean force = req.path("force").asBoolean();
+        boolean lazy = req.path("mode").asText("eager").equals("lazy");
+        requireKnown(name, to);
+        ServiceRecord svc = recorded(name);
+        List<Preflight> source = new ArrayList<>(List.of(criuHere(), clock(to, force), notMoving(svc)));
+        Optional<Cell> running = cellOf(svc);
+        source.add(running(svc, running));
+        running.ifPresent(cell -> source.add(uids(svc, cell)));
+        source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config.hooks().dir()
+                + " are not run by a check", "a failing one refuses the move itself"));
+        ObjectNode out = ControlMessage.JSON.createObjectNode().put("service", name).put("from", config.node()).put("to", to);
+        ArrayNode checks = out.putArray("checks");
+        source.forEach(c -> checks.add(c.json(config.node())));
+        if (running.isPresent()) {
+            List<Long> pids = running.get().pids();
+            MoveMessages.Check ask = new MoveMessages.Check(criuVersion, ServiceFiles.of(name, svc.node(), pids), svc,
+                    NodeResources.Needs.of(pids, lazy));
+            try {
+                Peers.call(peers, to, MoveMessages.Type.CHECK, ask, MoveMessages.Checked.class, ASK).checks()
+                        .forEach(c -> checks.add(c.json(to)));
+            } catch (Exception e) {
+                checks.add(Preflight.refuse("reach", to + " did not answer (" + e.getMessage() + ")",
+                        "start its agent ('systemctl start svcmove-agent' there) or check the network between the nodes")
+                        .json(config.node()));
+            }
+        }
+        boolean refused = false;
+        for (JsonNode c : checks) {
+            refused |= c.path("result").asText().equals(Preflight.Result.REFUSE.label());
+        }
+        return out.put("would_move", !refused);
+    }
+
+    /** NODE is one of this node's peers, not itself: else the move (or its check) is an error. */
+    private void requireKnown(String name, String to) {
+        if (to.equals(config.node())) {
+            throw new ControlException(Outcome.REFUSED, name + " already runs on " + to);
+        }
+        if (config.peers().stream().noneMatch(p -> p.name().equals(to))) {
+            throw new ControlException(Outcome.NOT_FOUND, "unknown node " + to + ": " + config.node() + " knows "
+                    + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList())
+                    + " (the [[peers]] of its agent.toml)");
+        }
+    }
+
+    private ServiceRecord recorded(String name) {
+        return registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND, "no service named " + name + " on "
+                + config.node()));
+    }
+
+    private static void refuseIf(Preflight check) {
+        Preflight.firstRefusal(List.of(check)).ifPresent(r -> {
+            throw new ControlException(Outcome.REFUSED, r.message());
+        });
+    }
+
+    private Preflight criuHere() {
+        return criu != null ? Preflight.ok("criu-here") : Preflight.refuse("criu-here", "CRIU is missing or does not work on "
+                + config.node() + ", so nothing can move from here", "run 'make setup' on " + config.node());
+    }
+
+    private Preflight clock(String to, boolean force) {
+        try {
+            clocks.checkWallOffset(config.node(), to, config.move().maxClockOffsetMs(), force);
+            return Preflight.ok("clock");
+        } catch (ControlException e) {
+            return Preflight.refuse("clock", e.getMessage(), "");
+        }
+    }
+
+    private static Preflight notMoving(ServiceRecord svc) {
+        if (svc.move() != null) {
+            return Preflight.refuse("moving", "the move " + svc.move().id() + " of " + svc.name() + " to " + svc.move().to() + " (stage "
+                    + svc.move().stage().label() + ") is still being finished", "see 'svcmove status', then try again");
+        }
+        if (svc.arriving()) {
+            return Preflight.refuse("moving", svc.name() + " arrived from " + svc.arrival().from() + " (move " + svc.arrival().id()
+                    + ") and " + svc.arrival().from() + " has not let go of it yet",
+                    "try again once it has ('svcmove status' shows the arrival until then)");
+        }
+        return Preflight.ok("moving");
+    }
+
+    private Optional<Cell> cellOf(ServiceRecord svc) {
+        return cells.find(svc.name()).filter(c -> c.pids().contains(svc.pid()));
+    }
+
+    private Preflight running(ServiceRecord svc, Optional<Cell> cell) {
+        return cell.isPresent() ? Preflight.ok("running") : Preflight.refuse("running", svc.name() + " is not running on "
+                + config.node() + " ('svcmove status')", "only a running service moves");
+    }
+
+    private Preflight uids(ServiceRecord svc, Cell cell) {
+        try {
+            ForeignUids.check(svc.name(), config.node(), cell.pids());
+            return Preflight.ok("uids");
+        } catch (ControlException e) {
+            return Preflight.refuse("uids", e.getMessage(), "");
+        }
+    }
+
     /** The mode a move is counted under: the one asked for until the move chose eager or lazy. */
     private static final class Mode {
         String label;
@@ -252,34 +362,16 @@ public final class Moves {
     }
 
     private JsonNode moveChecked(String name, String to, boolean buffer, boolean force, Mode mode, Consumer<JsonNode> events) {
-        if (to.equals(config.node())) {
-            throw new ControlException(Outcome.REFUSED, name + " already runs on " + to);
-        }
-        if (config.peers().stream().noneMatch(p -> p.name().equals(to))) {
-            throw new ControlException(Outcome.NOT_FOUND, "unknown node " + to + ": " + config.node() + " knows "
-                    + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList())
-                    + " (the [[peers]] of its agent.toml)");
-        }
-        if (criu == null) {
-            throw new ControlException(Outcome.REFUSED, "CRIU is missing or does not work on " + config.node()
-                    + ", so nothing can move from here: run 'make setup' on " + config.node());
-        }
-        clocks.checkWallOffset(config.node(), to, config.move().maxClockOffsetMs(), force);
+        requireKnown(name, to);
+        refuseIf(criuHere());
+        refuseIf(clock(to, force));
         synchronized (moving) {
-            ServiceRecord svc = registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND,
-                    "no service named " + name + " on " + config.node()));
-            if (svc.move() != null) {
-                throw new ControlException(Outcome.REFUSED, "the move " + svc.move().id() + " of " + name + " to " + svc.move().to()
-                        + " (stage " + svc.move().stage().label() + ") is still being finished: see 'svcmove status', then try again");
-            }
-            if (svc.arriving()) {
-                throw new ControlException(Outcome.REFUSED, name + " arrived from " + svc.arrival().from() + " (move "
-                        + svc.arrival().id() + ") and " + svc.arrival().from() + " has not let go of it yet: try again once it has"
-                        + " ('svcmove status' shows the arrival until then)");
-            }
-            Cell cell = cells.find(name).filter(c -> c.pids().contains(svc.pid())).orElseThrow(() -> new ControlException(
-                    Outcome.REFUSED, name + " is not running on " + config.node() + " ('svcmove status'): only a running service moves"));
-            ForeignUids.check(name, config.node(), cell.pids());
+            ServiceRecord svc = recorded(name);
+            refuseIf(notMoving(svc));
+            Optional<Cell> running = cellOf(svc);
+            refuseIf(running(svc, running));
+            Cell cell = running.get();
+            refuseIf(uids(svc, cell));
             Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));

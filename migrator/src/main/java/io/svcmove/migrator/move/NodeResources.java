@@ -1,5 +1,10 @@
 package io.svcmove.migrator.move;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -12,7 +17,32 @@ import java.util.TreeSet;
  * ones can be named to the operator.
  */
 final class NodeResources {
+    /** Kept free on the destination beyond what the service takes: its cell, CRIU, the agent's own work. */
+    static final long MARGIN_KB = 64 * 1024;
+
     private NodeResources() {}
+
+    /**
+     * What a service needs of the node it moves to, measured on its source: the CPU flags its
+     * processes may use (any CPU's) and the memory it takes there in kB: its proportional set size,
+     * twice for an eager move (the images sit in the destination's tmpfs while it is restored).
+     */
+    record Needs(List<String> cpuFlags, long memoryKb) {
+        static Needs of(List<Long> pids, boolean lazy) {
+            long pssKb = 0;
+            for (long pid : pids) {
+                pssKb += pssKb(read(Path.of("/proc", Long.toString(pid), "smaps_rollup")));
+            }
+            return new Needs(List.copyOf(new TreeSet<>(NodeResources.cpuFlags(read(Path.of("/proc/cpuinfo")), false))),
+                    lazy ? pssKb : 2 * pssKb);
+        }
+    }
+
+    /** The checks of this node, the destination, against what the service needs. */
+    static List<Preflight> here(String node, Needs needs) {
+        return List.of(cpu(node, Set.copyOf(needs.cpuFlags()), read(Path.of("/proc/cpuinfo"))),
+                memory(node, memAvailableKb(read(Path.of("/proc/meminfo"))), needs.memoryKb(), MARGIN_KB));
+    }
 
     /** The flags of /proc/cpuinfo text; {@code every} keeps those all CPUs offer, otherwise those any CPU offers. */
     static Set<String> cpuFlags(String cpuinfo, boolean every) {
@@ -34,9 +64,9 @@ final class NodeResources {
         return flags == null ? Set.of() : flags;
     }
 
-    /** A source process may run on any of its CPUs, and the restored one on any of the destination's. */
-    static Preflight cpu(String node, String sourceCpuinfo, String destinationCpuinfo) {
-        Set<String> missing = new TreeSet<>(cpuFlags(sourceCpuinfo, false));
+    /** A source process may run on any of its CPUs ({@code sourceFlags}), and the restored one on any of the destination's. */
+    static Preflight cpu(String node, Set<String> sourceFlags, String destinationCpuinfo) {
+        Set<String> missing = new TreeSet<>(sourceFlags);
         missing.removeAll(cpuFlags(destinationCpuinfo, true));
         return missing.isEmpty() ? Preflight.ok("cpu") : Preflight.refuse("cpu",
                 "the CPU of " + node + " lacks " + String.join(" ", missing) + ", which the service's processes may use",
@@ -45,20 +75,39 @@ final class NodeResources {
 
     /** MemAvailable of /proc/meminfo text, in kB; -1 when absent. */
     static long memAvailableKb(String meminfo) {
-        for (String line : List.of(meminfo.split("\n"))) {
-            if (line.startsWith("MemAvailable:")) {
-                return Long.parseLong(line.substring("MemAvailable:".length()).trim().split("\\s+")[0]);
-            }
-        }
-        return -1;
+        return field(meminfo, "MemAvailable:", -1);
     }
 
-    /** Refuses when the tree's resident memory plus {@code marginKb} exceeds what the destination has available. */
-    static Preflight memory(String node, long availableKb, long rssKb, long marginKb) {
-        long needKb = rssKb + marginKb;
-        return availableKb >= needKb ? Preflight.ok("memory") : Preflight.refuse("memory",
-                node + " has " + availableKb / 1024 + " MiB available, the service needs " + needKb / 1024
-                        + " MiB (" + rssKb / 1024 + " MiB resident plus " + marginKb / 1024 + " MiB margin)",
+    /** The Pss of /proc/PID/smaps_rollup text, in kB; 0 when absent (a process gone meanwhile). */
+    static long pssKb(String smapsRollup) {
+        return field(smapsRollup, "Pss:", 0);
+    }
+
+    private static long field(String text, String name, long absent) {
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name)) {
+                return Long.parseLong(line.substring(name.length()).trim().split("\\s+")[0]);
+            }
+        }
+        return absent;
+    }
+
+    /** Refuses when the service's memory plus {@code marginKb} exceeds what the destination has available. */
+    static Preflight memory(String node, long availableKb, long needKb, long marginKb) {
+        long totalKb = needKb + marginKb;
+        return availableKb >= totalKb ? Preflight.ok("memory") : Preflight.refuse("memory",
+                node + " has " + availableKb / 1024 + " MiB available, the service needs " + totalKb / 1024
+                        + " MiB (" + needKb / 1024 + " MiB for it plus " + marginKb / 1024 + " MiB margin)",
                 "free memory on " + node + " or move the service to another node");
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (NoSuchFileException e) {
+            return "";
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
     }
 }

@@ -155,7 +155,7 @@ public final class OutgoingMove {
             c.lazyDump = new LazyDump();
         }
         MoveMessages.Prepare prepare = new MoveMessages.Prepare(c.id, criuVersion, ServiceFiles.of(svc.name(), svc.node(),
-                cell.pids()), svc, cell.neighbors());
+                cell.pids()), svc, cell.neighbors(), NodeResources.Needs.of(cell.pids(), c.lazy));
         MoveRunner.Result result;
         try {
             result = new MoveRunner(listener, journal(c), faults).run(steps(c, prepare));

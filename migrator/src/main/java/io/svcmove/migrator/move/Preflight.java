@@ -1,5 +1,7 @@
 package io.svcmove.migrator.move;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.migrator.control.ControlMessage;
 import java.util.List;
 import java.util.Optional;
 
@@ -9,7 +11,20 @@ import java.util.Optional;
  * reason the check knew.
  */
 record Preflight(String name, Result result, String reason, String fix) {
-    enum Result { OK, REFUSE, WARN }
+    enum Result {
+        OK("ok"), REFUSE("would refuse"), WARN("warning");
+
+        private final String label;
+
+        Result(String label) {
+            this.label = label;
+        }
+
+        /** As `svcmove check` prints it. */
+        String label() {
+            return label;
+        }
+    }
 
     static Preflight ok(String name) {
         return new Preflight(name, Result.OK, "", "");
@@ -22,6 +37,12 @@ record Preflight(String name, Result result, String reason, String fix) {
     /** The operator's message: the reason, then the fix when there is one. */
     String message() {
         return fix.isEmpty() ? reason : reason + ": " + fix;
+    }
+
+    /** As `svcmove check --json` lists it; {@code node}: where it was checked. */
+    ObjectNode json(String node) {
+        return ControlMessage.JSON.createObjectNode().put("check", name).put("result", result.label()).put("node", node)
+                .put("reason", reason).put("fix", fix);
     }
 
     /** The first refusal of {@code checks}, the one a move reports. */

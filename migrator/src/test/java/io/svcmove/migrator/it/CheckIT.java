@@ -1,0 +1,96 @@
+package io.svcmove.migrator.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
+import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.WithTestBed;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 17: `svcmove check NAME NODE` runs every pre-flight check of a move now, on both nodes,
+ * without moving anything: all pass (exit 0, the table and --json list each check and the node it
+ * ran on); onto a draining node it would refuse (exit 3, the draining check names the node and the
+ * fix), `svcmove NAME NODE --dry-run` says the same, and the move itself is refused for that same
+ * reason; the service never left its node. Unknown node: exit 5.
+ */
+@WithTestBed
+class CheckIT {
+    @Test
+    void checkRunsEveryPreflightOnBothNodesAndTheMoveAgrees(TestBed bed) {
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String name = "itcheck";
+        ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
+        assertEquals(0, run.exitCode(), run.describe());
+        boolean drained = false;
+        try {
+            ExecResult ok = bed.svcmove(n1, "check", name, n2, "--json");
+            assertEquals(0, ok.exitCode(), "check onto " + n2 + ":\n" + ok.describe());
+            assertTrue(ok.json().path("would_move").asBoolean(), ok.describe());
+            List<String> refused = results(ok.json(), "would refuse");
+            assertEquals(List.of(), refused, "nothing would refuse: " + ok.json());
+            List<String> names = new ArrayList<>();
+            ok.json().path("checks").forEach(c -> names.add(c.path("check").asText() + "@" + c.path("node").asText()));
+            for (String expected : List.of("clock@" + n1, "running@" + n1, "uids@" + n1, "criu-version@" + n2, "draining@" + n2,
+                    "vip@" + n2, "files@" + n2, "cpu@" + n2, "memory@" + n2)) {
+                assertTrue(names.contains(expected), "the check " + expected + " is listed: " + names);
+            }
+            ExecResult table = bed.svcmove(n1, "check", name, n2);
+            assertEquals(0, table.exitCode(), table.describe());
+            assertTrue(table.stdout().contains("memory") && table.stdout().contains("would be made"), table.describe());
+
+            assertEquals(0, bed.svcmove(n1, "drain", n2).exitCode(), "svcmove drain " + n2);
+            drained = true;
+            ExecResult no = bed.svcmove(n1, "check", name, n2, "--json");
+            assertEquals(3, no.exitCode(), "check onto the draining " + n2 + ":\n" + no.describe());
+            assertEquals(List.of("draining@" + n2), results(no.json(), "would refuse"), no.json().toString());
+            JsonNode draining = find(no.json(), "draining");
+            assertTrue(draining.path("reason").asText().contains(n2 + " is draining")
+                    && draining.path("fix").asText().contains("svcmove undrain " + n2), draining.toString());
+            ExecResult dry = bed.svcmove(n1, name, n2, "--dry-run");
+            assertEquals(3, dry.exitCode(), "--dry-run:\n" + dry.describe());
+            assertTrue(dry.stdout().contains("would be refused") && dry.stdout().contains(n2 + " is draining"), dry.describe());
+            ExecResult move = bed.svcmove(n1, name, n2);
+            assertEquals(3, move.exitCode(), "the move itself:\n" + move.describe());
+            assertTrue(move.stderr().contains(n2 + " is draining"), "refused for the reason the check gave:\n" + move.describe());
+            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "neither the checks nor the refused move moved it");
+
+            ExecResult unknown = bed.svcmove(n1, "check", name, "nosuchnode");
+            assertEquals(5, unknown.exitCode(), unknown.describe());
+            assertFalse(unknown.stderr().isBlank(), unknown.describe());
+        } finally {
+            if (drained) {
+                bed.svcmove(n1, "undrain", n2);
+            }
+            Services.stopEverywhere(bed, name);
+        }
+    }
+
+    /** The checks of a `check --json` answer with this result, as CHECK@NODE. */
+    private static List<String> results(JsonNode answer, String result) {
+        List<String> out = new ArrayList<>();
+        answer.path("checks").forEach(c -> {
+            if (c.path("result").asText().equals(result)) {
+                out.add(c.path("check").asText() + "@" + c.path("node").asText());
+            }
+        });
+        return out;
+    }
+
+    private static JsonNode find(JsonNode answer, String check) {
+        for (JsonNode c : answer.path("checks")) {
+            if (c.path("check").asText().equals(check)) {
+                return c;
+            }
+        }
+        throw new AssertionError("no check " + check + " in " + answer);
+    }
+}
