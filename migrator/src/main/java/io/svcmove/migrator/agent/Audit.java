@@ -24,8 +24,8 @@ final class Audit {
     /** A failure's message is kept short: the agent's log holds the whole story just above. */
     static final int MAX_MESSAGE = 300;
 
-    /** CLI requests that change something (status, nodes and dns.sync only read or repair names). */
-    private static final Set<String> CLI_OPS = Set.of("run", "stop", "move", "drain", "undrain", "recover", "cancel");
+    /** CLI requests that change something (status, nodes, moves and check only read; dns.sync rewrites DNS records). */
+    private static final Set<String> CLI_OPS = Set.of("run", "stop", "move", "drain", "undrain", "recover", "cancel", "dns.sync");
 
     /**
      * A peer request carried out for another agent: the operation it is part of, the step of it when
