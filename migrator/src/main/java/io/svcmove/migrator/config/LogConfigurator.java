@@ -15,12 +15,19 @@ import ch.qos.logback.core.spi.ContextAwareBase;
  * logback.xml: reading XML at start loaded some 550 classes (logback's XML configurator and the
  * JDK's XML parser), a quarter of the agent's start on a server and minutes of it on an emulated
  * one. Everything goes to standard error (journald keeps the agent's), warnings only unless the
- * agent raises its own loggers to INFO.
+ * agent raises its own loggers to INFO. {@code -Dlogback.configurationFile=FILE} still works: logback
+ * then reads that file instead (to send the audit trail elsewhere, say).
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_HIGH_PRIORITY)
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
+    /** An operator's own logback.xml, named as logback reads it (e.g. through SVCMOVE_JAVA_OPTS), replaces this one. */
+    static final String OPERATORS_FILE = "logback.configurationFile";
+
     @Override
     public ExecutionStatus configure(LoggerContext context) {
+        if (System.getProperty(OPERATORS_FILE) != null) {
+            return ExecutionStatus.INVOKE_NEXT_IF_ANY;
+        }
         PatternLayoutEncoder encoder = new PatternLayoutEncoder();
         encoder.setContext(context);
         encoder.setPattern("%d{HH:mm:ss.SSS} %-5level %logger{0}: %msg%n");
