@@ -252,13 +252,15 @@ public final class Moves {
         String name = req.path("name").asText();
         String to = req.path("node").asText();
         boolean force = req.path("force").asBoolean();
-        boolean lazy = req.path("mode").asText("eager").equals("lazy");
         requireKnown(name, to);
         ServiceRecord svc = recorded(name);
         List<Preflight> source = new ArrayList<>(List.of(criuHere(), clock(to, force), notMoving(svc)));
         Optional<Cell> running = cellOf(svc);
         source.add(running(svc, running));
+        Optional<Preflight> mode = running.map(cell -> mode(req.path("mode").asText("auto"), cell, to));
         running.ifPresent(cell -> source.add(uids(svc, cell)));
+        mode.ifPresent(source::add);
+        boolean lazy = mode.filter(m -> m.reason().equals(LAZILY)).isPresent();
         source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config.hooks().dir()
                 + " are not run by a check", "a failing one refuses the move itself"));
         ObjectNode out = ControlMessage.JSON.createObjectNode().put("service", name).put("from", config.node()).put("to", to);
@@ -441,21 +443,10 @@ public final class Moves {
      * warning naming what is missing.
      */
     private OutgoingMove.Lazy lazy(String mode, Cell cell, String to, Consumer<JsonNode> events) {
-        if (mode.equals("eager")) {
+        if (!wantsLazy(mode, cell)) {
             return null;
         }
-        if (mode.equals("auto")) {
-            long rss = LazySupport.residentBytes(cell.pids());
-            if (rss <= config.move().lazyAboveMb() * (1L << 20)) {
-                return null;
-            }
-        }
-        List<String> missing = new ArrayList<>(LazySupport.missing(criu, config.node()));
-        try {
-            missing.addAll(Peers.call(peers, to, MoveMessages.Type.LAZY_CHECK, Map.of(), MoveMessages.LazyCheck.class, ASK).missing());
-        } catch (Exception e) {
-            missing.add(to + " could not say whether it can take a lazy move (" + e.getMessage() + ")");
-        }
+        List<String> missing = lazyMissing(to);
         String address = config.listen().substring(0, config.listen().lastIndexOf(':'));
         if (missing.isEmpty()) {
             try {
@@ -468,6 +459,36 @@ public final class Moves {
         log.warn(warning);
         events.accept(ControlMessage.JSON.createObjectNode().put("warning", warning));
         return null;
+    }
+
+    /** Whether MODE asks for a lazy move of this tree: lazy, or auto above [move] lazy_above_mb of resident memory. */
+    private boolean wantsLazy(String mode, Cell cell) {
+        return mode.equals("lazy") || mode.equals("auto") && LazySupport.residentBytes(cell.pids()) > config.move().lazyAboveMb() * (1L << 20);
+    }
+
+    /** What keeps this node or TO from a lazy move, in the operator's words; empty when both can make one. */
+    private List<String> lazyMissing(String to) {
+        List<String> missing = new ArrayList<>(LazySupport.missing(criu, config.node()));
+        try {
+            missing.addAll(Peers.call(peers, to, MoveMessages.Type.LAZY_CHECK, Map.of(), MoveMessages.LazyCheck.class, ASK).missing());
+        } catch (Exception e) {
+            missing.add(to + " could not say whether it can take a lazy move (" + e.getMessage() + ")");
+        }
+        return missing;
+    }
+
+    private static final String EAGERLY = "would move eagerly";
+    private static final String LAZILY = "would move lazily";
+
+    /** The mode the move would take: lazy when asked (or auto above its size) and both nodes can, else eager with a warning. */
+    private Preflight mode(String mode, Cell cell, String to) {
+        if (!wantsLazy(mode, cell)) {
+            return new Preflight("mode", Preflight.Result.OK, EAGERLY, "");
+        }
+        List<String> missing = lazyMissing(to);
+        return missing.isEmpty() ? new Preflight("mode", Preflight.Result.OK, LAZILY, "")
+                : new Preflight("mode", Preflight.Result.WARN, "a lazy move is not possible (" + String.join("; ", missing) + ")",
+                        "it would move eagerly");
     }
 
     /** A destination's answer to "can you take a lazy move?". */

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 17: `svcmove check NAME NODE` runs every pre-flight check of a move now, on both nodes,
  * without moving anything: all pass (exit 0, the table and --json list each check and the node it
- * ran on); onto a draining node it would refuse (exit 3, the draining check names the node and the
+ * ran on, and the mode the move would take: eager for a tiny service, lazy when asked); onto a draining node it would refuse (exit 3, the draining check names the node and the
  * fix), `svcmove NAME NODE --dry-run` says the same, and the move itself is refused for that same
  * reason; the service never left its node. Unknown node: exit 5.
  */
@@ -43,6 +43,10 @@ class CheckIT {
                     "vip@" + n2, "files@" + n2, "cpu@" + n2, "memory@" + n2)) {
                 assertTrue(names.contains(expected), "the check " + expected + " is listed: " + names);
             }
+            assertEquals("would move eagerly", find(ok.json(), "mode").path("reason").asText(), "a tiny service, --mode auto");
+            ExecResult lazy = bed.svcmove(n1, "check", name, n2, "--mode", "lazy", "--json");
+            assertEquals(0, lazy.exitCode(), lazy.describe());
+            assertEquals("would move lazily", find(lazy.json(), "mode").path("reason").asText(), "both nodes can: " + lazy.json());
             ExecResult table = bed.svcmove(n1, "check", name, n2);
             assertEquals(0, table.exitCode(), table.describe());
             assertTrue(table.stdout().contains("memory") && table.stdout().contains("would be made"), table.describe());
