@@ -163,9 +163,9 @@ public final class Agent {
             }
             CountDownLatch stopped = new CountDownLatch(1);
             try (checkpoints; metrics; probe;
-                    ControlServer control = new ControlServer(Path.of(config.socket()), withMoveWatch(config, peers, moves, Map.of(
-                    "run", (req, events) -> services.run(req),
-                    "stop", (req, events) -> {
+                    ControlServer control = new ControlServer(Path.of(config.socket()), Map.ofEntries(
+                    op("run", (req, events) -> services.run(req)),
+                    op("stop", (req, events) -> {
                         // A dead service's checkpoints stay: they are what recovers it.
                         boolean wasRunning = services.runs(req.path("name").asText());
                         JsonNode r;
@@ -179,14 +179,18 @@ public final class Agent {
                             checkpoints.dropEverywhere(req.path("name").asText());
                         }
                         return r;
-                    },
-                    "status", (req, events) -> checkpoints.annotate(services.status(req), checkpointStore),
-                    "recover", (req, events) -> recovery.recover(req),
-                    "move", (req, events) -> moves.move(req, events::send),
-                    "nodes", (req, events) -> nodes.all(req),
-                    "dns.sync", (req, events) -> dnsSync.sync(req),
-                    "drain", (req, events) -> drains.drain(req, events::send),
-                    "undrain", (req, events) -> drains.undrain(req))))) {
+                    }),
+                    op("status", (req, events) -> checkpoints.annotate(services.status(req), checkpointStore)),
+                    op("recover", (req, events) -> recovery.recover(req)),
+                    op("move", (req, events) -> moves.move(req, events::send)),
+                    op("moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
+                            moves.inFlight(config.node(), req), UnaryOperator.identity())),
+                    op("cancel", (req, events) -> moves.cancel(req)),
+                    op("check", (req, events) -> moves.check(req)),
+                    op("nodes", (req, events) -> nodes.all(req)),
+                    op("dns.sync", (req, events) -> dnsSync.sync(req)),
+                    op("drain", (req, events) -> drains.drain(req, events::send)),
+                    op("undrain", (req, events) -> drains.undrain(req))))) {
                 Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                     log.info("agent of {} stopping; its services keep running", config.node());
                     stopped.countDown();
@@ -197,15 +201,9 @@ public final class Agent {
         }
     }
 
-    /** {@code handlers} with `svcmove moves` (every node's moves under way), `svcmove cancel` and `svcmove check`. */
-    private static Map<String, ControlServer.Handler> withMoveWatch(AgentConfig config, PeerClient peers, Moves moves,
-            Map<String, ControlServer.Handler> handlers) {
-        Map<String, ControlServer.Handler> all = new LinkedHashMap<>(handlers);
-        all.put("moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
-                moves.inFlight(config.node(), req), UnaryOperator.identity()));
-        all.put("cancel", (req, events) -> moves.cancel(req));
-        all.put("check", (req, events) -> moves.check(req));
-        return all;
+    /** One operation of the CLI socket, by the name its requests give. */
+    private static Map.Entry<String, ControlServer.Handler> op(String name, ControlServer.Handler handler) {
+        return Map.entry(name, handler);
     }
 
     private static InetSocketAddress address(String hostPort) {
