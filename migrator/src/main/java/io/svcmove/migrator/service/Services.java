@@ -267,7 +267,12 @@ public final class Services {
         }
         ArrayNode pids = n.putArray("pids");
         if (up) {
-            cells.find(r.name()).ifPresent(c -> c.pids().forEach(pids::add));
+            try {
+                cells.find(r.name()).ifPresent(c -> c.pids().forEach(pids::add));
+            } catch (CellException e) {
+                // Torn down since it was found running (a move's last steps): no PIDs to show.
+                log.info("{}: {}", r.name(), e.getMessage());
+            }
         }
         ArrayNode cmd = n.putArray("command");
         r.command().forEach(cmd::add);
@@ -289,7 +294,13 @@ public final class Services {
 
     /** Why a recorded service is not running, for status and the log. */
     private String whyDead(ServiceRecord r) {
-        if (cells.find(r.name()).isEmpty()) {
+        Optional<Cell> cell;
+        try {
+            cell = cells.find(r.name());
+        } catch (CellException e) {
+            return "its cell " + r.netns() + " cannot be read (" + e.getMessage() + ")";
+        }
+        if (cell.isEmpty()) {
             return "its cell " + r.netns() + " is gone (the node restarted, or it was removed by hand)";
         }
         if (!ProcessIdentity.same(r.pid(), r.pidStart())) {
