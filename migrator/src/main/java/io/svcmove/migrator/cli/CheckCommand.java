@@ -14,7 +14,7 @@ final class CheckCommand implements Command {
     static final Option MODE = Option.builder().longOpt("mode").hasArg().argName("eager|lazy|auto")
             .desc("the mode the move would use: eager, lazy or auto (the default); a lazy one needs less memory there").build();
     static final Option FORCE = Option.builder().longOpt("force")
-            .desc("the move would be forced: the nodes' clock offset only warns").build();
+            .desc("check as for 'svcmove move --force': a wall-clock offset above [move] max_clock_offset_ms does not refuse").build();
 
     @Override
     public String name() {

@@ -18,6 +18,7 @@ import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -261,8 +262,10 @@ public final class Moves {
         running.ifPresent(cell -> source.add(uids(svc, cell)));
         mode.ifPresent(source::add);
         boolean lazy = mode.filter(m -> m.reason().equals(LAZILY)).isPresent();
-        source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config.hooks().dir()
-                + " are not run by a check", "a failing one refuses the move itself"));
+        if (Files.isDirectory(Path.of(config.hooks().dir()))) {
+            source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config.hooks().dir()
+                    + " are not run by a check", "a failing one refuses the move itself"));
+        }
         ObjectNode out = ControlMessage.JSON.createObjectNode().put("service", name).put("from", config.node()).put("to", to);
         ArrayNode checks = out.putArray("checks");
         source.forEach(c -> checks.add(c.json(config.node())));
