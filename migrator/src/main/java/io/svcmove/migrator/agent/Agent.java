@@ -13,6 +13,7 @@ import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.KernelCache;
 import io.svcmove.migrator.criu.SwrkCriu;
 import io.svcmove.migrator.dns.DnsSync;
+import io.svcmove.migrator.failover.CheckpointRecipients;
 import io.svcmove.migrator.failover.CheckpointStore;
 import io.svcmove.migrator.failover.Checkpoints;
 import io.svcmove.migrator.failover.Recovery;
@@ -125,8 +126,10 @@ public final class Agent {
             DnsSync dnsSync = new DnsSync(config, registry, peers);
             Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
             CheckpointStore checkpointStore = new CheckpointStore(Path.of(config.stateDir()), peers);
-            Checkpoints checkpoints = new Checkpoints(config, registry, cells, criu, peers, moves.lock());
-            Recovery recovery = new Recovery(config, registry, cells, criu, peers, announcer, launcher, checkpointStore, moves.lock());
+            CheckpointRecipients recipients = new CheckpointRecipients(identity, peers);
+            Checkpoints checkpoints = new Checkpoints(config, registry, cells, criu, peers, recipients, moves.lock());
+            Recovery recovery = new Recovery(config, registry, cells, criu, peers, announcer, launcher, checkpointStore, identity,
+                    moves.lock());
             // Every peer request passes the audit, which logs those that are part of a move, drain or recovery.
             BiConsumer<String, RequestHandler> serve = (type, h) -> server.registerHandler(type, Audit.peer(type, h));
             incoming.handlers().forEach(serve);
@@ -142,6 +145,7 @@ public final class Agent {
             serve.accept("checkpoint.drop", checkpointStore::drop);
             serve.accept("checkpoint.state", recovery::state);
             serve.accept("checkpoint.recover", recovery::forwarded);
+            serve.accept(CheckpointRecipients.REQUEST, recipients::answer);
             server.acceptTransfers((peer, transferId) -> {
                 Path failover = recovery.transferTarget(peer, transferId);
                 return failover != null ? failover : incoming.imagesFor(transferId);

@@ -28,7 +28,10 @@ import org.slf4j.LoggerFactory;
  * outlive failures, the keeper's own reboot included; the directories are 0700 (root only) since
  * the images hold the service's memory. Each checkpoint is a directory {@code .ID} with CRIU's
  * images and {@value #META}; the symlink {@code NAME} points at the current one and is replaced by
- * an atomic rename, so a keeper killed at any moment still holds a whole checkpoint.
+ * an atomic rename, so a keeper killed at any moment still holds a whole checkpoint. What arrives is
+ * encrypted by the node that took it, its key sealed to other nodes ({@link CheckpointCipher}): this
+ * node stores and sends back ciphertext, and its record (service name, source, time, sizes, whom
+ * the key is sealed to) is all it can read.
  */
 public final class CheckpointStore {
     private static final Logger log = LoggerFactory.getLogger(CheckpointStore.class);
@@ -66,6 +69,11 @@ public final class CheckpointStore {
         Path received = incoming(from, body.path("transfer_id").asText());
         if (!Files.isDirectory(received, LinkOption.NOFOLLOW_LINKS)) {
             throw new IOException("no checkpoint transfer " + body.path("transfer_id").asText() + " arrived on this node");
+        }
+        if (body.path("format").asInt() < CheckpointCipher.FORMAT) {
+            delete(received);
+            throw new IOException("the checkpoint of " + name + " from " + from + " is not encrypted (its agent predates encrypted"
+                    + " checkpoints), so " + dir + " does not keep it: upgrade svcmove on " + from);
         }
         ObjectNode meta = ((ObjectNode) body.deepCopy()).put("from", from).put("stored_at", System.currentTimeMillis());
         Files.write(received.resolve(META), ControlMessage.JSON.writeValueAsBytes(meta));
@@ -121,17 +129,6 @@ public final class CheckpointStore {
         return meta;
     }
 
-    /** Copies NAME's current checkpoint (images only) into {@code into}, for a recovery on this very node. */
-    public synchronized ObjectNode copyTo(String name, Path into) throws IOException {
-        Path images = current(name).orElseThrow(() -> new IllegalStateException("no checkpoint of " + name + " is kept here"));
-        try (Stream<Path> files = Files.list(images)) {
-            for (Path f : (Iterable<Path>) files.filter(p -> !p.getFileName().toString().equals(META))::iterator) {
-                Files.copy(f, into.resolve(f.getFileName()));
-            }
-        }
-        return meta(images);
-    }
-
     /** Forgets NAME's checkpoint (the service was stopped on purpose, or its checkpoints went to another keeper). */
     public synchronized JsonNode drop(String from, JsonNode body) throws IOException {
         String name = serviceName(body);
@@ -183,7 +180,10 @@ public final class CheckpointStore {
         return name;
     }
 
-    /** At start: transfers that never committed, and checkpoints no link points at, are deleted (they hold memory). */
+    /**
+     * At start: transfers that never committed, and checkpoints no link points at, are deleted (they
+     * hold memory); checkpoints stored in the clear by an older version are reported.
+     */
     private void removeUnreferenced() throws IOException {
         Set<Path> referenced = new HashSet<>();
         try (Stream<Path> entries = Files.list(dir)) {
@@ -202,6 +202,9 @@ public final class CheckpointStore {
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !referenced.contains(p.normalize())) {
                     log.warn("removing {}: a checkpoint transfer that never completed", p);
                     delete(p);
+                } else if (Files.isRegularFile(p.resolve(META)) && meta(p).path("format").asInt() < CheckpointCipher.FORMAT) {
+                    log.warn("{} holds a checkpoint stored in the clear by an older svcmove (its service's memory, readable on this"
+                            + " disk); it will not be recovered: its node replaces it at its next checkpoint, or delete it", p);
                 }
             }
         }

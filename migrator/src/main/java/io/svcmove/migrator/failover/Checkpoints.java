@@ -1,6 +1,7 @@
 package io.svcmove.migrator.failover;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlMessage;
@@ -17,10 +18,14 @@ import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
+import java.nio.file.Path;
+import java.security.PublicKey;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,6 +33,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import javax.crypto.SecretKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +43,11 @@ import org.slf4j.LoggerFactory;
  * {@link CheckpointStore}). The dump leaves TCP connections out ({@code tcp_close}): the live
  * sockets are never put in repair mode, so the checkpoint costs clients only the tree's freeze, no
  * hold of the VIP's traffic; a recovered service gets them back closed anyway.
+ *
+ * <p>The images are encrypted on this node before they leave it ({@link CheckpointCipher}), under
+ * a key of their own sealed to every node that may recover the service except its keeper: this
+ * node (it may come back and recover its own service) and its other peers. A keeper thus stores
+ * what it cannot read, and cannot recover what it keeps; another node recovers it.
  */
 public final class Checkpoints implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Checkpoints.class);
@@ -54,14 +65,19 @@ public final class Checkpoints implements AutoCloseable {
     private final Object moveLock;
     private final Map<String, Taken> last = new ConcurrentHashMap<>();
     private final Map<String, String> failing = new ConcurrentHashMap<>();
+    /** Services whose last checkpoint only this node can open (warned once). */
+    private final Set<String> onlyHere = ConcurrentHashMap.newKeySet();
+    private final CheckpointRecipients recipients;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "checkpoints");
         t.setDaemon(true);
         return t;
     });
 
-    public Checkpoints(AgentConfig config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers, Object moveLock) {
+    public Checkpoints(AgentConfig config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers,
+            CheckpointRecipients recipients, Object moveLock) {
         this.config = config;
+        this.recipients = recipients;
         this.registry = registry;
         this.cells = cells;
         this.criu = criu;
@@ -119,14 +135,29 @@ public final class Checkpoints implements AutoCloseable {
                 CarriedFiles.pack(svc.carry(), images.path());
             }
             String transferId = CheckpointStore.TRANSFER_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
+            // Encrypted here, on tmpfs, before any byte leaves: a keeper receives, stores and sends back ciphertext only.
+            SecretKey dataKey = CheckpointCipher.newDataKey();
+            ObjectNode record = ControlMessage.JSON.createObjectNode().put("name", name).put("node", config.node()).put("taken_at", takenAt);
+            record.set("service", ControlMessage.JSON.valueToTree(svc));
+            record.set("files", ControlMessage.JSON.valueToTree(files));
+            Path sealed = images.path().resolve("sealed");
+            CheckpointCipher.encryptDir(dataKey, images.path(), sealed, record);
+            byte[] context = CheckpointCipher.context(name, config.node(), takenAt, transferId);
+            Map<String, PublicKey> keys = recipients.keys(keepers());
             Exception lastError = null;
             for (String keeper : keepers()) {
                 try {
-                    TransferStats sent = await(peers.sendFiles(keeper, transferId, images.path(), (s, t) -> {}));
-                    ObjectNode commit = ControlMessage.JSON.createObjectNode().put("transfer_id", transferId).put("name", name)
-                            .put("taken_at", takenAt).put("freeze_ms", freezeNanos / 1e6).put("bytes", sent.bytes());
-                    commit.set("files", ControlMessage.JSON.valueToTree(files));
-                    commit.set("service", ControlMessage.JSON.valueToTree(svc));
+                    ArrayNode seals = ControlMessage.JSON.createArrayNode();
+                    for (Map.Entry<String, PublicKey> k : keys.entrySet()) {
+                        if (!k.getKey().equals(keeper)) {
+                            seals.add(CheckpointCipher.seal(dataKey, k.getKey(), k.getValue(), context));
+                        }
+                    }
+                    TransferStats sent = await(peers.sendFiles(keeper, transferId, sealed, (s, t) -> {}));
+                    ObjectNode commit = ControlMessage.JSON.createObjectNode().put("format", CheckpointCipher.FORMAT)
+                            .put("transfer_id", transferId).put("name", name).put("taken_at", takenAt)
+                            .put("freeze_ms", freezeNanos / 1e6).put("bytes", sent.bytes());
+                    commit.set("sealed_to", seals);
                     await(peers.call(keeper, "checkpoint.commit", commit, CALL));
                     Taken previous = last.put(name, new Taken(keeper, takenAt, freezeNanos / 1e6, sent.bytes(),
                             sent.elapsed().toNanos() / 1e6));
@@ -134,7 +165,14 @@ public final class Checkpoints implements AutoCloseable {
                         dropQuietly(previous.keeper(), name);
                     }
                     if (failing.remove(name) != null || previous == null) {
-                        log.info("checkpoint of {} kept on {}: frozen {} ms, {} bytes", name, keeper, freezeNanos / 1_000_000, sent.bytes());
+                        log.info("checkpoint of {} kept on {}: frozen {} ms, {} bytes, encrypted, its key sealed to {}", name, keeper,
+                                freezeNanos / 1_000_000, sent.bytes(), sealedTo(seals));
+                    }
+                    if (seals.size() > 1) {
+                        onlyHere.remove(name);
+                    } else if (onlyHere.add(name)) {
+                        log.warn("the checkpoint of {} can be recovered on {} only: its keeper {} never holds its key and no other"
+                                + " peer gave its certificate (with a third node, that node can recover it)", name, config.node(), keeper);
                     }
                     return;
                 } catch (Exception e) {
@@ -146,6 +184,12 @@ public final class Checkpoints implements AutoCloseable {
         } catch (Exception e) {
             warnOnce(name, "the checkpoint of " + name + " failed: " + e.getMessage());
         }
+    }
+
+    private static String sealedTo(ArrayNode seals) {
+        List<String> nodes = new ArrayList<>();
+        seals.forEach(n -> nodes.add(n.path("node").asText()));
+        return String.join(", ", nodes);
     }
 
     /** Keepers in the order of the [[peers]] of agent.toml: never this node, whose loss the checkpoint is for. */

@@ -17,6 +17,7 @@ import io.svcmove.migrator.criu.RestoreResult;
 import io.svcmove.migrator.move.OutgoingMove;
 import io.svcmove.migrator.move.ServiceFiles;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.pki.NodeIdentity;
 import io.svcmove.migrator.service.CarriedFiles;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
@@ -28,14 +29,16 @@ import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.SecretKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +46,9 @@ import org.slf4j.LoggerFactory;
  * `svcmove recover NAME [--on NODE]`: the service's node is lost; its last checkpoint, from
  * whichever reachable node keeps the newest, is restored on this node into a new cell with its VIP.
  * Memory is as of the checkpoint; connections open then come back closed (clients reconnect).
- * Refused while the service still runs on a reachable node, and when the VIP still answers.
+ * Refused while the service still runs on a reachable node, and when the VIP still answers. The
+ * checkpoint arrives encrypted and is decrypted here with this node's key, so only a checkpoint
+ * sealed to this node is chosen, and one that does not authenticate is refused, never restored.
  */
 public final class Recovery {
     private static final Logger log = LoggerFactory.getLogger(Recovery.class);
@@ -60,12 +65,14 @@ public final class Recovery {
     private final ArpAnnouncer announcer;
     private final ServiceLauncher launcher;
     private final CheckpointStore store;
+    private final NodeIdentity identity;
     private final Object moveLock;
     private final Map<String, ImageDir> fetching = new ConcurrentHashMap<>();
 
     public Recovery(AgentConfig config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers, ArpAnnouncer announcer,
-            ServiceLauncher launcher, CheckpointStore store, Object moveLock) {
+            ServiceLauncher launcher, CheckpointStore store, NodeIdentity identity, Object moveLock) {
         this.config = config;
+        this.identity = identity;
         this.registry = registry;
         this.cells = cells;
         this.criu = criu;
@@ -82,7 +89,7 @@ public final class Recovery {
             return store.incoming(peer, transferId);
         }
         ImageDir d = fetching.get(transferId);
-        return d == null ? null : d.images();
+        return d == null ? null : sealed(d);
     }
 
     /** The CLI's request: recover here, or on --on NODE (forwarded to that node's agent). */
@@ -149,12 +156,10 @@ public final class Recovery {
                         + ": 'svcmove stop " + name + "' clears it (its checkpoints stay), then recover");
             }
             List<String> unreachable = new ArrayList<>();
-            JsonNode newest = null;
-            String keeper = null;
+            List<Kept> kept = new ArrayList<>();
             JsonNode mine = store.info(config.node(), ControlMessage.JSON.createObjectNode().put("name", name));
             if (mine.path("found").asBoolean()) {
-                newest = mine;
-                keeper = config.node();
+                kept.add(new Kept(config.node(), mine));
             }
             for (AgentConfig.Peer p : config.peers()) {
                 try {
@@ -164,9 +169,8 @@ public final class Recovery {
                                 + " (move it with 'svcmove " + name + " NODE')");
                     }
                     JsonNode info = Checkpoints.await(peers.call(p.name(), "checkpoint.info", Map.of("name", name), ASK));
-                    if (info.path("found").asBoolean() && (newest == null || info.path("taken_at").asLong() > newest.path("taken_at").asLong())) {
-                        newest = info;
-                        keeper = p.name();
+                    if (info.path("found").asBoolean()) {
+                        kept.add(new Kept(p.name(), info));
                     }
                 } catch (ControlException e) {
                     throw e;
@@ -174,36 +178,92 @@ public final class Recovery {
                     unreachable.add(p.name());
                 }
             }
-            if (newest == null) {
+            if (kept.isEmpty()) {
                 throw new ControlException(Outcome.NOT_FOUND, "no checkpoint of " + name + " on " + config.node()
                         + (config.peers().isEmpty() ? "" : " or any reachable peer") + (unreachable.isEmpty() ? "" : " (unreachable: "
                         + String.join(", ", unreachable) + ")") + ": it was started without --checkpoint-every, or no checkpoint"
                         + " was taken yet, or its keeper is down too. Start it anew with 'svcmove run'");
             }
-            return restore(name, keeper, newest, t0);
+            Comparator<Kept> age = Comparator.comparingLong(k -> k.info().path("taken_at").asLong());
+            Optional<Kept> newest = kept.stream().filter(k -> seal(k.info()).isPresent()).max(age);
+            if (newest.isEmpty()) {
+                throw new ControlException(Outcome.REFUSED, whyNotHere(name, kept.stream().max(age).get()));
+            }
+            return restore(name, newest.get().keeper(), newest.get().info(), t0);
         }
     }
 
+    /** A checkpoint of the service and the node keeping it. */
+    private record Kept(String keeper, JsonNode info) {}
+
+    /** The seal of a checkpoint's key that this node can open, if it is encrypted and sealed to this node. */
+    private Optional<JsonNode> seal(JsonNode info) {
+        if (info.path("format").asInt() < CheckpointCipher.FORMAT) {
+            return Optional.empty();
+        }
+        for (JsonNode s : info.path("sealed_to")) {
+            if (s.path("node").asText().equals(config.node())) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private String whyNotHere(String name, Kept k) {
+        if (k.info().path("format").asInt() < CheckpointCipher.FORMAT) {
+            return "the checkpoint of " + name + " kept on " + k.keeper() + " was stored in the clear by an older svcmove, so it cannot"
+                    + " be authenticated and is not restored: the node running " + name + " replaces it with an encrypted one at its"
+                    + " next checkpoint; if that node is lost, start " + name + " anew with 'svcmove run'";
+        }
+        String source = k.info().path("from").asText();
+        List<String> to = new ArrayList<>();
+        k.info().path("sealed_to").forEach(s -> to.add(s.path("node").asText()));
+        String instead = to.stream().filter(n -> !n.equals(source)).findFirst().map(n -> "recover it with --on " + n)
+                .orElse("only " + source + " can recover it (no other peer had given its certificate when it was taken)");
+        return "the checkpoint of " + name + " kept on " + k.keeper() + " is sealed to " + String.join(", ", to) + ", not to "
+                + config.node() + (k.keeper().equals(config.node()) ? " (a keeper never holds the key to what it keeps)" : "")
+                + ": " + instead;
+    }
+
+    /** Decrypts a fetched checkpoint into the images directory; one that does not authenticate is refused, naming why. */
+    private JsonNode open(String name, String keeper, JsonNode meta, ImageDir images) throws IOException, ControlException {
+        try {
+            JsonNode s = seal(meta).orElseThrow(() -> new CheckpointCipher.NotAuthentic("its record on " + keeper
+                    + " changed while it was fetched: its key is no longer sealed to " + config.node()));
+            byte[] context = CheckpointCipher.context(name, meta.path("from").asText(), meta.path("taken_at").asLong(),
+                    meta.path("transfer_id").asText());
+            SecretKey key = CheckpointCipher.unseal(s, config.node(), identity.key(), identity.certificate().getPublicKey(), context);
+            return CheckpointCipher.decryptDir(key, sealed(images), images.images());
+        } catch (CheckpointCipher.NotAuthentic e) {
+            throw new ControlException(Outcome.REFUSED, "the checkpoint of " + name + " kept on " + keeper + " does not authenticate,"
+                    + " so it is not restored: " + e.getMessage() + ". It was altered or damaged on " + keeper + " or on the way;"
+                    + " nothing was started. The next checkpoint of " + name + " replaces it; if its node is lost, start " + name
+                    + " anew with 'svcmove run'");
+        }
+    }
+
+    /** Where a fetched checkpoint arrives, still encrypted; it is decrypted into {@link ImageDir#images()}. */
+    private static Path sealed(ImageDir images) {
+        return images.path().resolve("sealed");
+    }
+
     private JsonNode restore(String name, String keeper, JsonNode found, long t0) throws Exception {
-        ServiceRecord svc = ControlMessage.JSON.treeToValue(found.path("service"), ServiceRecord.class);
         long fetchStart = System.nanoTime();
         ImageDir images = ImageDir.create("svcmove-" + config.node() + "-recover-");
         try {
             JsonNode meta;
-            if (keeper.equals(config.node())) {
-                Files.createDirectories(images.images());
-                meta = store.copyTo(name, images.images());
-            } else {
-                String transferId = FETCH_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
-                fetching.put(transferId, images);
-                try {
-                    meta = Checkpoints.await(peers.call(keeper, "checkpoint.fetch",
-                            Map.of("name", name, "transfer_id", transferId), FETCH));
-                } finally {
-                    fetching.remove(transferId);
-                }
+            String transferId = FETCH_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
+            fetching.put(transferId, images);
+            try {
+                meta = Checkpoints.await(peers.call(keeper, "checkpoint.fetch", Map.of("name", name, "transfer_id", transferId), FETCH));
+            } finally {
+                fetching.remove(transferId);
             }
             long fetchNanos = System.nanoTime() - fetchStart;
+            long openStart = System.nanoTime();
+            JsonNode manifest = open(name, keeper, meta, images);
+            long openNanos = System.nanoTime() - openStart;
+            ServiceRecord svc = ControlMessage.JSON.treeToValue(manifest.path("service"), ServiceRecord.class);
             Vip vip = Vip.parse(svc.vip());
             Cell cell;
             try {
@@ -215,7 +275,7 @@ public final class Recovery {
             RestoreResult r;
             try {
                 ServiceLauncher.Relay relay = launcher.startRelay(Path.of(config.logDir(), name + ".log"), Duration.ofMinutes(1));
-                ServiceFiles files = ControlMessage.JSON.treeToValue(meta.path("files"), ServiceFiles.class);
+                ServiceFiles files = ControlMessage.JSON.treeToValue(manifest.path("files"), ServiceFiles.class);
                 CarriedFiles.place(images.images(), svc.carry());
                 try (OpenFd netns = OpenFd.open(cell.netnsPath()); ServiceFiles.Opened inherited = files.open(relay.pipe())) {
                     r = criu.restore(inherited.into(RestoreOptions.builder(images.images(), NetworkLock.SKIP).tcpClose(true)
@@ -231,14 +291,14 @@ public final class Recovery {
                     .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
             registry.save(svc.withPlacement(config.node(), r.pid(), cell.netnsName(), config.iface(), null));
             long total = System.nanoTime() - t0;
-            long age = System.currentTimeMillis() - found.path("taken_at").asLong();
+            long age = System.currentTimeMillis() - manifest.path("taken_at").asLong();
             log.info("recovered {} on {} from its checkpoint on {} ({} s old): pid {}, {} ms in all", name, config.node(), keeper,
                     age / 1000, r.pid(), total / 1_000_000);
             images.close();
             return ControlMessage.JSON.createObjectNode().put("name", name).put("node", config.node()).put("vip", svc.vip())
-                    .put("pid", r.pid()).put("keeper", keeper).put("checkpoint_taken_at", found.path("taken_at").asLong())
+                    .put("pid", r.pid()).put("keeper", keeper).put("checkpoint_taken_at", manifest.path("taken_at").asLong())
                     .put("checkpoint_age_ms", age).put("checkpoint_bytes", found.path("bytes").asLong())
-                    .put("fetch_ms", fetchNanos / 1e6).put("restore_ms", r.elapsed().toMillis()).put("total_ms", total / 1e6);
+                    .put("fetch_ms", fetchNanos / 1e6).put("decrypt_ms", openNanos / 1e6).put("restore_ms", r.elapsed().toMillis()).put("total_ms", total / 1e6);
         } catch (ControlException e) {
             if (e.outcome() != Outcome.FAILED) {
                 images.close();

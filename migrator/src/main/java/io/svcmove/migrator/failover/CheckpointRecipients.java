@@ -1,0 +1,107 @@
+package io.svcmove.migrator.failover;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.pki.ClusterPki;
+import io.svcmove.migrator.pki.NodeIdentity;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.PublicKey;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPublicKey;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The public keys a checkpoint's data key is sealed to. An agent holds only its own certificate
+ * and the CA's, so it asks each peer for its certificate ({@value #REQUEST}) and trusts the answer
+ * only if the cluster CA signed it for that very node name and it is valid now: a peer that
+ * answered with another node's certificate, or a forged one, would only seal the key to a node
+ * that cannot be it. The last good certificate of each peer is kept, so a peer down at the time of
+ * a checkpoint can still recover it.
+ */
+public final class CheckpointRecipients {
+    private static final Logger log = LoggerFactory.getLogger(CheckpointRecipients.class);
+    public static final String REQUEST = "checkpoint.recipient";
+    private static final Duration ASK = Duration.ofSeconds(5);
+
+    private final NodeIdentity self;
+    private final PeerClient peers;
+    private final Map<String, PublicKey> known = new ConcurrentHashMap<>();
+    private final Set<String> warned = ConcurrentHashMap.newKeySet();
+
+    public CheckpointRecipients(NodeIdentity self, PeerClient peers) {
+        this.self = self;
+        this.peers = peers;
+    }
+
+    /** The answer to a peer's {@value #REQUEST}: this node's certificate. */
+    public JsonNode answer(String from, JsonNode body) throws IOException {
+        return ControlMessage.JSON.createObjectNode().put("node", self.name()).put("certificate", ClusterPki.toPem(self.certificate()));
+    }
+
+    /**
+     * The keys of this node and of {@code nodes} (asked together, each within a few seconds), in
+     * that order; a peer that neither answers nor answered before is left out, and logged.
+     */
+    Map<String, PublicKey> keys(List<String> nodes) {
+        Map<String, CompletableFuture<JsonNode>> asked = new LinkedHashMap<>();
+        nodes.forEach(n -> asked.put(n, peers.call(n, REQUEST, Map.of(), ASK)));
+        Map<String, PublicKey> keys = new LinkedHashMap<>();
+        keys.put(self.name(), self.certificate().getPublicKey());
+        asked.forEach((node, answer) -> {
+            try {
+                PublicKey k = verified(node, Checkpoints.await(answer).path("certificate").asText());
+                if (!k.equals(known.put(node, k))) {
+                    log.info("checkpoints are sealed to {}'s key {}", node, CheckpointCipher.keyId(k));
+                }
+            } catch (Exception e) {
+                log.debug("no certificate from {}: {}", node, e.getMessage());
+            }
+            PublicKey k = known.get(node);
+            if (k != null) {
+                keys.put(node, k);
+                warned.remove(node);
+            } else if (warned.add(node)) {
+                log.warn("{} did not give its certificate ({} never answered since this agent started): checkpoints"
+                        + " taken now cannot be recovered on {}", node, node, node);
+            }
+        });
+        return keys;
+    }
+
+    /** The certificate's key, if the cluster CA signed it for {@code node} and it is valid now. */
+    PublicKey verified(String node, String pem) throws IOException {
+        X509Certificate cert;
+        try {
+            cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+        } catch (GeneralSecurityException e) {
+            throw new IOException(node + " answered with no readable certificate: " + e.getMessage(), e);
+        }
+        if (!node.equals(ClusterPki.commonName(cert))) {
+            throw new IOException(node + " answered with the certificate of '" + ClusterPki.commonName(cert) + "'");
+        }
+        try {
+            cert.verify(self.ca().getPublicKey());
+            cert.checkValidity();
+        } catch (GeneralSecurityException e) {
+            throw new IOException(node + "'s certificate is not a valid one of the cluster CA: " + e.getMessage(), e);
+        }
+        if (!(cert.getPublicKey() instanceof ECPublicKey)) {
+            throw new IOException(node + "'s certificate holds no EC key, which checkpoints are sealed with");
+        }
+        return cert.getPublicKey();
+    }
+}
