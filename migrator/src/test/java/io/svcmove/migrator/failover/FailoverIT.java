@@ -15,31 +15,48 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
  * Issue 8, failover from checkpoints: a counter service checkpointed every few seconds to another
  * node; its node dies (agent and cell SIGKILLed, cell gone); `svcmove recover` brings it up on a
  * third node from the checkpoint: same VIP and DNS name, the counter as of the checkpoint, the
- * connection open at the checkpoint closed.
+ * connection open at the checkpoint closed. Issue 18: the checkpoint is encrypted: the keeper's disk
+ * shows none of the service's memory, the keeper cannot recover it, a tampered one is refused.
  */
 @WithTestBed
 class FailoverIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration SHORT = Duration.ofSeconds(20);
 
-    /** Counts requests over all connections: each byte received is answered with the new count. */
+    /**
+     * Counts requests over all connections: each byte received is answered with the new count; "m"
+     * is answered with the marker of argv[1], which it also holds many times over in its memory.
+     */
     private static final String COUNTER = """
-            import socket, threading
+            import socket, sys, threading
+            marker = sys.argv[1].encode() if len(sys.argv) > 1 else b""
+            held = marker * 4096
             n = 0
             lock = threading.Lock()
             def serve(c):
                 global n
                 try:
-                    while c.recv(100):
+                    while True:
+                        d = c.recv(100)
+                        if not d:
+                            break
+                        if d == b"m":
+                            c.sendall(held[:len(marker)] + b"\\n")
+                            continue
                         with lock:
                             n += 1
                             v = n
@@ -57,7 +74,8 @@ class FailoverIT {
             """;
 
     /**
-     * HOST COUNT [TRIGGER]: COUNT requests on one connection, printed; with TRIGGER, then writes
+     * HOST COUNT [TRIGGER]: COUNT requests on one connection, printed (COUNT 0: the service's marker
+     * instead); with TRIGGER, then writes
      * TRIGGER.ready and, once TRIGGER exists, tries one more on the same connection.
      */
     private static final String CLIENT = """
@@ -68,6 +86,9 @@ class FailoverIT {
                 s.sendall(b"x")
                 out.append(s.recv(100).decode().strip())
             print(" ".join(out), flush=True)
+            if sys.argv[2] == "0":
+                s.sendall(b"m")
+                print(s.recv(200).decode().strip())
             if len(sys.argv) > 3:
                 open(sys.argv[3] + ".ready", "w").close()
                 for i in range(600):
@@ -94,11 +115,14 @@ class FailoverIT {
         Path counter = Files.writeString(dir.resolve("counter.py"), COUNTER);
         Path client = Files.writeString(dir.resolve("client.py"), CLIENT);
         Path trigger = dir.resolve("recovered");
+        String marker = "svcmove-marker-" + UUID.randomUUID();
         boolean n1Dead = false;
         try {
             ok(bed.svcmove(n1, "run", name, "--vip", vip + "/" + bed.prefixLength(), "--dns", name, "--checkpoint-every", "4s",
-                    "--", "python3", "-u", counter.toString()));
+                    "--", "python3", "-u", counter.toString(), marker));
             awaitListening(bed, vip);
+            assertEquals(marker, ok(bed.exec(bed.client(), SHORT, "python3", client.toString(), vip, "0")).stdout().trim(),
+                    "the service holds its marker");
             assertEquals("1 2 3 4 5", ok(bed.exec(bed.client(), SHORT, "python3", client.toString(), host, "5")).stdout().trim());
             CompletableFuture<ExecResult> held = CompletableFuture.supplyAsync(() -> bed.exec(bed.client(), Duration.ofSeconds(120),
                     "python3", client.toString(), vip, "3", trigger.toString()));
@@ -110,11 +134,16 @@ class FailoverIT {
             long afterHeld = System.currentTimeMillis();
             JsonNode checkpoint = awaitCheckpointAfter(bed, n1, name, afterHeld);
             assertEquals(n2, checkpoint.path("keeper").asText(), "the keeper: n1's first peer, in " + checkpoint);
+            assertKeptEncrypted(bed, n2, name, marker, List.of(n1, n3));
             // Served after the checkpoint: lost with the node.
             assertEquals("9 10 11 12", ok(bed.exec(bed.client(), SHORT, "python3", client.toString(), vip, "4")).stdout().trim());
 
             killNode(bed, n1, name);
             n1Dead = true;
+            ExecResult onKeeper = bed.svcmove(n2, "recover", name);
+            assertEquals(3, onKeeper.exitCode(), "the keeper cannot open what it keeps:\n" + onKeeper.describe());
+            assertTrue(onKeeper.stderr().contains("is sealed to " + n1 + ", " + n3 + ", not to " + n2)
+                    && onKeeper.stderr().contains("--on " + n3), onKeeper.describe());
             ExecResult rec = bed.svcmove(n2, "recover", name, "--on", n3, "--json");
             assertEquals(0, rec.exitCode(), "recover on " + n3 + ":\n" + rec.describe());
             JsonNode r = JSON.readTree(rec.stdout());
@@ -126,6 +155,8 @@ class FailoverIT {
             // The same name and VIP; the state of the checkpoint (8), not the last served (12).
             assertEquals("9", ok(bed.exec(bed.client(), SHORT, "python3", client.toString(), host, "1")).stdout().trim(),
                     "the first answer after recovery, by the DNS name");
+            assertEquals(marker, ok(bed.exec(bed.client(), SHORT, "python3", client.toString(), vip, "0")).stdout().trim(),
+                    "the recovered service holds its marker");
             Files.writeString(trigger, "");
             ExecResult heldOut = held.get(60, TimeUnit.SECONDS);
             assertTrue(heldOut.stdout().startsWith("6 7 8\nafter: closed"), "the connection open at the checkpoint comes back closed:\n"
@@ -160,6 +191,51 @@ class FailoverIT {
         }
     }
 
+    /** A byte of the checkpoint changed on the keeper's disk: recover refuses it, naming the service, keeper and file, and starts nothing. */
+    @Test
+    void aTamperedCheckpointIsRefused(TestBed bed) throws Exception {
+        String n1 = bed.nodes().get(0);
+        String n2 = bed.nodes().get(1);
+        String n3 = bed.nodes().get(2);
+        String vip = bed.nextVip();
+        String name = "ftbad";
+        Path dir = Files.createTempDirectory("failover-it");
+        Path counter = Files.writeString(dir.resolve("counter.py"), COUNTER);
+        Path kept = stateDir(bed, n2).resolve("checkpoints").resolve(name);
+        boolean n1Dead = false;
+        try {
+            ok(bed.svcmove(n1, "run", name, "--vip", vip + "/" + bed.prefixLength(), "--checkpoint-every", "1h",
+                    "--", "python3", "-u", counter.toString()));
+            awaitCheckpointAfter(bed, n1, name, 0);
+            killNode(bed, n1, name);
+            n1Dead = true;
+            Path pages;
+            try (Stream<Path> files = Files.list(kept)) {
+                pages = files.filter(f -> f.getFileName().toString().startsWith("pages-")).max(Comparator.comparingLong(f -> f.toFile().length()))
+                        .orElseThrow(() -> new AssertionError("no pages image in " + kept));
+            }
+            byte[] b = Files.readAllBytes(pages);
+            b[b.length / 2] ^= 0x01;
+            Files.write(pages, b);
+
+            ExecResult rec = bed.svcmove(n2, "recover", name, "--on", n3);
+            assertEquals(3, rec.exitCode(), "refused:\n" + rec.describe());
+            assertTrue(rec.stderr().contains("the checkpoint of " + name + " kept on " + n2 + " does not authenticate")
+                    && rec.stderr().contains(pages.getFileName() + ": chunk "), rec.describe());
+            assertFalse(ok(bed.execOutside(SHORT, "ip", "netns", "list")).stdout().contains(n3 + "." + name),
+                    "no cell of " + name + " on " + n3);
+            assertFalse(hasRecord(bed, n3, name), "no record of " + name + " on " + n3);
+        } finally {
+            if (n1Dead) {
+                Agents.start(bed, n1, Agents.of(bed, n1).config());
+            }
+            bed.svcmove(n1, "stop", name);
+            deleteCheckpoint(kept);
+            Files.deleteIfExists(counter);
+            Files.deleteIfExists(dir);
+        }
+    }
+
     @Test
     void recoverWithoutACheckpointSaysSo(TestBed bed) throws Exception {
         String n2 = bed.nodes().get(1);
@@ -182,6 +258,52 @@ class FailoverIT {
         } finally {
             bed.svcmove(n2, "stop", "ftocf");
         }
+    }
+
+    /**
+     * What KEEPER's disk holds of NAME's checkpoint, read with plain tools: files, none of which
+     * shows MARKER (held many times over in the service's memory, and on its command line), and a
+     * record saying the key is sealed to RECIPIENTS and not to the keeper.
+     */
+    private static void assertKeptEncrypted(TestBed bed, String keeper, String name, String marker, List<String> recipients)
+            throws IOException {
+        Path state = stateDir(bed, keeper);
+        Path kept = state.resolve("checkpoints").resolve(name);
+        ExecResult files = ok(bed.execOutside(SHORT, "find", "-L", kept.toString(), "-type", "f", "-size", "+0"));
+        assertTrue(files.stdout().lines().count() >= 3 && files.stdout().contains("pages-"), "the checkpoint's files on " + keeper
+                + ":\n" + files.describe());
+        ExecResult grep = bed.execOutside(SHORT, "grep", "-r", "-a", "-c", "-F", marker, state.toString());
+        assertEquals(1, grep.exitCode(), "grep finds the marker nowhere under " + state + " (exit 1, not 0 or 2):\n" + grep.describe());
+        ExecResult big = ok(bed.execOutside(SHORT, "du", "-sbL", kept.toString()));
+        System.out.printf("checkpoint on %s: %s files, %s bytes, no marker%n", keeper, files.stdout().lines().count(),
+                big.stdout().split("\\s+")[0]);
+        JsonNode meta = JSON.readTree(kept.resolve("svcmove-checkpoint.json").toFile());
+        List<String> sealedTo = new ArrayList<>();
+        meta.path("sealed_to").forEach(n -> sealedTo.add(n.path("node").asText()));
+        assertEquals(recipients, sealedTo, "whom the key is sealed to, in " + meta);
+        assertEquals(1, meta.path("format").asInt(), "format in " + meta);
+    }
+
+    /** The keeper forgets a checkpoint the test left (a dead record's stop keeps them). */
+    private static void deleteCheckpoint(Path link) throws IOException {
+        if (!Files.isSymbolicLink(link)) {
+            return;
+        }
+        Path target = link.resolveSibling(Files.readSymbolicLink(link));
+        Files.delete(link);
+        try (Stream<Path> files = Files.list(target)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.delete(f);
+            }
+        }
+        Files.delete(target);
+    }
+
+    /** NODE's agent's state_dir, from its agent.toml. */
+    private static Path stateDir(TestBed bed, String node) throws IOException {
+        Matcher m = Pattern.compile("(?m)^state_dir = \"([^\"]+)\"").matcher(Files.readString(Path.of(Agents.of(bed, node).config())));
+        assertTrue(m.find(), "no state_dir in " + node + "'s agent.toml");
+        return Path.of(m.group(1));
     }
 
     private static ExecResult ok(ExecResult r) {
