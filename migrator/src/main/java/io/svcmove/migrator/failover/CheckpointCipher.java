@@ -166,7 +166,7 @@ final class CheckpointCipher {
     /**
      * Encrypts every regular file of {@code plain} into {@code sealed} (same names), deleting each
      * plaintext file once encrypted, then writes the sealed manifest: {@code record} plus the list
-     * of files. Returns the names of the files encrypted.
+     * of files ({@code images}). Returns the names of the files encrypted.
      */
     static Set<String> encryptDir(SecretKey dataKey, Path plain, Path sealed, ObjectNode record) throws IOException {
         Files.createDirectories(sealed);
@@ -184,7 +184,7 @@ final class CheckpointCipher {
             names.add(name);
         }
         ObjectNode manifest = record.deepCopy();
-        names.forEach(manifest.putArray("files")::add);
+        names.forEach(manifest.putArray("images")::add);
         try (OutputStream out = Files.newOutputStream(sealed.resolve(MANIFEST), StandardOpenOption.CREATE_NEW)) {
             encrypt(dataKey, MANIFEST, new ByteArrayInputStream(ControlMessage.JSON.writeValueAsBytes(manifest)), out);
         }
@@ -209,7 +209,7 @@ final class CheckpointCipher {
         }
         JsonNode manifest = ControlMessage.JSON.readTree(manifestBytes.toByteArray());
         Set<String> listed = new TreeSet<>();
-        manifest.path("files").forEach(n -> listed.add(n.asText()));
+        manifest.path("images").forEach(n -> listed.add(n.asText()));
         Set<String> present = new TreeSet<>();
         for (Path f : regularFiles(sealed)) {
             present.add(f.getFileName().toString());
