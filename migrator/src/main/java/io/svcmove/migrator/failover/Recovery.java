@@ -298,7 +298,8 @@ public final class Recovery {
             return ControlMessage.JSON.createObjectNode().put("name", name).put("node", config.node()).put("vip", svc.vip())
                     .put("pid", r.pid()).put("keeper", keeper).put("checkpoint_taken_at", manifest.path("taken_at").asLong())
                     .put("checkpoint_age_ms", age).put("checkpoint_bytes", found.path("bytes").asLong())
-                    .put("fetch_ms", fetchNanos / 1e6).put("decrypt_ms", openNanos / 1e6).put("restore_ms", r.elapsed().toMillis()).put("total_ms", total / 1e6);
+                    .put("fetch_ms", fetchNanos / 1e6).put("decrypt_ms", openNanos / 1e6).put("restore_ms", r.elapsed().toMillis())
+                    .put("total_ms", total / 1e6);
         } catch (ControlException e) {
             if (e.outcome() != Outcome.FAILED) {
                 images.close();

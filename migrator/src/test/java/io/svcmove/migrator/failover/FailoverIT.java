@@ -191,24 +191,26 @@ class FailoverIT {
         }
     }
 
-    /** A byte of the checkpoint changed on the keeper's disk: recover refuses it, naming the service, keeper and file, and starts nothing. */
+    /**
+     * A byte of the checkpoint changed on the keeper's disk: recover refuses it, naming the service,
+     * the keeper and the file, and starts nothing.
+     */
     @Test
     void aTamperedCheckpointIsRefused(TestBed bed) throws Exception {
-        String n1 = bed.nodes().get(0);
-        String n2 = bed.nodes().get(1);
-        String n3 = bed.nodes().get(2);
-        String vip = bed.nextVip();
+        List<String> nodes = bed.nodes();
+        String source = nodes.get(0);
+        String keeper = nodes.get(1);
+        String target = nodes.get(2);
         String name = "ftbad";
-        Path dir = Files.createTempDirectory("failover-it");
-        Path counter = Files.writeString(dir.resolve("counter.py"), COUNTER);
-        Path kept = stateDir(bed, n2).resolve("checkpoints").resolve(name);
-        boolean n1Dead = false;
+        Path counter = Files.writeString(Files.createTempFile("failover-it", ".py"), COUNTER);
+        Path kept = stateDir(bed, keeper).resolve("checkpoints").resolve(name);
+        boolean sourceDead = false;
         try {
-            ok(bed.svcmove(n1, "run", name, "--vip", vip + "/" + bed.prefixLength(), "--checkpoint-every", "1h",
+            ok(bed.svcmove(source, "run", name, "--vip", bed.nextVip() + "/" + bed.prefixLength(), "--checkpoint-every", "1h",
                     "--", "python3", "-u", counter.toString()));
-            awaitCheckpointAfter(bed, n1, name, 0);
-            killNode(bed, n1, name);
-            n1Dead = true;
+            awaitCheckpointAfter(bed, source, name, 0);
+            killNode(bed, source, name);
+            sourceDead = true;
             Path pages;
             try (Stream<Path> files = Files.list(kept)) {
                 pages = files.filter(f -> f.getFileName().toString().startsWith("pages-")).max(Comparator.comparingLong(f -> f.toFile().length()))
@@ -218,21 +220,20 @@ class FailoverIT {
             b[b.length / 2] ^= 0x01;
             Files.write(pages, b);
 
-            ExecResult rec = bed.svcmove(n2, "recover", name, "--on", n3);
+            ExecResult rec = bed.svcmove(keeper, "recover", name, "--on", target);
             assertEquals(3, rec.exitCode(), "refused:\n" + rec.describe());
-            assertTrue(rec.stderr().contains("the checkpoint of " + name + " kept on " + n2 + " does not authenticate")
+            assertTrue(rec.stderr().contains("the checkpoint of " + name + " kept on " + keeper + " does not authenticate")
                     && rec.stderr().contains(pages.getFileName() + ": chunk "), rec.describe());
-            assertFalse(ok(bed.execOutside(SHORT, "ip", "netns", "list")).stdout().contains(n3 + "." + name),
-                    "no cell of " + name + " on " + n3);
-            assertFalse(hasRecord(bed, n3, name), "no record of " + name + " on " + n3);
+            assertFalse(ok(bed.execOutside(SHORT, "ip", "netns", "list")).stdout().contains(target + "." + name),
+                    "no cell of " + name + " on " + target);
+            assertFalse(hasRecord(bed, target, name), "no record of " + name + " on " + target);
         } finally {
-            if (n1Dead) {
-                Agents.start(bed, n1, Agents.of(bed, n1).config());
+            if (sourceDead) {
+                Agents.start(bed, source, Agents.of(bed, source).config());
             }
-            bed.svcmove(n1, "stop", name);
+            bed.svcmove(source, "stop", name);
             deleteCheckpoint(kept);
             Files.deleteIfExists(counter);
-            Files.deleteIfExists(dir);
         }
     }
 
