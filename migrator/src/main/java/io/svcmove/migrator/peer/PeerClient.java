@@ -30,6 +30,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -97,6 +98,13 @@ public final class PeerClient implements AutoCloseable {
         if (old != null && !old.equals(address)) {
             drop(node, "its address changed to " + PeerEvents.address(address));
         }
+    }
+
+    /** The certificate {@code node} proved itself with on the connection open to it now, if one is. */
+    public Optional<X509Certificate> certificate(String node) {
+        CompletableFuture<PeerConnection> c = connections.get(node);
+        return c == null || !c.isDone() || c.isCompletedExceptionally() ? Optional.empty()
+                : Optional.ofNullable(c.join().channel.attr(PeerEvents.PEER_CERT).get());
     }
 
     /** The peers as they are now (after reloads), by name. */
