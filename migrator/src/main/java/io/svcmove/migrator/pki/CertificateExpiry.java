@@ -39,8 +39,9 @@ public final class CertificateExpiry {
             return Optional.empty();
         }
         Instant notAfter = cert.getNotAfter().toInstant();
+        long days = daysLeft(cert, now);
         String when = expired(cert, now) ? "expired on " + notAfter
-                : "expires on " + notAfter + " (in " + daysLeft(cert, now) + " days)";
+                : "expires on " + notAfter + (days == 0 ? " (within a day)" : " (in " + days + (days == 1 ? " day)" : " days)"));
         return Optional.of("the certificate of " + node + " " + when + ": " + renewal(node));
     }
 

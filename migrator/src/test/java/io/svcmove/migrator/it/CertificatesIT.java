@@ -106,7 +106,7 @@ class CertificatesIT {
             Wait.until(It.SHORT, "node3 holds no connection to node1's peer port", () -> !connectedFrom(bed, n1, port, bed.address(n3)));
 
             JsonNode fromN3 = It.JSON.readTree(bed.svcmove(n3, "nodes", "--json").requireOk().stdout());
-            JsonNode n1Seen = entry(fromN3, n1);
+            JsonNode n1Seen = It.nodeIn(fromN3, n1);
             assertFalse(n1Seen.path("reachable").asBoolean(), fromN3.toString());
             assertTrue(n1Seen.path("error").asText().contains("refused this node's certificate"), n1Seen.toString());
             String after = Agents.logSince(bed, n1, mark);
@@ -188,14 +188,5 @@ class CertificatesIT {
         Map<String, Boolean> m = new HashMap<>();
         nodes.path("nodes").forEach(n -> m.put(n.path("node").asText(), n.path("reachable").asBoolean()));
         return m;
-    }
-
-    private static JsonNode entry(JsonNode nodes, String node) {
-        for (JsonNode n : nodes.path("nodes")) {
-            if (n.path("node").asText().equals(node)) {
-                return n;
-            }
-        }
-        throw new AssertionError(node + " is not listed: " + nodes);
     }
 }
