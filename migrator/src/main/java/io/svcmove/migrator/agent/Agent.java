@@ -38,13 +38,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BiConsumer;
 import java.util.function.UnaryOperator;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,15 +70,28 @@ public final class Agent {
         }
     }
 
-    public static void run(AgentConfig config, String version) throws Exception {
-        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.svcmove")).setLevel(Level.INFO);
-        requireNodeMountNamespace();
+    /** This node's key and certificates as {@code config}'s [tls] names them, checked. */
+    static NodeIdentity identity(AgentConfig config) throws IOException {
         if (config.tls() == null || config.listen() == null) {
             throw new ControlException(Outcome.USAGE, "the configuration needs 'listen' and a [tls] section (ca, cert, key):"
                     + " agents only talk to peers over mutual TLS; make the certificates with 'svcmove cert'");
         }
-        NodeIdentity identity = NodeIdentity.load(config.node(), Path.of(config.tls().key()), Path.of(config.tls().cert()),
+        return NodeIdentity.load(config.node(), Path.of(config.tls().key()), Path.of(config.tls().cert()),
                 Path.of(config.tls().ca()));
+    }
+
+    /** Where each of {@code config}'s [[peers]] listens, by name. */
+    static Map<String, InetSocketAddress> peerAddresses(AgentConfig config) {
+        Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
+        config.peers().forEach(p -> addresses.put(p.name(), address(p.address())));
+        return addresses;
+    }
+
+    /** Runs the agent {@code config} (read from {@code file}, which SIGHUP reads again) describes, until SIGTERM. */
+    public static void run(Path file, AgentConfig config, String version) throws Exception {
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.svcmove")).setLevel(Level.INFO);
+        requireNodeMountNamespace();
+        NodeIdentity identity = identity(config);
         Criu criu = null;
         String criuVersion = null;
         KernelCache.prepare();
@@ -107,13 +118,12 @@ public final class Agent {
             t.setDaemon(true);
             return t;
         });
-        Map<String, InetSocketAddress> peerAddresses = new LinkedHashMap<>();
-        config.peers().forEach(p -> peerAddresses.put(p.name(), address(p.address())));
-        Set<String> peerNames = config.peers().stream().map(AgentConfig.Peer::name).collect(Collectors.toSet());
+        Map<String, InetSocketAddress> peerAddresses = peerAddresses(config);
 
         try (ArpAnnouncer announcer = new ArpAnnouncer();
                 PeerClient peers = new PeerClient(identity, peerAddresses, work);
-                PeerServer server = new PeerServer(identity, peerNames::contains, work)) {
+                PeerServer server = new PeerServer(identity, peerAddresses::containsKey, work)) {
+            ConfigReload reload = new ConfigReload(file, config, identity, server, peers);
             FaultInjection faults = FaultInjection.fromEnvironment();
             IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criu == null ? null : Installation.criu(),
                     criuVersion, announcer, launcher, peers, faults);
@@ -122,7 +132,7 @@ public final class Agent {
             PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
             AgentMetrics metrics = new AgentMetrics(version);
             Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks, faults, metrics);
-            Nodes nodes = new Nodes(config, registry, criuVersion, peers, clocks);
+            Nodes nodes = new Nodes(config, reload, registry, criuVersion, peers, clocks);
             DnsSync dnsSync = new DnsSync(config, registry, peers);
             Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
             CheckpointStore checkpointStore = new CheckpointStore(Path.of(config.stateDir()), peers);
@@ -151,7 +161,8 @@ public final class Agent {
                 return failover != null ? failover : incoming.imagesFor(transferId);
             });
             server.bind(address(config.listen()));
-            log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerNames);
+            log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerAddresses.keySet());
+            reload.onHangup();
             moves.unfinished().start();
             new StaleRecords(config, services, peers, Duration.ofSeconds(15), 20).start();
 
@@ -166,7 +177,9 @@ public final class Agent {
                 log.info("metrics on http://{}/metrics", config.metrics().listen());
             }
             CountDownLatch stopped = new CountDownLatch(1);
-            try (checkpoints; metrics; probe;
+            CertificateWatch certificates = new CertificateWatch(reload::config, reload::identity, peers);
+            certificates.start();
+            try (checkpoints; metrics; probe; certificates;
                     ControlServer control = new ControlServer(Path.of(config.socket()), Map.ofEntries(
                     op("run", (req, events) -> services.run(req)),
                     op("stop", (req, events) -> {
@@ -187,7 +200,7 @@ public final class Agent {
                     op("status", (req, events) -> checkpoints.annotate(services.status(req), checkpointStore)),
                     op("recover", (req, events) -> recovery.recover(req)),
                     op("move", (req, events) -> moves.move(req, events::send)),
-                    op("moves", (req, events) -> PeerAnswers.fromAll(config, peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
+                    op("moves", (req, events) -> PeerAnswers.fromAll(reload.config(), peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
                             moves.inFlight(config.node(), req), UnaryOperator.identity())),
                     op("cancel", (req, events) -> moves.cancel(req)),
                     op("check", (req, events) -> moves.check(req)),

@@ -6,26 +6,32 @@ import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.pki.CertificateExpiry;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 
 /** `svcmove nodes`: this node and each peer, reachable or not, with what a move needs to match. */
 final class Nodes {
     private static final Duration ASK = Duration.ofSeconds(3);
 
     private final AgentConfig config;
+    private final ConfigReload reload;
     private final ServiceRegistry registry;
     private final String criuVersion;
     private final PeerClient peers;
     private final Draining draining;
     private final PeerClocks clocks;
 
-    Nodes(AgentConfig config, ServiceRegistry registry, String criuVersion, PeerClient peers, PeerClocks clocks) {
+    Nodes(AgentConfig config, ConfigReload reload, ServiceRegistry registry, String criuVersion, PeerClient peers,
+            PeerClocks clocks) {
         this.config = config;
+        this.reload = reload;
         this.registry = registry;
         this.criuVersion = criuVersion;
         this.peers = peers;
@@ -33,14 +39,22 @@ final class Nodes {
         this.clocks = clocks;
     }
 
-    /** This node's own answer, to the CLI and to peers; free memory and load are what drain places services by. */
+    /**
+     * This node's own answer, to the CLI and to peers; free memory and load are what drain places
+     * services by; its certificate's end is what the operator must renew it before.
+     */
     JsonNode self(String from, JsonNode req) throws IOException {
+        X509Certificate cert = reload.identity().certificate();
+        Instant now = Instant.now();
         return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true)
                 .put("address", config.listen()).put("kernel", Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip())
                 .put("criu", criuVersion == null ? "missing" : criuVersion).put("services", registry.all().size())
                 .put("mem_available_bytes", memAvailable()).put("load1", Double.parseDouble(
                         Files.readString(Path.of("/proc/loadavg")).split(" ")[0]))
-                .put("cpus", Runtime.getRuntime().availableProcessors()).put("draining", draining.on());
+                .put("cpus", Runtime.getRuntime().availableProcessors()).put("draining", draining.on())
+                .put("certificate_not_after", cert.getNotAfter().toInstant().toString())
+                .put("certificate_days_left", CertificateExpiry.daysLeft(cert, now))
+                .put("certificate_expires_soon", CertificateExpiry.expiresSoon(cert, now));
     }
 
     private static long memAvailable() throws IOException {
@@ -53,7 +67,7 @@ final class Nodes {
     }
 
     JsonNode all(JsonNode req) throws IOException {
-        return PeerAnswers.fromAll(config, peers, "node.info", ASK, self(config.node(), req), this::withClock);
+        return PeerAnswers.fromAll(reload.config(), peers, "node.info", ASK, self(config.node(), req), this::withClock);
     }
 
     /** A reachable peer's clocks minus this node's (wall, monotonic, boot-time), each ± the uncertainty. */

@@ -29,7 +29,10 @@ final class AgentCommand implements Command {
                 The agent keeps the node's services: it starts and stops their cells, re-adopts them
                 after a restart (state under state_dir), listens for the CLI on its socket (root only)
                 and for its peers on 'listen' (mutual TLS with the cluster's certificates). It logs to
-                standard error; stop it with SIGTERM: the services keep running.
+                standard error; stop it with SIGTERM: the services keep running. SIGHUP (systemctl reload
+                svcmove-agent) reads the configuration again and applies its [[peers]] and [tls] at once:
+                connections of peers no longer listed, or whose certificate no longer passes, are closed;
+                a file that does not load is refused and the running configuration kept.
                 """;
     }
 
@@ -46,7 +49,7 @@ final class AgentCommand implements Command {
         } catch (AgentConfig.ConfigException e) {
             throw new ControlException(Outcome.USAGE, e.getMessage());
         }
-        Agent.run(config, Svcmove.version());
+        Agent.run(cli.configFile(), config, Svcmove.version());
         return 0;
     }
 }

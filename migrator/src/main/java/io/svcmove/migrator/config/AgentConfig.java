@@ -100,6 +100,11 @@ public record AgentConfig(
         hooks = hooks == null ? new Hooks(null, null) : hooks;
     }
 
+    /** This configuration with another {@code [[peers]]} and {@code [tls]}: what a reload changes in a running agent. */
+    public AgentConfig withPeersAndTls(List<Peer> newPeers, Tls newTls) {
+        return new AgentConfig(node, listen, socket, stateDir, logDir, iface, newTls, dns, move, hooks, metrics, newPeers);
+    }
+
     /** The file named by --config, else $SVCMOVE_CONFIG, else the standard path. */
     public static Path locate(String fromOption) {
         if (fromOption != null) {

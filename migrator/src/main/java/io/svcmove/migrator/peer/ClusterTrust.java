@@ -1,5 +1,6 @@
 package io.svcmove.migrator.peer;
 
+import io.svcmove.migrator.pki.CertificateExpiry;
 import io.svcmove.migrator.pki.ClusterPki;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
@@ -31,33 +32,50 @@ final class ClusterTrust extends X509ExtendedTrustManager {
         }
     }
 
-    private final X509Certificate ca;
-    private final Predicate<String> acceptName;
-    private final String nameRule;
-
     /**
-     * @param nameRule completes "certificate names node 'x', ..." when {@code acceptName} says no
+     * Which CA signs, and which node names pass: replaced whole on reload. {@code nameRule}
+     * completes "certificate names node 'x', ..." when {@code acceptName} says no.
      */
-    ClusterTrust(X509Certificate ca, Predicate<String> acceptName, String nameRule) {
-        this.ca = ca;
-        this.acceptName = acceptName;
-        this.nameRule = nameRule;
+    record Rules(X509Certificate ca, Predicate<String> acceptName, String nameRule) {}
+
+    private volatile Rules rules;
+
+    ClusterTrust(Rules rules) {
+        this.rules = rules;
+    }
+
+    /** Later handshakes (those under way included) and {@link #check} follow {@code next}. */
+    void update(Rules next) {
+        rules = next;
+    }
+
+    /** Checks a client certificate, e.g. one of a connection already open, against the rules of now. */
+    void checkClient(X509Certificate cert) throws Refused {
+        check(new X509Certificate[] {cert}, CLIENT_AUTH);
+    }
+
+    /** Checks a server certificate against the rules of now. */
+    void checkServer(X509Certificate cert) throws Refused {
+        check(new X509Certificate[] {cert}, SERVER_AUTH);
     }
 
     void check(X509Certificate[] chain, String purpose) throws Refused {
         if (chain == null || chain.length == 0) {
             throw new Refused("no certificate presented");
         }
+        Rules r = rules;
         X509Certificate leaf = chain[0];
         try {
-            leaf.verify(ca.getPublicKey());
+            leaf.verify(r.ca().getPublicKey());
         } catch (GeneralSecurityException e) {
             throw new Refused("certificate not signed by the cluster CA (issuer: " + leaf.getIssuerX500Principal().getName() + ")");
         }
+        String name = ClusterPki.commonName(leaf);
         try {
             leaf.checkValidity();
         } catch (CertificateExpiredException e) {
-            throw new Refused("certificate expired on " + leaf.getNotAfter().toInstant());
+            throw new Refused("the certificate of " + (name == null ? "this peer" : name) + " expired on "
+                    + leaf.getNotAfter().toInstant() + ": " + CertificateExpiry.renewal(name == null ? "NODE" : name));
         } catch (CertificateNotYetValidException e) {
             throw new Refused("certificate not valid before " + leaf.getNotBefore().toInstant() + " (check the clocks)");
         }
@@ -74,9 +92,8 @@ final class ClusterTrust extends X509ExtendedTrustManager {
             throw new Refused("certificate not issued for TLS " + (purpose.equals(CLIENT_AUTH) ? "client" : "server")
                     + " use: issue it with `svcmove cert node`");
         }
-        String name = ClusterPki.commonName(leaf);
-        if (name == null || !acceptName.test(name)) {
-            throw new Refused("certificate names node '" + name + "', " + nameRule);
+        if (name == null || !r.acceptName().test(name)) {
+            throw new Refused("certificate names node '" + name + "', " + r.nameRule());
         }
     }
 

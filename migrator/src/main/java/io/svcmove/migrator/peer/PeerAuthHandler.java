@@ -1,12 +1,17 @@
 package io.svcmove.migrator.peer;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.svcmove.migrator.pki.CertificateExpiry;
 import io.svcmove.migrator.pki.ClusterPki;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,18 +41,40 @@ final class PeerAuthHandler extends ChannelInboundHandlerAdapter {
             refuse(ctx, done.cause());
             return;
         }
-        String node;
+        X509Certificate cert;
         try {
             Certificate[] chain = ctx.pipeline().get(SslHandler.class).engine().getSession().getPeerCertificates();
-            node = ClusterPki.commonName((X509Certificate) chain[0]);
+            cert = (X509Certificate) chain[0];
         } catch (SSLPeerUnverifiedException e) {
             refuse(ctx, e);
             return;
         }
+        String node = ClusterPki.commonName(cert);
         ctx.channel().attr(PeerEvents.PEER_NODE).set(node);
+        ctx.channel().attr(PeerEvents.PEER_CERT).set(cert);
+        closeAtExpiry(ctx.channel(), node, cert);
         ctx.pipeline().remove(this);
         ctx.fireUserEventTriggered(evt);
         ctx.fireUserEventTriggered(new PeerEvents.Authenticated(node));
+    }
+
+    /**
+     * The handshake checked the certificate once; a connection may outlive it. It is closed when the
+     * certificate expires, and the warning of an expiry within 30 days is given as it opens.
+     */
+    private static void closeAtExpiry(Channel ch, String node, X509Certificate cert) {
+        Instant now = Instant.now();
+        CertificateExpiry.warning(node, cert, now).ifPresent(LOG::warn);
+        long delay = Math.max(0, cert.getNotAfter().getTime() - now.toEpochMilli());
+        ScheduledFuture<?> expiry = ch.eventLoop().schedule(() -> {
+            String why = "the certificate of " + node + " expired on " + cert.getNotAfter().toInstant() + ": "
+                    + CertificateExpiry.renewal(node);
+            PeerEvents.recordCause(ch, new PeerException(why));
+            LOG.warn("closing connection with {}: {}", PeerEvents.describe(ch), why);
+            ch.close();
+        }, delay, TimeUnit.MILLISECONDS);
+        // Else the task would hold the channel until the certificate's end, years after it closed.
+        ch.closeFuture().addListener(f -> expiry.cancel(false));
     }
 
     /** Before authentication every error is a refusal, logged once. */

@@ -25,10 +25,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -41,6 +43,8 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The calling side of the agents' channel: one TLS connection per peer, opened on first use and
@@ -62,7 +66,8 @@ public final class PeerClient implements AutoCloseable {
     static final Duration CONTROL_TIMEOUT = Duration.ofSeconds(30);
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(1 << 20, 4 << 20);
 
-    private final NodeIdentity identity;
+    private static final Logger LOG = LoggerFactory.getLogger(PeerClient.class);
+    private volatile NodeIdentity identity;
     private final Map<String, InetSocketAddress> peers;
     private final Executor executor;
     private final int protocol;
@@ -91,10 +96,58 @@ public final class PeerClient implements AutoCloseable {
     public void setPeer(String node, InetSocketAddress address) {
         InetSocketAddress old = peers.put(node, address);
         if (old != null && !old.equals(address)) {
-            CompletableFuture<PeerConnection> c = connections.remove(node);
-            if (c != null) {
-                c.thenAccept(conn -> conn.channel.close());
+            drop(node, "its address changed to " + PeerEvents.address(address));
+        }
+    }
+
+    /** The certificate {@code node} proved itself with on the connection open to it now, if one is. */
+    public Optional<X509Certificate> certificate(String node) {
+        CompletableFuture<PeerConnection> c = connections.get(node);
+        return c == null || !c.isDone() || c.isCompletedExceptionally() ? Optional.empty()
+                : Optional.ofNullable(c.join().channel.attr(PeerEvents.PEER_CERT).get());
+    }
+
+    /** The peers as they are now (after reloads), by name. */
+    public Map<String, InetSocketAddress> peers() {
+        return Map.copyOf(peers);
+    }
+
+    /**
+     * Takes a new identity and peer list (same node name) without a restart: the next connections
+     * use them; an open connection to a node no longer listed, or whose certificate the new CA does
+     * not verify, is closed, with a log line naming the node and why.
+     */
+    public void reload(NodeIdentity next, Map<String, InetSocketAddress> nextPeers) {
+        if (!next.name().equals(identity.name())) {
+            throw new IllegalArgumentException("this agent is " + identity.name() + ", not " + next.name());
+        }
+        identity = next;
+        tls.clear();
+        for (String node : List.copyOf(peers.keySet())) {
+            if (!nextPeers.containsKey(node) && peers.remove(node) != null) {
+                drop(node, "it is no longer in [[peers]]");
             }
+        }
+        nextPeers.forEach(this::setPeer);
+        connections.forEach((node, f) -> f.thenAccept(conn -> {
+            X509Certificate cert = conn.channel.attr(PeerEvents.PEER_CERT).get();
+            try {
+                new ClusterTrust(PeerTls.clientRules(next, node)).checkServer(cert);
+            } catch (ClusterTrust.Refused e) {
+                drop(node, "no longer accepted after reload: " + e.getMessage());
+            }
+        }));
+    }
+
+    /** Closes the connection to {@code node}, if there is one or one is being made, saying why to its callers and the log. */
+    private void drop(String node, String why) {
+        CompletableFuture<PeerConnection> c = connections.remove(node);
+        if (c != null) {
+            c.thenAccept(conn -> {
+                PeerEvents.recordCause(conn.channel, new PeerException(why));
+                LOG.warn("closing connection to {}: {}", conn.who(), why);
+                conn.channel.close();
+            });
         }
     }
 
@@ -263,12 +316,13 @@ public final class PeerClient implements AutoCloseable {
     }
 
     private CompletableFuture<PeerConnection> open(String node, InetSocketAddress address) {
-        PeerConnection conn = new PeerConnection(node, address, executor);
+        NodeIdentity id = identity;
+        PeerConnection conn = new PeerConnection(node, address, executor, id.certificate());
         SslContext ctx;
         try {
             ctx = tls.computeIfAbsent(node, n -> {
                 try {
-                    return PeerTls.client(identity, n);
+                    return PeerTls.client(id, n);
                 } catch (SSLException e) {
                     throw new UncheckedIOException(e);
                 }
@@ -287,7 +341,7 @@ public final class PeerClient implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         conn.channel = ch;
-                        PeerPipeline.init(ch, false, ctx, identity.name(), protocol, ReplyDispatcher.INSTANCE);
+                        PeerPipeline.init(ch, false, ctx, id.name(), protocol, ReplyDispatcher.INSTANCE);
                     }
                 });
         CompletableFuture<PeerConnection> ready = conn.ready;

@@ -3,9 +3,13 @@ package io.svcmove.migrator.peer;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.svcmove.migrator.pki.CertificateExpiry;
+import io.svcmove.migrator.pki.ClusterPki;
 import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,6 +23,8 @@ final class PeerConnection {
     private final String node;
     private final InetSocketAddress address;
     private final Executor executor;
+    /** This node's certificate as the connection presents it: a refusal may be its expiry. */
+    private final X509Certificate own;
     private final AtomicLong ids = new AtomicLong();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final Object writability = new Object();
@@ -28,10 +34,11 @@ final class PeerConnection {
 
     private record Pending(String type, CompletableFuture<JsonNode> future) {}
 
-    PeerConnection(String node, InetSocketAddress address, Executor executor) {
+    PeerConnection(String node, InetSocketAddress address, Executor executor, X509Certificate own) {
         this.node = node;
         this.address = address;
         this.executor = executor;
+        this.own = own;
     }
 
     /** "node2 (198.18.0.12:7301)", how errors name the peer. */
@@ -128,6 +135,11 @@ final class PeerConnection {
         }
         if (has(cause, ClusterTrust.Refused.class)) {
             return new PeerException(who() + " is not trusted: " + msg, cause);
+        }
+        if (has(cause, SSLException.class) && PeerTls.isRefusalAlert(msg) && CertificateExpiry.expired(own, Instant.now())) {
+            String self = ClusterPki.commonName(own);
+            return new PeerException(who() + " refused this node's certificate, which expired on " + own.getNotAfter().toInstant()
+                    + ": " + CertificateExpiry.renewal(self), cause);
         }
         if (has(cause, SSLException.class) && PeerTls.isRefusalAlert(msg)) {
             return new PeerException(who() + " refused this node's certificate: is this node in its peer list,"

@@ -4,11 +4,14 @@ import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.security.cert.X509Certificate;
 
 /** Pipeline events and channel attributes that the peer handlers share. */
 final class PeerEvents {
     /** The node named by the peer's verified certificate; set once TLS succeeds. */
     static final AttributeKey<String> PEER_NODE = AttributeKey.valueOf("svcmove.peerNode");
+    /** The peer's verified certificate; set with {@link #PEER_NODE}, checked again on reload. */
+    static final AttributeKey<X509Certificate> PEER_CERT = AttributeKey.valueOf("svcmove.peerCert");
     /** Why the channel is being closed, for whoever waits on it (the client's callers). */
     static final AttributeKey<Throwable> CLOSE_CAUSE = AttributeKey.valueOf("svcmove.closeCause");
 

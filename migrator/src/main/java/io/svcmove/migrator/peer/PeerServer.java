@@ -6,12 +6,16 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.svcmove.migrator.pki.NodeIdentity;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -34,8 +38,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class PeerServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerServer.class);
-    private final NodeIdentity identity;
-    private final SslContext tls;
+    private final String name;
+    private final ClusterTrust trust;
+    /** Swapped on reload: each new connection takes the context of the moment. */
+    private volatile SslContext tls;
+    /** Every accepted connection, for reload to look at the certificates of those still open. */
+    private final ChannelGroup open = new DefaultChannelGroup("peer-connections", GlobalEventExecutor.INSTANCE);
     private final TransferReceiver receiver;
     private final RequestDispatcher dispatcher;
     private final EventLoopGroup group;
@@ -52,8 +60,9 @@ public final class PeerServer implements AutoCloseable {
 
     /** With another protocol version: only for testing the version check. */
     PeerServer(NodeIdentity identity, Predicate<String> isPeer, Executor executor, int protocol) throws SSLException {
-        this.identity = identity;
-        this.tls = PeerTls.server(identity, isPeer);
+        this.name = identity.name();
+        this.trust = new ClusterTrust(PeerTls.serverRules(identity, isPeer));
+        this.tls = PeerTls.server(identity, trust);
         this.receiver = new TransferReceiver(executor);
         this.dispatcher = new RequestDispatcher(executor, receiver);
         this.protocol = protocol;
@@ -93,7 +102,8 @@ public final class PeerServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        PeerPipeline.init(ch, true, tls, identity.name(), protocol, dispatcher);
+                        open.add(ch);
+                        PeerPipeline.init(ch, true, tls, name, protocol, dispatcher);
                     }
                 });
         ChannelFuture f = b.bind(address).awaitUninterruptibly();
@@ -105,8 +115,37 @@ public final class PeerServer implements AutoCloseable {
         }
         listener = f.channel();
         InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
-        LOG.info("{} listening for peers on {}", identity.name(), PeerEvents.address(bound));
+        LOG.info("{} listening for peers on {}", name, PeerEvents.address(bound));
         return bound;
+    }
+
+    /**
+     * Takes a new key, certificate, CA and peer list (same node name) without a restart: new
+     * connections and handshakes under way are checked by them at once, and each open connection
+     * whose certificate they no longer accept is closed, with a log line naming the node and why.
+     */
+    public void reload(NodeIdentity identity, Predicate<String> isPeer) throws SSLException {
+        if (!identity.name().equals(name)) {
+            throw new IllegalArgumentException("this agent is " + name + ", not " + identity.name());
+        }
+        ClusterTrust.Rules rules = PeerTls.serverRules(identity, isPeer);
+        // Built first: a key the TLS layer refuses fails the reload before anything changed.
+        SslContext next = PeerTls.server(identity, trust);
+        trust.update(rules);
+        tls = next;
+        for (Channel ch : open) {
+            X509Certificate cert = ch.attr(PeerEvents.PEER_CERT).get();
+            if (cert == null) {
+                continue;
+            }
+            try {
+                trust.checkClient(cert);
+            } catch (ClusterTrust.Refused e) {
+                PeerEvents.recordCause(ch, new PeerException("no longer accepted: " + e.getMessage(), e));
+                LOG.warn("closing connection with {}: no longer accepted after reload: {}", PeerEvents.describe(ch), e.getMessage());
+                ch.close();
+            }
+        }
     }
 
     /** Stops listening and closes every connection. */

@@ -24,13 +24,18 @@ final class PeerTls {
 
     private PeerTls() {}
 
-    /** Server side: requires a client certificate naming a node that {@code isPeer} accepts. */
-    static SslContext server(NodeIdentity id, Predicate<String> isPeer) throws SSLException {
+    /** What the server accepts: client certificates of the cluster CA naming a node {@code isPeer} accepts. */
+    static ClusterTrust.Rules serverRules(NodeIdentity id, Predicate<String> isPeer) {
+        return new ClusterTrust.Rules(id.ca(), isPeer, "which is not in the [[peers]] of " + id.name());
+    }
+
+    /** Server side: this node's key and certificate, a client certificate required and checked by {@code trust}. */
+    static SslContext server(NodeIdentity id, ClusterTrust trust) throws SSLException {
         return SslContextBuilder.forServer(id.key(), id.certificate())
                 .sslProvider(PROVIDER)
                 .protocols(PROTOCOLS)
                 .clientAuth(ClientAuth.REQUIRE)
-                .trustManager(new ClusterTrust(id.ca(), isPeer, "which is not a peer of " + id.name()))
+                .trustManager(trust)
                 .build();
     }
 
@@ -40,11 +45,15 @@ final class PeerTls {
                 .keyManager(id.key(), id.certificate())
                 .sslProvider(PROVIDER)
                 .protocols(PROTOCOLS)
-                .trustManager(new ClusterTrust(id.ca(), expectedNode::equals, "not the expected '" + expectedNode + "'"))
+                .trustManager(new ClusterTrust(clientRules(id, expectedNode)))
                 .build();
     }
 
-    /** A short, operator-readable reason for a failed handshake. */
+    /** What the client accepts: a server certificate of the cluster CA naming exactly {@code expectedNode}. */
+    static ClusterTrust.Rules clientRules(NodeIdentity id, String expectedNode) {
+        return new ClusterTrust.Rules(id.ca(), expectedNode::equals, "not the expected '" + expectedNode + "'");
+    }
+
     /**
      * Whether a handshake error is the other end's alert that it refused our certificate: the JDK
      * says "fatal alert"; BoringSSL names the alert (a trust manager's refusal becomes an internal
@@ -56,6 +65,7 @@ final class PeerTls {
                 || msg.contains("ALERT_CERTIFICATE_REQUIRED") || msg.contains("ALERT_HANDSHAKE_FAILURE");
     }
 
+    /** A short, operator-readable reason for a failed handshake. */
     static String reason(Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             if (t instanceof ClusterTrust.Refused) {

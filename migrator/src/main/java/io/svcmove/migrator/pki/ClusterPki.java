@@ -114,6 +114,14 @@ public final class ClusterPki {
      * SAN are the node name, the IPs become IP SANs, EKU allows both TLS client and server.
      */
     public static Issued issueNode(Path dir, String nodeName, List<InetAddress> ips) throws IOException {
+        return issueNode(dir, nodeName, ips, Instant.now().plus(NODE_VALIDITY));
+    }
+
+    /**
+     * As {@link #issueNode(Path, String, List)}, valid until {@code notAfter} (never past the CA's
+     * own end): a short-lived certificate, or one already expired, to test what expiry does.
+     */
+    public static Issued issueNode(Path dir, String nodeName, List<InetAddress> ips, Instant notAfter) throws IOException {
         checkNodeName(nodeName);
         Path caKeyPath = dir.resolve(CA_KEY);
         Path caCrtPath = dir.resolve(CA_CERT);
@@ -131,14 +139,17 @@ public final class ClusterPki {
         X509Certificate caCert = loadCertificate(caCrtPath);
         KeyPair pair = newKeyPair();
         Instant now = Instant.now();
-        Instant notAfter = now.plus(NODE_VALIDITY);
         if (notAfter.isAfter(caCert.getNotAfter().toInstant())) {
             notAfter = caCert.getNotAfter().toInstant();
+        }
+        Instant notBefore = now.minus(BACKDATE);
+        if (!notBefore.isBefore(notAfter)) {
+            notBefore = notAfter.minus(BACKDATE);
         }
         try {
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(caCert, serial(),
-                    Date.from(now.minus(BACKDATE)), Date.from(notAfter),
+                    Date.from(notBefore), Date.from(notAfter),
                     new X500Principal("CN=" + nodeName), pair.getPublic());
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));

@@ -57,8 +57,8 @@ public record NodeIdentity(String name, PrivateKey key, X509Certificate certific
         try {
             cert.checkValidity();
         } catch (CertificateExpiredException e) {
-            throw new IOException(certFile + " expired on " + cert.getNotAfter().toInstant()
-                    + ": issue a new one with `svcmove cert node " + nodeName + "`");
+            throw new IOException(certFile + " expired on " + cert.getNotAfter().toInstant() + ": "
+                    + CertificateExpiry.renewal(nodeName));
         } catch (CertificateNotYetValidException e) {
             throw new IOException(certFile + " is valid only from " + cert.getNotBefore().toInstant()
                     + ": check this machine's clock");

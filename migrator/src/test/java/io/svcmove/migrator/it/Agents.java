@@ -63,6 +63,27 @@ public final class Agents {
         return pid;
     }
 
+    /**
+     * Sends SIGHUP to NODE's agent, as systemd's reload does, and waits (bounded) for the log line that
+     * says how the reload ended: "reloaded ..." or "reload refused ...". Returns that line.
+     */
+    static String reload(TestBed bed, String node) {
+        long pid = pid(bed, node).orElseThrow(() -> new AssertionError("no agent runs on " + node));
+        long mark = logMark(bed, node);
+        bed.execOutside(It.SHORT, "kill", "-HUP", Long.toString(pid)).requireOk();
+        String[] line = new String[1];
+        Wait.until(It.SHORT, "the agent of " + node + " logs the end of its reload", () -> {
+            line[0] = logSince(bed, node, mark).lines().filter(l -> l.contains("reloaded ") || l.contains("reload refused"))
+                    .findFirst().orElse(null);
+            return line[0] != null;
+        });
+        if (!It.alive(pid)) {
+            throw new AssertionError("the agent of " + node + " (pid " + pid + ") did not survive SIGHUP; the end of its log:\n"
+                    + tail(Path.of(of(bed, node).log()), 30));
+        }
+        return line[0];
+    }
+
     /** Starts NODE's agent with its own config. */
     static long start(TestBed bed, String node) {
         return start(bed, node, of(bed, node).config());

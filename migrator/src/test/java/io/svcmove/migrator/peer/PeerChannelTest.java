@@ -205,7 +205,7 @@ class PeerChannelTest {
         Throwable e = failure(node3.call("node2", "echo", "hi", T));
         assertInstanceOf(PeerException.class, e);
         assertTrue(e.getMessage().startsWith("node2 (127.0.0.1:" + serverAddress.getPort() + ") refused this node's"), e.getMessage());
-        assertTrue(logged("certificate names node 'node3', which is not a peer of node2"), log.list.toString());
+        assertTrue(logged("certificate names node 'node3', which is not in the [[peers]] of node2"), log.list.toString());
         assertEquals(0, handled.get());
     }
 
@@ -349,8 +349,8 @@ class PeerChannelTest {
     @Test
     void clientWithoutCertificateIsRefused() throws Exception {
         SSLContext tls = SSLContext.getInstance("TLSv1.3");
-        tls.init(null, new TrustManager[] {new ClusterTrust(
-                ClusterPki.loadCertificate(pki.resolve("ca.crt")), n -> true, "")}, null);
+        tls.init(null, new TrustManager[] {new ClusterTrust(new ClusterTrust.Rules(
+                ClusterPki.loadCertificate(pki.resolve("ca.crt")), n -> true, ""))}, null);
         try (SSLSocket s = (SSLSocket) tls.getSocketFactory()
                 .createSocket(LOOPBACK, serverAddress.getPort())) {
             s.setSoTimeout(10_000);
