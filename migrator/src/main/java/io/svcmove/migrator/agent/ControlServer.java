@@ -117,7 +117,7 @@ public final class ControlServer implements AutoCloseable {
                             });
                             return;
                         }
-                        ch.pipeline().addLast(new RootOnly(), new LineBasedFrameDecoder(MAX_REQUEST),
+                        ch.pipeline().addLast(new RootOnly(), new LineBasedFrameDecoder(MAX_REQUEST, true, true),
                                 new StringDecoder(StandardCharsets.UTF_8), new Dispatch());
                     }
                 }).bind(new DomainSocketAddress(path.toFile())).awaitUninterruptibly();
@@ -207,6 +207,12 @@ public final class ControlServer implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof TooLongFrameException) {
+                if (taken) {
+                    return; // past the request: what follows it is ignored anyway
+                }
+                taken = true;
+                deadline.cancel(false);
+                ctx.channel().config().setAutoRead(false);
                 send(ctx.channel(), ControlMessage.error(Outcome.USAGE, "request longer than " + MAX_REQUEST + " bytes"))
                         .addListener(ChannelFutureListener.CLOSE);
             } else {
