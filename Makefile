@@ -9,7 +9,7 @@ MANDIR ?= $(PREFIX)/share/man
 BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
 export SVCMOVE_HOME := $(CURDIR)
 
-.PHONY: setup setup-vm build native test unit fuzz faults test-vm vm-image demo install uninstall bench-vip bench-move bench-lazy bench-stall soak clean deb deb-check
+.PHONY: setup setup-vm build native test unit fuzz faults test-vm vm-image demo install uninstall bench-vip bench-move bench-lazy bench-stall bench-flood soak clean deb deb-check
 
 setup:
 	@native/setup
@@ -109,6 +109,11 @@ bench-lazy: setup build
 
 bench-stall: setup build
 	@test-vm/bench-stall
+
+# Moves between node1 and node2 with and without a flood of node2's peer port (1,000 connections held,
+# slow TLS handshakes, garbage); fails if a move fails or node2's agent grows by more than 64 MB.
+bench-flood: setup build
+	@test-vm/bench-flood
 
 # SOAK_MOVES moves (default 200) of a service holding 50 connections; fails on any lost connection or byte.
 soak: setup build

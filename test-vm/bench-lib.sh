@@ -1,4 +1,4 @@
-# Sourced by test-vm/bench-move and test-vm/bench-lazy: the two-node test bed (torn down on exit,
+# Sourced by test-vm/bench-move, bench-lazy and bench-flood: the two-node test bed (torn down on exit,
 # also on failure), helpers, and the plain-CRIU script a user would write instead of svcmove.
 # The sourcing script sets bench (its name, for messages) and defines workload KIND VIP (the
 # service's command line, as words for bash -c); it may redefine the hooks below. Root only.

@@ -51,6 +51,9 @@ public final class Agent {
     private static final Logger log = LoggerFactory.getLogger(Agent.class);
     /** How often the metrics measure each peer (reachability, clock offset): about one scrape interval. */
     private static final Duration PEER_PROBE_EVERY = Duration.ofSeconds(15);
+    /** Peer requests (handlers, and received files' writes) run at most this many at once, this many more waiting. */
+    static final int PEER_THREADS = 64;
+    static final int PEER_QUEUE = 256;
 
     private Agent() {}
 
@@ -113,16 +116,19 @@ public final class Agent {
         Services services = new Services(config, registry, cells, launcher);
         services.adopt();
 
+        // This agent's own calls complete on work, grown only by what this node does; what peers ask runs on
+        // peerWork, bounded, so that no peer can grow it (past its bounds a request gets an error reply).
         ExecutorService work = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "agent-work");
             t.setDaemon(true);
             return t;
         });
+        ExecutorService peerWork = BoundedPool.of("peer-request", PEER_THREADS, PEER_QUEUE);
         Map<String, InetSocketAddress> peerAddresses = peerAddresses(config);
 
         try (ArpAnnouncer announcer = new ArpAnnouncer();
                 PeerClient peers = new PeerClient(identity, peerAddresses, work);
-                PeerServer server = new PeerServer(identity, peerAddresses::containsKey, work)) {
+                PeerServer server = new PeerServer(identity, peerAddresses::containsKey, peerWork)) {
             ConfigReload reload = new ConfigReload(file, config, identity, server, peers);
             FaultInjection faults = FaultInjection.fromEnvironment();
             IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criu == null ? null : Installation.criu(),
@@ -169,6 +175,7 @@ public final class Agent {
             checkpoints.start();
             PeerProbe probe = new PeerProbe(config.peers().stream().map(AgentConfig.Peer::name).toList(),
                     peer -> clocks.measure(peer).offsetNs(Clock.REALTIME) / 1e9);
+            metrics.countRefusedPeerConnections(server::refusedConnections);
             metrics.watch(new AgentMetrics.Sources(services::countByState, checkpoints::takenAt, probe::states,
                     System::currentTimeMillis));
             if (config.metrics() != null && config.metrics().listen() != null) {

@@ -23,6 +23,7 @@ import io.netty.handler.codec.string.StringDecoder;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
@@ -33,9 +34,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,11 +46,19 @@ import org.slf4j.LoggerFactory;
  * Served by Netty's epoll transport, whose domain sockets give the peer's pid as well as its uid
  * (the audit trail names the process that asked). Pipeline: root check, line framing, then the
  * dispatch, which runs each request on its own worker thread: requests block on ip, nft and CRIU.
+ * Bounded: {@link #MAX_CONNECTIONS} connections at once (one request each, so as many workers at
+ * most; a connection over that is answered UNAVAILABLE), a request line of {@link #MAX_REQUEST}
+ * bytes, sent within {@link #REQUEST_WAIT_MILLIS} of connecting. A request once read may take as
+ * long as it needs (a move, a drain).
  */
 public final class ControlServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
     /** A request is one line of JSON; a run's command and environment fit well within this. */
     static final int MAX_REQUEST = 1 << 20;
+    /** Far more than scripts and cluster managers run at once; each open request holds a worker thread. */
+    static final int MAX_CONNECTIONS = 64;
+    /** The CLI writes its request as soon as it connects. */
+    static final long REQUEST_WAIT_MILLIS = 30_000;
     private static final AttributeKey<PeerCredentials> PEER = AttributeKey.valueOf("svcmove.cliPeer");
 
     /** Handles one request; may send events before returning the result. */
@@ -67,13 +76,17 @@ public final class ControlServer implements AutoCloseable {
     private final Map<String, Handler> handlers;
     private final EpollEventLoopGroup loop;
     private final Channel server;
-    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "control");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService workers = BoundedPool.of("control", MAX_CONNECTIONS, MAX_CONNECTIONS);
+    private final AtomicInteger open = new AtomicInteger();
+    private final long requestWaitMillis;
 
     public ControlServer(Path path, Map<String, Handler> handlers) throws IOException {
+        this(path, handlers, REQUEST_WAIT_MILLIS);
+    }
+
+    /** With another wait for the request line: for tests. */
+    ControlServer(Path path, Map<String, Handler> handlers, long requestWaitMillis) throws IOException {
+        this.requestWaitMillis = requestWaitMillis;
         if (!Epoll.isAvailable()) {
             throw new IOException("the CLI socket needs Netty's native epoll transport, which did not load here ("
                     + Epoll.unavailabilityCause() + "): the agent runs on Linux x86_64 only");
@@ -89,7 +102,22 @@ public final class ControlServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<EpollDomainSocketChannel>() {
                     @Override
                     protected void initChannel(EpollDomainSocketChannel ch) {
-                        ch.pipeline().addLast(new RootOnly(), new LineBasedFrameDecoder(MAX_REQUEST),
+                        int n = open.incrementAndGet();
+                        ch.closeFuture().addListener(c -> open.decrementAndGet());
+                        if (n > MAX_CONNECTIONS) {
+                            ch.config().setAutoRead(false);
+                            log.warn("refused a CLI connection: {} are open already", MAX_CONNECTIONS);
+                            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelActive(ChannelHandlerContext ctx) {
+                                    send(ctx.channel(), ControlMessage.error(Outcome.UNAVAILABLE, "the agent already serves "
+                                            + MAX_CONNECTIONS + " CLI connections: try again when some have finished"))
+                                            .addListener(ChannelFutureListener.CLOSE);
+                                }
+                            });
+                            return;
+                        }
+                        ch.pipeline().addLast(new RootOnly(), new LineBasedFrameDecoder(MAX_REQUEST, true, true),
                                 new StringDecoder(StandardCharsets.UTF_8), new Dispatch());
                     }
                 }).bind(new DomainSocketAddress(path.toFile())).awaitUninterruptibly();
@@ -130,6 +158,26 @@ public final class ControlServer implements AutoCloseable {
     /** One request per connection: its line goes to a worker, which writes the events and the answer, then closes. */
     private final class Dispatch extends SimpleChannelInboundHandler<String> {
         private boolean taken;
+        private ScheduledFuture<?> deadline;
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            deadline = ctx.executor().schedule(() -> {
+                taken = true;
+                ctx.channel().config().setAutoRead(false);
+                send(ctx.channel(), ControlMessage.error(Outcome.USAGE, "no request within " + requestWaitMillis
+                        + " ms of connecting")).addListener(ChannelFutureListener.CLOSE);
+            }, requestWaitMillis, TimeUnit.MILLISECONDS);
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (deadline != null) { // null: refused by RootOnly, never active here
+                deadline.cancel(false);
+            }
+            ctx.fireChannelInactive();
+        }
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, String line) {
@@ -137,6 +185,7 @@ public final class ControlServer implements AutoCloseable {
                 return; // lines after the request, read before reading stopped
             }
             taken = true;
+            deadline.cancel(false);
             Channel ch = ctx.channel();
             ch.config().setAutoRead(false);
             PeerCredentials peer = ch.attr(PEER).get();
@@ -149,13 +198,21 @@ public final class ControlServer implements AutoCloseable {
                             .addListener(ChannelFutureListener.CLOSE);
                 });
             } catch (RejectedExecutionException e) {
-                send(ch, ControlMessage.error(Outcome.UNAVAILABLE, "the agent is stopping")).addListener(ChannelFutureListener.CLOSE);
+                send(ch, ControlMessage.error(Outcome.UNAVAILABLE, workers.isShutdown() ? "the agent is stopping"
+                        : "the agent is busy with " + MAX_CONNECTIONS + " CLI requests: try again when some have finished"))
+                        .addListener(ChannelFutureListener.CLOSE);
             }
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof TooLongFrameException) {
+                if (taken) {
+                    return; // past the request: what follows it is ignored anyway
+                }
+                taken = true;
+                deadline.cancel(false);
+                ctx.channel().config().setAutoRead(false);
                 send(ctx.channel(), ControlMessage.error(Outcome.USAGE, "request longer than " + MAX_REQUEST + " bytes"))
                         .addListener(ChannelFutureListener.CLOSE);
             } else {

@@ -76,11 +76,11 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
         for (Phase p : Phase.values()) {
             phases.initLabelValues(p.label());
         }
-        packetCounter("svcmove_buffer_buffered_packets_total", "Frames the packet buffer kept during freezes", PacketCounts::buffered);
-        packetCounter("svcmove_buffer_buffered_bytes_total", "IPv4 bytes of the frames the packet buffer kept", PacketCounts::bufferedBytes);
-        packetCounter("svcmove_buffer_dropped_packets_total", "Frames a full packet buffer could not keep (their senders retransmit"
+        callbackCounter("svcmove_buffer_buffered_packets_total", "Frames the packet buffer kept during freezes", PacketCounts::buffered);
+        callbackCounter("svcmove_buffer_buffered_bytes_total", "IPv4 bytes of the frames the packet buffer kept", PacketCounts::bufferedBytes);
+        callbackCounter("svcmove_buffer_dropped_packets_total", "Frames a full packet buffer could not keep (their senders retransmit"
                 + " them)", PacketCounts::dropped);
-        packetCounter("svcmove_buffer_injected_packets_total", "Buffered packets injected into a cell here (on a destination, or back"
+        callbackCounter("svcmove_buffer_injected_packets_total", "Buffered packets injected into a cell here (on a destination, or back"
                 + " on the source after a rollback)", PacketCounts::injected);
         JvmMetrics.builder().register(registry);
     }
@@ -108,7 +108,13 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
                 })).register(registry);
     }
 
-    private void packetCounter(String name, String help, LongSupplier total) {
+    /** Connections to the peer port refused because too many were still in their TLS handshake. */
+    public void countRefusedPeerConnections(LongSupplier total) {
+        callbackCounter("svcmove_peer_connections_refused_total", "Connections to the peer port closed at once because too many from"
+                + " their address, or in all, were still unauthenticated", total);
+    }
+
+    private void callbackCounter(String name, String help, LongSupplier total) {
         CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(total.getAsLong())).register(registry);
     }
 

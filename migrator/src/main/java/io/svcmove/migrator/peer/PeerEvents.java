@@ -5,6 +5,7 @@ import io.netty.util.AttributeKey;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.X509Certificate;
+import java.util.function.Supplier;
 
 /** Pipeline events and channel attributes that the peer handlers share. */
 final class PeerEvents {
@@ -26,6 +27,17 @@ final class PeerEvents {
     /** First cause wins: later errors are usually consequences of the first. */
     static void recordCause(Channel ch, Throwable cause) {
         ch.attr(CLOSE_CAUSE).setIfAbsent(cause);
+    }
+
+    /** The channel's value of {@code key}, made by {@code fresh} on first use (from any thread). */
+    static <T> T attribute(Channel ch, AttributeKey<T> key, Supplier<T> fresh) {
+        T v = ch.attr(key).get();
+        if (v == null) {
+            T made = fresh.get();
+            v = ch.attr(key).setIfAbsent(made);
+            v = v == null ? made : v;
+        }
+        return v;
     }
 
     /** "node1 (127.0.0.1:40312)" once authenticated, else just the address. */

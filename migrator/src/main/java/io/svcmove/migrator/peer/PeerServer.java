@@ -16,7 +16,9 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -27,7 +29,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The listening side of the agents' channel: TCP with mutual TLS 1.3, accepting only peers whose
  * certificate the cluster CA signed and whose name {@code isPeer} accepts. Requests run on the
- * given executor; incoming file transfers land where the {@link TransferTarget} says.
+ * given executor, which should be bounded (a peer's requests are refused with an error once it is
+ * full); incoming file transfers land where the {@link TransferTarget} says. Connections still in
+ * their handshake are limited per address and in all ({@link AdmissionGate}).
  *
  * <pre>{@code
  * PeerServer server = new PeerServer(identity, Set.of("node1", "node3")::contains, executor);
@@ -48,6 +52,8 @@ public final class PeerServer implements AutoCloseable {
     private final RequestDispatcher dispatcher;
     private final EventLoopGroup group;
     private final int protocol;
+    private final HandshakeLimits limits = new HandshakeLimits();
+    private final Map<String, Channel> live = new ConcurrentHashMap<>();
     private volatile Channel listener;
 
     /**
@@ -103,7 +109,9 @@ public final class PeerServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         open.add(ch);
-                        PeerPipeline.init(ch, true, tls, name, protocol, dispatcher);
+                        ch.pipeline().addLast("admission", new AdmissionGate(limits, live, dispatcher::busy,
+                                c -> PeerPipeline.init((SocketChannel) c, true, tls, name, protocol, dispatcher),
+                                AdmissionGate.IDLE_SECONDS));
                     }
                 });
         ChannelFuture f = b.bind(address).awaitUninterruptibly();
@@ -146,6 +154,11 @@ public final class PeerServer implements AutoCloseable {
                 ch.close();
             }
         }
+    }
+
+    /** Connections refused since start because too many were in their handshake ({@link HandshakeLimits}). */
+    public long refusedConnections() {
+        return limits.refused();
     }
 
     /** Stops listening and closes every connection. */

@@ -7,22 +7,30 @@ import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.EncoderException;
+import io.netty.util.AttributeKey;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The server's dispatcher: hands each request to its handler on the executor and writes the reply
- * (or the error) back; data chunks go to the transfer receiver. Never blocks the event loop.
+ * (or the error) back; data chunks go to the transfer receiver. Never blocks the event loop. A
+ * connection may have {@link #MAX_IN_FLIGHT} requests unanswered; more are answered with an error
+ * at once. A peer that does not read its replies is not read either (see
+ * {@link TransferReceiver#adjustReading}), so replies cannot pile up in memory.
  */
 @Sharable
 final class RequestDispatcher extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(RequestDispatcher.class);
+    /** The agent's own client waits for each answer within seconds; far more than it ever has open. */
+    static final int MAX_IN_FLIGHT = 64;
+    private static final AttributeKey<AtomicInteger> IN_FLIGHT = AttributeKey.valueOf("svcmove.requestsInFlight");
     private final Map<String, RequestHandler> handlers = new ConcurrentHashMap<>();
     private final Executor executor;
     private final TransferReceiver receiver;
@@ -58,7 +66,15 @@ final class RequestDispatcher extends ChannelInboundHandlerAdapter {
         if (msg instanceof PeerMessage.Chunk chunk) {
             receiver.chunk(ch, chunk);
         } else if (msg instanceof PeerMessage.Request r) {
+            AtomicInteger inFlight = inFlight(ch);
+            if (inFlight.incrementAndGet() > MAX_IN_FLIGHT) {
+                inFlight.decrementAndGet();
+                ch.writeAndFlush(new PeerMessage.ErrorReply(r.id(), "refused '" + r.type() + "': " + MAX_IN_FLIGHT
+                        + " requests of this connection are still unanswered; wait for their answers"));
+                return;
+            }
             dispatch(ch, peer, r).whenComplete((result, error) -> {
+                inFlight.decrementAndGet();
                 if (error == null) {
                     // A reply that cannot be encoded (too large) still answers the caller, as an error.
                     ch.writeAndFlush(new PeerMessage.Reply(r.id(), result)).addListener(w -> {
@@ -74,6 +90,21 @@ final class RequestDispatcher extends ChannelInboundHandlerAdapter {
         } else {
             ctx.fireChannelRead(msg);
         }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        TransferReceiver.adjustReading(ctx.channel());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /** Whether {@code ch} has requests unanswered or transfers open: it is in use even when no byte flows. */
+    boolean busy(Channel ch) {
+        return inFlight(ch).get() > 0 || receiver.hasStreams(ch);
+    }
+
+    private static AtomicInteger inFlight(Channel ch) {
+        return PeerEvents.attribute(ch, IN_FLIGHT, AtomicInteger::new);
     }
 
     @Override
@@ -116,7 +147,8 @@ final class RequestDispatcher extends ChannelInboundHandlerAdapter {
                 }
             });
         } catch (RejectedExecutionException e) {
-            f.completeExceptionally(new PeerException("this node is shutting down or overloaded"));
+            f.completeExceptionally(new PeerException("this node is overloaded (every thread for peer requests is busy and"
+                    + " its queue is full) or shutting down: try again shortly"));
         }
         return f;
     }

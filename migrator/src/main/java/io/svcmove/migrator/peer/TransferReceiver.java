@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
@@ -38,6 +39,8 @@ final class TransferReceiver {
     private static final Logger LOG = LoggerFactory.getLogger(TransferReceiver.class);
     static final long PAUSE_READING_BYTES = 32L << 20;
     static final long RESUME_READING_BYTES = 8L << 20;
+    /** Transfers open at once, from all peers: a move has one; each holds files open and up to the pause bytes in memory. */
+    static final int MAX_STREAMS = 16;
     private static final AttributeKey<AtomicLong> PENDING = AttributeKey.valueOf("svcmove.pendingWriteBytes");
     /** Transfer ids end up in paths chosen by the target: keep them plain. */
     private static final Pattern TRANSFER_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
@@ -94,6 +97,10 @@ final class TransferReceiver {
                 throw new PeerException("transfer " + id + ": file " + names[i] + " without a valid size");
             }
         }
+        if (streams.size() >= MAX_STREAMS) {
+            throw new PeerException("transfer " + id + " refused: " + MAX_STREAMS + " transfers are already in progress on this node;"
+                    + " try again when some have ended");
+        }
         if (!active.add(id)) {
             throw new PeerException("transfer " + id + " is already in progress");
         }
@@ -121,7 +128,7 @@ final class TransferReceiver {
     }
 
     /** A data chunk, on the event loop: queue the write, pause reading if the queue is long. */
-    void chunk(Channel ch, PeerMessage.Chunk c) throws PeerProtocolException {
+    void chunk(Channel ch, PeerMessage.Chunk c) throws PeerException {
         Incoming in = streams.get(c.stream());
         if (in == null || in.channel != ch || c.file() < 0 || c.file() >= in.names.length) {
             c.release();
@@ -131,15 +138,22 @@ final class TransferReceiver {
         AtomicLong pending = pending(ch);
         pending.addAndGet(n);
         adjustReading(ch);
-        in.writer.execute(() -> {
-            try {
-                in.write(c.file(), c.data());
-            } finally {
-                c.release();
-                pending.addAndGet(-n);
-                ch.eventLoop().execute(() -> adjustReading(ch));
-            }
-        });
+        try {
+            in.writer.execute(() -> {
+                try {
+                    in.write(c.file(), c.data());
+                } finally {
+                    c.release();
+                    pending.addAndGet(-n);
+                    ch.eventLoop().execute(() -> adjustReading(ch));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            c.release();
+            pending.addAndGet(-n);
+            // Closing the connection fails the transfer, with this reason on both sides.
+            throw new PeerException("transfer " + in.id + " failed: this node is overloaded (no thread free to write its data)", e);
+        }
     }
 
     /** {@code transfer.end}: answered after the stream's queued writes, with every size checked. */
@@ -150,21 +164,27 @@ final class TransferReceiver {
             return CompletableFuture.failedFuture(new PeerException("no transfer stream " + stream + " from " + peer));
         }
         CompletableFuture<JsonNode> reply = new CompletableFuture<>();
-        in.writer.execute(() -> {
-            try {
-                ReceivedTransfer done = in.finish();
-                streams.remove(stream);
-                active.remove(in.id);
-                results.computeIfAbsent(in.id, k -> new CompletableFuture<>()).complete(done);
-                LOG.info("received transfer {} from {}: {} files, {} bytes", in.id, peer, in.names.length, done.bytes());
-                ObjectNode r = Wire.JSON.createObjectNode();
-                r.put("files", in.names.length).put("bytes", done.bytes());
-                reply.complete(r);
-            } catch (IOException e) {
-                abort(stream, in, e);
-                reply.completeExceptionally(e);
-            }
-        });
+        try {
+            in.writer.execute(() -> {
+                try {
+                    ReceivedTransfer done = in.finish();
+                    streams.remove(stream);
+                    active.remove(in.id);
+                    results.computeIfAbsent(in.id, k -> new CompletableFuture<>()).complete(done);
+                    LOG.info("received transfer {} from {}: {} files, {} bytes", in.id, peer, in.names.length, done.bytes());
+                    ObjectNode r = Wire.JSON.createObjectNode();
+                    r.put("files", in.names.length).put("bytes", done.bytes());
+                    reply.complete(r);
+                } catch (IOException e) {
+                    abort(stream, in, e);
+                    reply.completeExceptionally(e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            PeerException overloaded = new PeerException("this node is overloaded (no thread free to finish transfer " + in.id + ")", e);
+            abort(stream, in, overloaded);
+            reply.completeExceptionally(overloaded);
+        }
         return reply;
     }
 
@@ -182,30 +202,37 @@ final class TransferReceiver {
             return;
         }
         LOG.warn("transfer {} from {} failed: {}", in.id, in.peer, cause.getMessage());
-        in.writer.execute(in::discard);
+        try {
+            in.writer.execute(in::discard);
+        } catch (RejectedExecutionException e) {
+            in.discard(); // on this thread: partial files must not stay because the node was busy
+        }
         active.remove(in.id);
         results.computeIfAbsent(in.id, k -> new CompletableFuture<>())
                 .completeExceptionally(new PeerException("transfer " + in.id + " from " + in.peer + " failed: " + cause.getMessage(), cause));
     }
 
-    private static void adjustReading(Channel ch) {
+    /**
+     * Reading pauses while too much data waits for the disk, or while the peer does not take the
+     * replies already written (the channel is not writable); it resumes when neither holds. On the event loop.
+     */
+    static void adjustReading(Channel ch) {
         long pending = pending(ch).get();
         boolean reading = ch.config().isAutoRead();
-        if (reading && pending > PAUSE_READING_BYTES) {
+        if (reading && (pending > PAUSE_READING_BYTES || !ch.isWritable())) {
             ch.config().setAutoRead(false);
-        } else if (!reading && pending < RESUME_READING_BYTES) {
+        } else if (!reading && pending < RESUME_READING_BYTES && ch.isWritable()) {
             ch.config().setAutoRead(true);
         }
     }
 
+    /** Whether a transfer on {@code ch} is still open. */
+    boolean hasStreams(Channel ch) {
+        return streams.values().stream().anyMatch(in -> in.channel == ch);
+    }
+
     private static AtomicLong pending(Channel ch) {
-        AtomicLong p = ch.attr(PENDING).get();
-        if (p == null) {
-            AtomicLong fresh = new AtomicLong();
-            p = ch.attr(PENDING).setIfAbsent(fresh);
-            p = p == null ? fresh : p;
-        }
-        return p;
+        return PeerEvents.attribute(ch, PENDING, AtomicLong::new);
     }
 
     static boolean isPlainFileName(String name) {

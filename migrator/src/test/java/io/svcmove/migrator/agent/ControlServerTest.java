@@ -1,6 +1,7 @@
 package io.svcmove.migrator.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -75,5 +76,51 @@ class ControlServerTest {
             audit.detachAppender(lines);
         }
         assertTrue(Files.notExists(socket), "the socket file goes with the server");
+    }
+
+    private static SocketChannel connect(Path socket) throws IOException {
+        SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+        ch.connect(UnixDomainSocketAddress.of(socket));
+        return ch;
+    }
+
+    private static JsonNode firstLine(SocketChannel ch) throws IOException {
+        String line = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch), StandardCharsets.UTF_8)).readLine();
+        assertNotNull(line, "the agent closed without an answer");
+        return ControlMessage.JSON.readTree(line);
+    }
+
+    @Test
+    void connectionsOverTheLimitSilentOnesAndOverlongRequestsAreAnsweredAndClosed(@TempDir Path dir) throws Exception {
+        assumeTrue(new com.sun.security.auth.module.UnixSystem().getUid() == 0, "the CLI socket accepts root only: run as root");
+        Path socket = dir.resolve("run/agent.sock");
+        try (ControlServer server = new ControlServer(socket, Map.of("status", (req, events) -> ControlMessage.JSON.createObjectNode()),
+                3000)) {
+            List<SocketChannel> idle = new ArrayList<>();
+            try {
+                for (int i = 0; i < ControlServer.MAX_CONNECTIONS; i++) {
+                    idle.add(connect(socket));
+                }
+                try (SocketChannel extra = connect(socket)) {
+                    JsonNode refused = firstLine(extra);
+                    assertEquals("UNAVAILABLE", refused.path("error").path("outcome").asText(), refused.toString());
+                    assertTrue(refused.toString().contains(ControlServer.MAX_CONNECTIONS + " CLI connections"), refused.toString());
+                }
+                JsonNode silent = firstLine(idle.get(0));
+                assertEquals("USAGE", silent.path("error").path("outcome").asText(), silent.toString());
+                assertTrue(silent.toString().contains("no request within 3000 ms"), silent.toString());
+            } finally {
+                for (SocketChannel c : idle) {
+                    c.close();
+                }
+            }
+            try (SocketChannel big = connect(socket)) {
+                big.write(ByteBuffer.wrap(new byte[ControlServer.MAX_REQUEST + 1]));
+                JsonNode tooLong = firstLine(big);
+                assertTrue(tooLong.toString().contains("request longer than " + ControlServer.MAX_REQUEST), tooLong.toString());
+            }
+            assertEquals(List.of("{\"result\":{}}"), call(socket, "{\"v\":1,\"op\":\"status\"}"),
+                    "with the silent connections gone, requests are served again");
+        }
     }
 }

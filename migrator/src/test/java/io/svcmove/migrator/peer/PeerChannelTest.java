@@ -251,6 +251,40 @@ class PeerChannelTest {
     }
 
     @Test
+    void aFloodOfHandshakesFromOneAddressIsRefusedWhileARealPeerStillConnects() throws Exception {
+        InetAddress flooder = InetAddress.getByName("127.0.0.2");
+        List<Socket> flood = new ArrayList<>();
+        try {
+            for (int i = 0; i < HandshakeLimits.PER_ADDRESS + 5; i++) {
+                Socket s = new Socket(LOOPBACK, serverAddress.getPort(), flooder, 0);
+                flood.add(s);
+                s.setSoTimeout(i < HandshakeLimits.PER_ADDRESS ? 300 : 5000);
+                boolean closed = closedByServer(s);
+                assertEquals(i >= HandshakeLimits.PER_ADDRESS, closed, "connection " + (i + 1) + " from one address, sending nothing");
+            }
+            assertEquals(5, server.refusedConnections());
+            PeerClient node1 = client(NodeIdentity.load(pki, "node1"));
+            assertEquals("node1", node1.call("node2", "echo", "during", T).get(20, TimeUnit.SECONDS).get("from").asText(),
+                    "node1, from its own address, gets in while 127.0.0.2 holds its whole share");
+        } finally {
+            for (Socket s : flood) {
+                s.close();
+            }
+        }
+    }
+
+    /** Whether the server closed {@code s} (EOF or reset) before its read timeout. */
+    private static boolean closedByServer(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
+        } catch (SocketException reset) {
+            return true;
+        }
+    }
+
+    @Test
     void versionMismatchIsReportedOnBothSides() throws Exception {
         PeerClient future = client(NodeIdentity.load(pki, "node1"), Wire.PROTOCOL + 1);
         Throwable e = failure(future.call("node2", "echo", "hi", T));
