@@ -9,7 +9,10 @@ peer port), at once
   - a stream of garbage: random bytes as fast as one connection takes them, reconnecting when the
     agent closes it.
 
-usage: flood-client.py ADDR PORT SECONDS [HOLD] [SLOW] [REOPEN] [DRIBBLE]   (defaults 1000 20 200 0.5)
+usage: flood-client.py ADDR PORT SECONDS [HOLD] [SLOW] [REOPEN] [DRIBBLE] [FROM]   (defaults 1000 20 200 0.5)
+
+FROM (e.g. 198.18.0.20-83) spreads the connections over those source addresses, round robin, as a
+flood from many hosts would come: they must be this host's own.
 
 Stops by itself after SECONDS (or on SIGTERM) and prints one JSON line: connections opened and
 closed by the agent (with the most held open at once), handshake bytes dribbled, garbage bytes sent."""
@@ -29,6 +32,19 @@ hold = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
 slow = int(sys.argv[5]) if len(sys.argv) > 5 else 20
 reopen_rate = float(sys.argv[6]) if len(sys.argv) > 6 else 200
 dribble = float(sys.argv[7]) if len(sys.argv) > 7 else 0.5
+if len(sys.argv) > 8:
+    base, _, last = sys.argv[8].rpartition("-")
+    prefix, _, first = base.rpartition(".")
+    sources = [prefix + "." + str(i) for i in range(int(first), int(last) + 1)]
+else:
+    sources = [""]  # the kernel's choice
+next_source = 0
+
+
+def source():
+    global next_source
+    next_source += 1
+    return (sources[next_source % len(sources)], 0)
 
 # One descriptor per connection, and then some.
 _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -70,6 +86,7 @@ signal.signal(signal.SIGTERM, on_term)
 
 def connect(kind):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(source())
     s.setblocking(False)
     err = s.connect_ex((addr, port))
     if err not in (0, errno.EINPROGRESS):
@@ -99,7 +116,7 @@ def garbage_step():
     """Sends one slice of garbage; a new connection when the agent closed the last one."""
     global garbage
     if garbage is None:
-        garbage = socket.create_connection((addr, port), timeout=1)
+        garbage = socket.create_connection((addr, port), timeout=1, source_address=source())
         garbage.settimeout(0.05)
         stats["garbage_connections"] += 1
     try:

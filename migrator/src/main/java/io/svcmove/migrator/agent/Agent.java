@@ -166,6 +166,7 @@ public final class Agent {
                 Path failover = recovery.transferTarget(peer, transferId);
                 return failover != null ? failover : incoming.imagesFor(transferId);
             });
+            server.knownAddresses(peerAddresses.values());
             server.bind(address(config.listen()));
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerAddresses.keySet());
             reload.onHangup();

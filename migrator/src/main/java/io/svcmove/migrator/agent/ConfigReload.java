@@ -74,6 +74,7 @@ final class ConfigReload {
             id = Agent.identity(next);
             addresses = Agent.peerAddresses(next);
             server.reload(id, addresses::containsKey);
+            server.knownAddresses(addresses.values());
         } catch (AgentConfig.ConfigException | IOException | RuntimeException e) {
             log.error("reload refused, the configuration in force is kept: {}", e.getMessage());
             return false;

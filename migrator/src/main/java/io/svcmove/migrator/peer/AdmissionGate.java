@@ -34,7 +34,7 @@ final class AdmissionGate extends ChannelInboundHandlerAdapter {
     private final Predicate<Channel> busy;
     private final Consumer<Channel> pipeline;
     private final int idleSeconds;
-    private InetAddress holding;
+    private HandshakeLimits.Slot holding;
 
     /**
      * @param live each node's live channel, shared by the server's connections
@@ -54,14 +54,14 @@ final class AdmissionGate extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         Channel ch = ctx.channel();
         InetAddress from = ((InetSocketAddress) ch.remoteAddress()).getAddress();
-        if (!limits.admit(from)) {
+        holding = limits.admit(from);
+        if (holding == null) {
             ch.config().setAutoRead(false);
             // A reset, not a FIN: no TIME_WAIT left here for each refused connection of a flood.
             ch.config().setOption(ChannelOption.SO_LINGER, 0);
             ch.close();
             return;
         }
-        holding = from;
         pipeline.accept(ch);
         ch.pipeline().addAfter("version", "admitted", new Admitted());
         ctx.fireChannelActive();

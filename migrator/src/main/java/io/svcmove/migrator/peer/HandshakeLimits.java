@@ -3,6 +3,7 @@ package io.svcmove.migrator.peer;
 import java.net.InetAddress;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -12,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * How many connections of the peer port may be unauthenticated at once (TCP accepted, TLS and the
  * hello not yet done): {@link #PER_ADDRESS} from one remote address and {@link #TOTAL} in all. A
  * flood from one host then fills only its own share, and real peers, from other addresses, still
- * get in. Refusals are counted and logged at most once per {@link #LOG_EVERY_NANOS}, with how many.
+ * get in. The peers' own addresses ({@link #known}) are held to the per-address limit only, so a
+ * flood from many addresses that fills the total still does not lock them out. Refusals are
+ * counted and logged at most once per {@link #LOG_EVERY_NANOS}, with how many.
  */
 final class HandshakeLimits {
     private static final Logger LOG = LoggerFactory.getLogger(HandshakeLimits.class);
@@ -25,6 +28,7 @@ final class HandshakeLimits {
     private final int total;
     private final LongSupplier nanoTime;
     private final Map<InetAddress, Integer> open = new HashMap<>();
+    private Set<InetAddress> known = Set.of();
     private int openTotal;
     private long refused;
     private long refusedUnlogged;
@@ -41,13 +45,24 @@ final class HandshakeLimits {
         this.nanoTime = nanoTime;
     }
 
-    /** Takes a slot for a new connection from {@code from}, or counts (and maybe logs) its refusal. */
-    synchronized boolean admit(InetAddress from) {
+    /** A connection's place in the counts, given back by {@link #release}. */
+    record Slot(InetAddress from, boolean inTotal) {}
+
+    /** The addresses the peers connect from (their listening addresses); replaced whole, e.g. on a reload. */
+    synchronized void known(Set<InetAddress> addresses) {
+        known = Set.copyOf(addresses);
+    }
+
+    /** Takes a slot for a new connection from {@code from}, or counts (and maybe logs) its refusal and returns null. */
+    synchronized Slot admit(InetAddress from) {
         int mine = open.getOrDefault(from, 0);
-        if (mine < perAddress && openTotal < total) {
+        boolean peer = known.contains(from);
+        if (mine < perAddress && (peer || openTotal < total)) {
             open.put(from, mine + 1);
-            openTotal++;
-            return true;
+            if (!peer) {
+                openTotal++;
+            }
+            return new Slot(from, !peer);
         }
         refused++;
         refusedUnlogged++;
@@ -61,27 +76,30 @@ final class HandshakeLimits {
             loggedAt = now;
             loggedOnce = true;
         }
-        return false;
+        return null;
     }
 
     /** Gives back the slot {@link #admit} took: the connection authenticated or closed. */
-    synchronized void release(InetAddress from) {
-        Integer mine = open.get(from);
+    synchronized void release(Slot slot) {
+        Integer mine = open.get(slot.from());
         if (mine == null) {
-            throw new IllegalStateException("no unauthenticated connection from " + from + " to release");
+            throw new IllegalStateException("no unauthenticated connection from " + slot.from() + " to release");
         }
         if (mine == 1) {
-            open.remove(from);
+            open.remove(slot.from());
         } else {
-            open.put(from, mine - 1);
+            open.put(slot.from(), mine - 1);
         }
-        openTotal--;
+        if (slot.inTotal()) {
+            openTotal--;
+        }
     }
 
     synchronized long refused() {
         return refused;
     }
 
+    /** Unauthenticated connections counted in the total (those from the known addresses are not). */
     synchronized int unauthenticated() {
         return openTotal;
     }

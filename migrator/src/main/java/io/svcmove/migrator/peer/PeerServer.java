@@ -16,12 +16,15 @@ import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
+import java.util.Collection;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -154,6 +157,15 @@ public final class PeerServer implements AutoCloseable {
                 ch.close();
             }
         }
+    }
+
+    /**
+     * Where this node's peers listen, which is where they connect from (one address per node):
+     * those addresses are held only to the per-address limit of unauthenticated connections, not
+     * to the total that a flood from many addresses can fill. Given again on a reload.
+     */
+    public void knownAddresses(Collection<InetSocketAddress> peers) {
+        limits.known(peers.stream().map(InetSocketAddress::getAddress).filter(Objects::nonNull).collect(Collectors.toSet()));
     }
 
     /** Connections refused since start because too many were in their handshake ({@link HandshakeLimits}). */

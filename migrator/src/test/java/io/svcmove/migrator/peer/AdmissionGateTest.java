@@ -18,6 +18,7 @@ import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -122,6 +123,17 @@ class AdmissionGateTest {
         assertTrue(new Connection(PEER).admitted());
         assertFalse(new Connection(address("198.18.0.13")).isOpen(), "6 unauthenticated in all: the 7th is refused, from anywhere");
         assertEquals(6, limits.unauthenticated());
+
+        limits.known(Set.of(address("198.18.0.11")));
+        List<Connection> peer = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            peer.add(new Connection(address("198.18.0.11")));
+        }
+        assertTrue(peer.subList(0, 4).stream().allMatch(Connection::admitted), "a known peer's address gets in with the total full");
+        assertFalse(peer.get(4).isOpen(), "but only up to the per-address limit");
+        assertEquals(6, limits.unauthenticated(), "nor does it count in the total");
+        peer.forEach(Connection::close);
+        assertFalse(new Connection(address("198.18.0.13")).isOpen(), "its slots freed none of the total's");
     }
 
     @Test

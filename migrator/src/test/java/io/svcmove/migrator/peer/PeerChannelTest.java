@@ -251,21 +251,36 @@ class PeerChannelTest {
     }
 
     @Test
-    void aFloodOfHandshakesFromOneAddressIsRefusedWhileARealPeerStillConnects() throws Exception {
-        InetAddress flooder = InetAddress.getByName("127.0.0.2");
+    void aFloodOfHandshakesIsRefusedWhileARealPeerStillConnects() throws Exception {
+        server.knownAddresses(List.of(new InetSocketAddress(LOOPBACK, 0)));
         List<Socket> flood = new ArrayList<>();
         try {
+            InetAddress first = InetAddress.getByName("127.0.0.2");
             for (int i = 0; i < HandshakeLimits.PER_ADDRESS + 5; i++) {
-                Socket s = new Socket(LOOPBACK, serverAddress.getPort(), flooder, 0);
+                Socket s = new Socket(LOOPBACK, serverAddress.getPort(), first, 0);
                 flood.add(s);
                 s.setSoTimeout(i < HandshakeLimits.PER_ADDRESS ? 300 : 5000);
-                boolean closed = closedByServer(s);
-                assertEquals(i >= HandshakeLimits.PER_ADDRESS, closed, "connection " + (i + 1) + " from one address, sending nothing");
+                assertEquals(i >= HandshakeLimits.PER_ADDRESS, closedByServer(s), "connection " + (i + 1) + " from one address, sending nothing");
             }
             assertEquals(5, server.refusedConnections());
+            // From 16 more addresses, 16 each: the total of 256 fills, and the last 16 are refused for it.
+            for (int a = 3; a <= 18; a++) {
+                InetAddress from = InetAddress.getByName("127.0.0." + a);
+                for (int i = 0; i < HandshakeLimits.PER_ADDRESS; i++) {
+                    flood.add(new Socket(LOOPBACK, serverAddress.getPort(), from, 0));
+                }
+            }
+            Socket last = flood.get(flood.size() - 1);
+            last.setSoTimeout(5000);
+            assertTrue(closedByServer(last), "over the total, a connection from a fresh address is refused");
+            for (int i = 0; i < 50 && server.refusedConnections() < 5 + HandshakeLimits.PER_ADDRESS; i++) {
+                Thread.sleep(100);
+            }
+            assertEquals(5 + HandshakeLimits.PER_ADDRESS, server.refusedConnections());
+
             PeerClient node1 = client(NodeIdentity.load(pki, "node1"));
             assertEquals("node1", node1.call("node2", "echo", "during", T).get(20, TimeUnit.SECONDS).get("from").asText(),
-                    "node1, from its own address, gets in while 127.0.0.2 holds its whole share");
+                    "node1, from its own known address, gets in while the flood holds the whole total");
         } finally {
             for (Socket s : flood) {
                 s.close();
