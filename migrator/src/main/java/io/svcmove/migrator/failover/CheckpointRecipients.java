@@ -5,12 +5,8 @@ import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.pki.ClusterPki;
 import io.svcmove.migrator.pki.NodeIdentity;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.PublicKey;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPublicKey;
 import java.time.Duration;
@@ -83,22 +79,7 @@ public final class CheckpointRecipients {
 
     /** The certificate's key, if the cluster CA signed it for {@code node} and it is valid now. */
     PublicKey verified(String node, String pem) throws IOException {
-        X509Certificate cert;
-        try {
-            cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
-        } catch (GeneralSecurityException e) {
-            throw new IOException(node + " answered with no readable certificate: " + e.getMessage(), e);
-        }
-        if (!node.equals(ClusterPki.commonName(cert))) {
-            throw new IOException(node + " answered with the certificate of '" + ClusterPki.commonName(cert) + "'");
-        }
-        try {
-            cert.verify(self.ca().getPublicKey());
-            cert.checkValidity();
-        } catch (GeneralSecurityException e) {
-            throw new IOException(node + "'s certificate is not a valid one of the cluster CA: " + e.getMessage(), e);
-        }
+        X509Certificate cert = ClusterPki.peerCertificate(node, pem, self.ca());
         if (!(cert.getPublicKey() instanceof ECPublicKey)) {
             throw new IOException(node + "'s certificate holds no EC key, which checkpoints are sealed with");
         }

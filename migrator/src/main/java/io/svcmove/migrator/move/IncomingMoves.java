@@ -29,7 +29,10 @@ import io.svcmove.vip.PacketInjector;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -55,6 +58,8 @@ public final class IncomingMoves {
      * the stamps the source's kernel put ahead of its clock (pacing) and the time the restore takes.
      */
     private static final long TSVAL_LEAD_MS = 10;
+    /** A lazy move's page certificate, beside the images (CRIU's work directory, tmpfs, gone with them). */
+    static final String PAGE_CERTIFICATE = "page.crt";
     /** A held cell whose move went quiet this long asks its source whether the move is still on. */
     private static final Duration QUIET = Duration.ofSeconds(10);
 
@@ -189,7 +194,7 @@ public final class IncomingMoves {
         moves.put(a.id, a);
         watchWhileHeld(a);
         log.info("move {}: prepared cell {} for {} from {} (held)", a.id, cell.netnsName(), svc.name(), from);
-        return new MoveMessages.Prepared(config.node(), criuVersion);
+        return new MoveMessages.Prepared(config.node(), criuVersion, Files.readString(Path.of(config.tls().cert())));
     }
 
     /**
@@ -214,8 +219,11 @@ public final class IncomingMoves {
             try {
                 if (req.lazy()) {
                     long daemonStart = System.nanoTime();
+                    // The certificate the source's page server accepts for this move: this node's key, signed by the move's CA.
+                    Path pageCert = a.images.path().resolve(PAGE_CERTIFICATE);
+                    Files.writeString(pageCert, req.pageCertificate(), StandardCharsets.US_ASCII, StandardOpenOption.CREATE_NEW);
                     daemon = LazyPagesDaemon.start(criuBinary, images, a.images.path(), req.pageServer(), req.pagePort(),
-                            pageServerTls(config));
+                            pageServerTls(config).presenting(pageCert));
                     log.info("move {}: criu lazy-pages ready in {} ms", a.id, (System.nanoTime() - daemonStart) / 1_000_000);
                 }
                 a.carried = CarriedFiles.place(images, a.service.carry());

@@ -51,7 +51,8 @@ final class MoveMessages {
     /** The destination's checks of prepare, each with its result. */
     record Checked(String node, List<Preflight> checks) {}
 
-    record Prepared(String node, String criuVersion) {}
+    /** The destination, held; {@code certificate} is its node certificate (PEM), whose key a lazy move's page certificate certifies. */
+    record Prepared(String node, String criuVersion, String certificate) {}
 
     /** For announce, commit, abort, claim and active: the move, and the service it moves. */
     record MoveRef(String moveId, String name) {
@@ -62,12 +63,16 @@ final class MoveMessages {
 
     /**
      * Restore now: the connections have been stopped {@code sinceDumpMs} by the source's clock (their
-     * TCP timestamps resume that much later); a lazy move names the source's page server.
+     * TCP timestamps resume that much later); a lazy move names the source's page server and
+     * carries the certificate (PEM) the destination presents to it, the only one it accepts.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Restore(String moveId, long sinceDumpMs, String pageServer, int pagePort) {
+    record Restore(String moveId, long sinceDumpMs, String pageServer, int pagePort, String pageCertificate) {
         Restore {
             requireId(moveId);
+            if (pageServer != null && (pageCertificate == null || pageCertificate.isBlank())) {
+                throw new IllegalArgumentException("a lazy restore needs the page certificate the source's page server accepts");
+            }
         }
 
         boolean lazy() {

@@ -12,12 +12,14 @@ import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
+import io.svcmove.migrator.pki.ClusterPki;
 import io.svcmove.migrator.service.ProcessIdentity;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -453,15 +455,23 @@ public final class Moves {
         String address = config.listen().substring(0, config.listen().lastIndexOf(':'));
         if (missing.isEmpty()) {
             try {
-                return new OutgoingMove.Lazy(address, LazySupport.freePort(address), IncomingMoves.pageServerTls(config));
+                return new OutgoingMove.Lazy(address, LazySupport.freePort(address), IncomingMoves.pageServerTls(config),
+                        ClusterPki.loadCertificate(Path.of(config.tls().ca())), peerAddress(to));
             } catch (IOException e) {
-                missing.add("no free TCP port for the page server on " + address + " (" + e.getMessage() + ")");
+                missing.add("the page server cannot be set up on " + address + " (" + e.getMessage() + ")");
             }
         }
         String warning = "lazy move not possible, moving eagerly instead: " + String.join("; ", missing);
         log.warn(warning);
         events.accept(ControlMessage.JSON.createObjectNode().put("warning", warning));
         return null;
+    }
+
+    /** The address TO has in [[peers]]: the one its page fetcher connects from. */
+    private InetAddress peerAddress(String to) throws IOException {
+        String address = config.peers().stream().filter(p -> p.name().equals(to)).findFirst()
+                .orElseThrow(() -> new IOException(to + " is not in [[peers]]")).address();
+        return InetAddress.getByName(address.substring(0, address.lastIndexOf(':')));
     }
 
     /** Whether MODE asks for a lazy move of this tree: lazy, or auto above [move] lazy_above_mb of resident memory. */

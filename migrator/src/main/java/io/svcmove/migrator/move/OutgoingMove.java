@@ -10,6 +10,8 @@ import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerNotReachedException;
+import io.svcmove.migrator.pki.ClusterPki;
+import io.svcmove.migrator.pki.MovePageAuthority;
 import io.svcmove.migrator.service.CarriedFiles;
 import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
@@ -19,8 +21,10 @@ import io.svcmove.vip.Cells;
 import io.svcmove.vip.PacketBuffer;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +51,10 @@ public final class OutgoingMove {
     private static final Logger log = LoggerFactory.getLogger(OutgoingMove.class);
     /** A killed lazy dump ends at once; CRIU's own abort grace bounds the rest. */
     private static final Duration STOP_GRACE = Duration.ofSeconds(15);
+    /** The page CA outlives the move's own bounds by this much, and no more: it is never valid for another move. */
+    private static final Duration PAGE_CA_MARGIN = Duration.ofMinutes(2);
+    /** The move's page CA, in the move's work directory (tmpfs, 0700), for CRIU's --tls-cacert. */
+    private static final String PAGE_CA = "page-ca.crt";
 
     private final Effects effects;
     private final ServiceRegistry registry;
@@ -95,7 +103,7 @@ public final class OutgoingMove {
     public record Options(long bufferBytes, int arpRepeats, Duration arpInterval, Lazy lazy, Duration call, Duration pagesTimeout) {}
 
     /** Post-copy: the source's CRIU serves the pages from {@code address:port} (TLS with the cluster's certificates). */
-    public record Lazy(String address, int port, PageServerTls tls) {}
+    public record Lazy(String address, int port, PageServerTls tls, X509Certificate clusterCa, InetAddress destination) {}
 
     /** What the packet buffer did: frames buffered, their bytes, those that did not fit, those injected. */
     public record Drained(int buffered, long bytes, long dropped, int injected) {
@@ -115,6 +123,10 @@ public final class OutgoingMove {
         ImageDir images;
         PacketBuffer buffer;
         LazyDump lazyDump;
+        MoveMessages.Prepared prepared;
+        /** A lazy move's page server certificates, and the one certificate it accepts (PEM), for the destination. */
+        PageServerTls pageTls;
+        String pageCertificate;
         Drained drained = Drained.NONE;
         long freezeStart;
         long dumpEnd;
@@ -193,7 +205,7 @@ public final class OutgoingMove {
     private List<Step> steps(Context c, MoveMessages.Prepare prepare) {
         return List.of(
                 Step.undoable(Phase.PREPARE, "prepare", "destination builds the cell, held",
-                        () -> call(c, MoveMessages.Type.PREPARE, prepare, MoveMessages.Prepared.class), () -> abort(c))
+                        () -> c.prepared = call(c, MoveMessages.Type.PREPARE, prepare, MoveMessages.Prepared.class), () -> abort(c))
                         .entering(MoveStage.PREPARED).alsoUndoneIfItFails(),
                 Step.undoable(Phase.PREPARE, "images", "image directory on tmpfs", () -> {
                     c.images = ImageDir.create(IncomingMoves.imagePrefix(c.svc.node()) + c.id + "-");
@@ -201,6 +213,8 @@ public final class OutgoingMove {
                 }, () -> closeImages(c)),
                 Step.undoable(Phase.PREPARE, "hold-control", "nft ready in the cell", () -> c.cell().openHoldControl(),
                         () -> c.cell.ifPresent(SourceCell::closeHoldControl)),
+                Step.undoable(Phase.PREPARE, "page-gate", "a lazy move's page server open to the destination only",
+                        () -> openPageGate(c), () -> closePageGate(c)),
                 Step.undoable(Phase.PREPARE, "buffer", "packet buffer open", () -> {
                     if (options.bufferBytes() > 0) {
                         c.buffer = PacketBuffer.open(c.svc.iface(), c.svc.mac(), options.bufferBytes());
@@ -216,7 +230,7 @@ public final class OutgoingMove {
                 // A failed dump is undone too: CRIU lets the tree go itself, but the resume is what takes
                 // sockets it put in repair mode out of it (and is harmless on a running tree).
                 (c.lazy ? Step.undoable(Phase.FREEZE, "dump", "dump all but the memory, which CRIU then serves", () -> {
-                    c.lazyDump.start(dumpOptions(c).lazyPages(options.lazy().address(), options.lazy().port(), options.lazy().tls())
+                    c.lazyDump.start(dumpOptions(c).lazyPages(options.lazy().address(), options.lazy().port(), c.pageTls)
                             .build(), c.id);
                     dumped(c);
                 }, () -> {
@@ -266,7 +280,8 @@ public final class OutgoingMove {
                 }),
                 Step.of(Phase.COMMIT, "uncarry", "source removes the files the service carried", () -> CarriedFiles.removeCopied(c.carried)),
                 Step.of(Phase.COMMIT, "forget", "source forgets the service", () -> registry.remove(c.svc.name())),
-                Step.of(Phase.COMMIT, "images-gone", "images deleted", () -> closeImages(c)));
+                Step.of(Phase.COMMIT, "images-gone", "images deleted", () -> closeImages(c)),
+                Step.of(Phase.COMMIT, "page-gate-closed", "a lazy move's page server rule removed", () -> closePageGate(c)));
     }
 
     /**
@@ -382,8 +397,46 @@ public final class OutgoingMove {
 
     private MoveMessages.Restore restoreRequest(Context c) {
         long since = (System.nanoTime() - c.dumpEnd) / 1_000_000;
-        return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port())
-                : new MoveMessages.Restore(c.id, since, null, 0);
+        return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port(), c.pageCertificate)
+                : new MoveMessages.Restore(c.id, since, null, 0, null);
+    }
+
+    /**
+     * A lazy move's page server, narrowed to this move before it listens: it trusts only a CA made
+     * for the move, which certifies the destination's own node key (the one in the certificate it
+     * gave at prepare, checked against the cluster CA) under its name and address; and the firewall
+     * lets only that address reach its port.
+     */
+    private void openPageGate(Context c) throws IOException {
+        if (!c.lazy) {
+            return;
+        }
+        Lazy lazy = options.lazy();
+        X509Certificate destination = ClusterPki.peerCertificate(c.to, c.prepared.certificate(), lazy.clusterCa());
+        MovePageAuthority ca = MovePageAuthority.create(c.id, options.pagesTimeout().plus(options.call()).plus(PAGE_CA_MARGIN));
+        Path caFile = c.images.path().resolve(PAGE_CA);
+        ca.writeCertificate(caFile);
+        c.pageTls = lazy.tls().trusting(caFile);
+        c.pageCertificate = ClusterPki.toPem(ca.issue(destination, lazy.destination()));
+        PageFirewall.open(c.id, lazy.port(), lazy.destination());
+        log.info("move {}: page server {}:{} accepts only {} from {}, with a certificate made for this move", c.id, lazy.address(),
+                lazy.port(), c.to, lazy.destination().getHostAddress());
+    }
+
+    /** The page server's rule goes (by the move's id, so a recovery finds it too); a failure to remove it only leaves a dead rule. */
+    private void closePageGate(Context c) {
+        if (!c.lazy) {
+            return;
+        }
+        try {
+            long refused = PageFirewall.close(c.id);
+            if (refused > 0) {
+                log.warn("move {}: the page server refused {} connection attempts from addresses other than {}'s", c.id, refused, c.to);
+            }
+        } catch (IOException e) {
+            log.warn("move {}: {}; it only drops packets to a port nothing listens on now (remove it: nft delete table inet {})", c.id,
+                    e.getMessage(), PageFirewall.table(c.id));
+        }
     }
 
     private DumpOptions.Builder dumpOptions(Context c) throws IOException {

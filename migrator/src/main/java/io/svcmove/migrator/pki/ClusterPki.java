@@ -1,5 +1,6 @@
 package io.svcmove.migrator.pki;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.StringWriter;
@@ -19,6 +20,7 @@ import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -67,7 +69,7 @@ public final class ClusterPki {
     public static final Duration CA_VALIDITY = Duration.ofDays(3653);
     public static final Duration NODE_VALIDITY = Duration.ofDays(731);
     /** Backdating absorbs clock skew between the issuing machine and the nodes. */
-    private static final Duration BACKDATE = Duration.ofHours(1);
+    static final Duration BACKDATE = Duration.ofHours(1);
     private static final String SIGNATURE = "SHA256withECDSA";
     /** Host-name-like, usable as a file name and a DNS SAN; "ca" would clash with the CA's files. */
     private static final Pattern NODE_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
@@ -172,6 +174,31 @@ public final class ClusterPki {
         }
     }
 
+    /**
+     * A certificate a peer sent as its own, trusted only if {@code ca} signed it for the node name
+     * {@code node} and it is valid now: a peer that answers with another node's certificate, or a
+     * forged one, is refused with the reason.
+     */
+    public static X509Certificate peerCertificate(String node, String pem, X509Certificate ca) throws IOException {
+        X509Certificate cert;
+        try {
+            cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                    .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+        } catch (GeneralSecurityException e) {
+            throw new IOException(node + " answered with no readable certificate: " + e.getMessage(), e);
+        }
+        if (!node.equals(commonName(cert))) {
+            throw new IOException(node + " answered with the certificate of '" + commonName(cert) + "'");
+        }
+        try {
+            cert.verify(ca.getPublicKey());
+            cert.checkValidity();
+        } catch (GeneralSecurityException e) {
+            throw new IOException(node + "'s certificate is not a valid one of the cluster CA: " + e.getMessage(), e);
+        }
+        return cert;
+    }
+
     /** Throws {@link IllegalArgumentException} naming the rule if {@code name} cannot be a node name. */
     public static void checkNodeName(String name) {
         if (name == null || name.length() > 253 || !NODE_NAME.matcher(name).matches()) {
@@ -248,7 +275,7 @@ public final class ClusterPki {
         }
     }
 
-    private static KeyPair newKeyPair() throws IOException {
+    static KeyPair newKeyPair() throws IOException {
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
             g.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
@@ -258,11 +285,11 @@ public final class ClusterPki {
         }
     }
 
-    private static BigInteger serial() {
+    static BigInteger serial() {
         return new BigInteger(127, RANDOM).add(BigInteger.ONE);
     }
 
-    private static X509Certificate sign(JcaX509v3CertificateBuilder b, PrivateKey signer) throws GeneralSecurityException {
+    static X509Certificate sign(JcaX509v3CertificateBuilder b, PrivateKey signer) throws GeneralSecurityException {
         try {
             X509CertificateHolder holder = b.build(new JcaContentSignerBuilder(SIGNATURE).build(signer));
             return new JcaX509CertificateConverter().getCertificate(holder);
