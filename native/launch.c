@@ -380,6 +380,8 @@ int main(int argc, char **argv)
 			sfd = 3;
 		}
 		close_fds_from(4);
+		/* The agent's unit sets UMask=0077 for its own files; a service gets the usual default of a unit. */
+		umask(022);
 		environ = envv;
 		execvp(cmd[0], cmd);
 		int e = errno;

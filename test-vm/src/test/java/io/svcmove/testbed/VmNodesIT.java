@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The VM bed (SVCMOVE_BED=vm, make test-vm): fresh VMs with svcmove installed, its agent active under
- * systemd, and `svcmove nodes` on node1 lists every node, each with its own kernel and its own boot.
+ * systemd (hardened: umask 0077, a narrower capability bounding set), and `svcmove nodes` on node1 lists every node, each with its own kernel and its own boot.
  * Skipped on the netns bed, whose nodes share the machine's kernel.
  */
 @WithTestBed
@@ -35,6 +35,12 @@ class VmNodesIT {
         for (String node : bed.nodes()) {
             assertEquals("active", bed.exec(node, SHORT, "systemctl", "is-active", "svcmove-agent").requireOk().stdout().strip(),
                     node + ": the agent runs under systemd");
+            // The unit's hardening (issue 18): root-only files, and no capability to load modules (bit 16).
+            String status = bed.exec(node, SHORT, "sh", "-c", "cat /proc/$(systemctl show -p MainPID --value svcmove-agent)/status")
+                    .requireOk().stdout();
+            assertTrue(status.contains("Umask:\t0077"), node + ": the agent's umask: " + status);
+            long bounding = Long.parseUnsignedLong(status.replaceAll("(?s).*CapBnd:\t([0-9a-f]+).*", "$1"), 16);
+            assertEquals(0, bounding & (1L << 16), node + ": CAP_SYS_MODULE is out of the agent's bounding set: " + Long.toHexString(bounding));
             kernels.put(node, bed.exec(node, SHORT, "uname", "-r").requireOk().stdout().strip());
             bootIds.add(bed.exec(node, SHORT, "cat", "/proc/sys/kernel/random/boot_id").requireOk().stdout().strip());
         }
