@@ -99,6 +99,9 @@ class VmApacheIT {
                     + " '%{http_code}\\n' http://" + vip + "/");
             assertEquals(List.of("200"), burst.requireOk().stdout().lines().distinct().toList(), "60 requests, 30 at a time");
             long pid = Services.on(bed, n2).get("apache").path("pid").asLong();
+            // Under the hardened unit (umask 0077) the service keeps a unit's usual umask, moved as it was.
+            assertTrue(bed.exec(n2, LONG, "grep", "-x", "Umask:\t0022", "/proc/" + pid + "/status").ok(),
+                    "Apache's umask is 0022 on " + n2);
             bed.exec(n2, LONG, "nsenter", "--target", Long.toString(pid), "--pid", "--net", "--uts", "--ipc", "apache2ctl", "graceful")
                     .requireOk();
             Wait.until(LONG, "Apache answers after its graceful restart", () -> httpCode(bed, vip, "/").equals("200"));
