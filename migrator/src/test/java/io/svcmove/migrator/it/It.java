@@ -20,6 +20,11 @@ final class It {
     private It() {}
 
     /** The full name of a node, e.g. "mnode2" for bed prefix "m": what the CLI and the agents call it. */
+    /** A python3 program that holds MB of memory, every page written, and then idles: a service whose move has pages to carry. */
+    static String memoryHog(int mb) {
+        return "import time\nb = bytearray(" + mb + " << 20)\nb[::4096] = b'x' * len(range(0, len(b), 4096))\ntime.sleep(3600)\n";
+    }
+
     static String node(TestBed bed, int index) {
         return bed.nodes().get(index);
     }

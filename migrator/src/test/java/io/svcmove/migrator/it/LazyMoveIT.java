@@ -33,10 +33,7 @@ import org.junit.jupiter.api.Test;
 @WithTestBed
 class LazyMoveIT {
     /** 1 GB, every page written, then idle: its background transfer takes seconds on the bed. */
-    private static final String HOG = "import time\n"
-            + "b = bytearray(1024 << 20)\n"
-            + "b[::4096] = b'x' * len(range(0, len(b), 4096))\n"
-            + "time.sleep(3600)\n";
+    private static final String HOG = It.memoryHog(1024);
     private static final Duration MOVE_BOUND = Duration.ofSeconds(90);
 
     @Test

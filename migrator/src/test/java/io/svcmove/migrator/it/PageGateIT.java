@@ -35,10 +35,7 @@ import org.junit.jupiter.api.Test;
 @WithTestBed
 class PageGateIT {
     /** 256 MB, every page written: enough pages to be served while the move is held. */
-    private static final String HOG = "import time\n"
-            + "b = bytearray(256 << 20)\n"
-            + "b[::4096] = b'x' * len(range(0, len(b), 4096))\n"
-            + "time.sleep(3600)\n";
+    private static final String HOG = It.memoryHog(256);
     private static final Duration MOVE_BOUND = Duration.ofSeconds(120);
 
     @Test
