@@ -198,6 +198,8 @@ final class MoveCommand implements Command {
             cli.out.printf("  %-9s done in %8.1f ms%n", e.get("phase").asText(), e.get("ms").asDouble());
         } else if ("failed".equals(e.path("state").asText())) {
             cli.out.printf("  %-9s FAILED at '%s': %s%n", e.get("phase").asText(), e.get("step").asText(), e.get("message").asText());
+        } else if ("retried".equals(e.path("state").asText())) {
+            cli.out.printf("  %-9s '%s' went through when tried again%n", e.get("phase").asText(), e.get("step").asText());
         } else if (e.has("rollback")) {
             cli.out.println("  rolling back: the service resumes where it was");
         } else if (e.has("undone")) {

@@ -97,6 +97,11 @@ public final class Hooks {
                 }
 
                 @Override
+                public void stepRetried(Step step) {
+                    inner.stepRetried(step);
+                }
+
+                @Override
                 public void rollingBack(Phase failedIn) {
                     inner.rollingBack(failedIn);
                     run("rollback");

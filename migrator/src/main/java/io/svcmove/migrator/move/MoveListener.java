@@ -14,6 +14,9 @@ public interface MoveListener {
 
     default void stepFailed(Step step, Exception cause) {}
 
+    /** A step past COMMITTED that had failed went through when tried again. */
+    default void stepRetried(Step step) {}
+
     default void rollingBack(Phase failedIn) {}
 
     default void undone(Step step, long micros) {}
@@ -51,6 +54,12 @@ public interface MoveListener {
             public void stepFailed(Step step, Exception cause) {
                 first.stepFailed(step, cause);
                 second.stepFailed(step, cause);
+            }
+
+            @Override
+            public void stepRetried(Step step) {
+                first.stepRetried(step);
+                second.stepRetried(step);
             }
 
             @Override

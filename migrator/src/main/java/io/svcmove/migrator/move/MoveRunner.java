@@ -16,7 +16,8 @@ import java.util.Map;
  * <li>an undo that cannot tell whether it may roll back stops the rollback with the service frozen
  *     ({@link MoveUnresolvedException}); so does any failure between the point of no return and
  *     COMMITTED: the service is never killed here before the destination said it keeps it;
- * <li>from COMMITTED on, failures (cleanup here) are reported, not undone.
+ * <li>from COMMITTED on, a failing step (cleanup here) is tried again a few times, then reported,
+ *     never undone: a cell or image left behind would outlive the move.
  * </ul>
  * {@link #recover} runs the same table for an agent that died mid-move, from the stage it recorded.
  */
@@ -30,11 +31,17 @@ public final class MoveRunner {
     private final MoveListener listener;
     private final Journal journal;
     private final FaultInjection faults;
+    private final List<Long> retryDelaysMs;
 
     public MoveRunner(MoveListener listener, Journal journal, FaultInjection faults) {
+        this(listener, journal, faults, List.of(100L, 500L, 2_000L));
+    }
+
+    MoveRunner(MoveListener listener, Journal journal, FaultInjection faults, List<Long> retryDelaysMs) {
         this.listener = listener;
         this.journal = journal;
         this.faults = faults;
+        this.retryDelaysMs = retryDelaysMs;
     }
 
     /** What a move that went through took, and what its cleanup could not do. */
@@ -106,7 +113,11 @@ public final class MoveRunner {
                 // after a restore that succeeded is past the point of no return.
                 MoveStage judged = step.stage() != null ? step.stage() : stage;
                 if (judged == MoveStage.COMMITTED) {
-                    cleanupFailures.add(e);
+                    stage = judged;
+                    Exception last = retried(step, e);
+                    if (last != null) {
+                        cleanupFailures.add(last);
+                    }
                     continue;
                 }
                 boolean past = judged != null && judged.pastNoReturn();
@@ -120,6 +131,27 @@ public final class MoveRunner {
             finish(current, phaseStart, timings);
         }
         return new Result(timings, stepTimings, cleanupFailures);
+    }
+
+    /** Tries a step past COMMITTED again after each delay; what its last try threw, or null once it went through. */
+    private Exception retried(Step step, Exception first) {
+        Exception last = first;
+        for (long delay : retryDelaysMs) {
+            try {
+                Thread.sleep(delay);
+                journal.enter(MoveStage.COMMITTED);
+                step.action().run();
+                listener.stepRetried(step);
+                return null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return last;
+            } catch (Exception e) {
+                listener.stepFailed(step, e);
+                last = e;
+            }
+        }
+        return last;
     }
 
     private void finish(Phase phase, long start, Map<Phase, Long> timings) {

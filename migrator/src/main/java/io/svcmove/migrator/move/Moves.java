@@ -540,6 +540,11 @@ public final class Moves {
         }
 
         @Override
+        public void stepRetried(Step step) {
+            log.info("finishing a move: {} went through when tried again", step.name());
+        }
+
+        @Override
         public void undone(Step step, long micros) {
             log.info("finishing a move: undone: {}", step.name());
         }
@@ -569,6 +574,12 @@ public final class Moves {
         public void stepFailed(Step step, Exception cause) {
             events.accept(ControlMessage.JSON.createObjectNode().put("phase", step.phase().label()).put("state", "failed")
                     .put("step", step.name()).put("boundary", step.id()).put("message", String.valueOf(cause.getMessage())));
+        }
+
+        @Override
+        public void stepRetried(Step step) {
+            events.accept(ControlMessage.JSON.createObjectNode().put("phase", step.phase().label()).put("state", "retried")
+                    .put("step", step.name()).put("boundary", step.id()));
         }
 
         @Override

@@ -18,7 +18,12 @@ class MoveRunnerTest {
         public void phaseStarted(Phase phase) {
             trace.add("start " + phase.label());
         }
-    }, stage -> trace.add("stage " + stage.label()), FaultInjection.OFF);
+
+        @Override
+        public void stepRetried(Step step) {
+            trace.add("retried " + step.id());
+        }
+    }, stage -> trace.add("stage " + stage.label()), FaultInjection.OFF, List.of(1L, 1L, 1L));
 
     private Step step(Phase p, String name) {
         return Step.undoable(p, name, name, () -> trace.add("do " + name), () -> trace.add("undo " + name));
@@ -132,6 +137,34 @@ class MoveRunnerTest {
                 step(Phase.COMMIT, "forget")));
         assertTrue(trace.contains("do forget"), trace.toString());
         assertEquals("disk full", o.cleanupFailures().get(0).getMessage());
+    }
+
+    @Test
+    void aCleanupThatFailsOnceGoesThroughWhenTriedAgain() throws Exception {
+        int[] tries = {0};
+        Step removeCell = Step.of(Phase.COMMIT, "remove-cell", "remove cell", () -> {
+            if (tries[0]++ == 0) {
+                throw new IllegalStateException("device busy");
+            }
+            trace.add("do remove-cell");
+        });
+        MoveRunner.Result o = runner.run(List.of(step(Phase.COMMIT, "kill").entering(MoveStage.COMMITTED), removeCell,
+                step(Phase.COMMIT, "forget")));
+        assertEquals(List.of("start commit", "stage committed", "do kill", "stage committed", "do remove-cell",
+                "retried remove-cell", "do forget"), trace);
+        assertEquals(List.of(), o.cleanupFailures());
+    }
+
+    @Test
+    void aCleanupThatKeepsFailingIsTriedFourTimesThenReported() throws Exception {
+        int[] tries = {0};
+        MoveRunner.Result o = runner.run(List.of(step(Phase.COMMIT, "kill").entering(MoveStage.COMMITTED),
+                Step.of(Phase.COMMIT, "remove-cell", "remove cell", () -> {
+                    throw new IllegalStateException("try " + ++tries[0]);
+                }), step(Phase.COMMIT, "forget")));
+        assertEquals(4, tries[0]);
+        assertEquals("try 4", o.cleanupFailures().get(0).getMessage());
+        assertTrue(trace.contains("do forget"), trace.toString());
     }
 
     @Test
