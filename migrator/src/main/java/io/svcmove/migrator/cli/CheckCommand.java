@@ -42,7 +42,8 @@ final class CheckCommand implements Command {
                 lazy move that either node cannot make: a warning, it would move eagerly). On NODE:
                 CRIU works and is the same version, no service of that name or VIP there, NODE is not
                 draining, every file NAME has open or mapped (its executables and libraries too, but
-                not the logs it appends to) is there with the same size, as CRIU checks at restore,
+                not the logs it appends to) is there with the same size and, for an executable or
+                library, the same ELF build-id, as CRIU checks at restore,
                 its CPU offers every feature this node's CPUs offer, and
                 it has the memory the service takes there (twice its size for an eager move, the
                 images and the restored copy) plus 64 MiB.
