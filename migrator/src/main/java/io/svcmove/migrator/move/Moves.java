@@ -397,7 +397,34 @@ public final class Moves {
         }
     }
 
+    /**
+     * The move is listed, and a cancel taken, from the moment it is asked: before its checks, its
+     * wait for this node's other move or checkpoint and its pre-prepare hooks, none of which reports
+     * a phase to the CLI. A cancel before the step table stops it there, with nothing to undo; from
+     * the step table on, at its next boundary. [move] timeout_s counts from then too.
+     */
     private JsonNode moveChecked(String name, String to, boolean buffer, boolean force, Mode mode, Consumer<JsonNode> events) {
+        MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode.label).orElseThrow(() -> new ControlException(
+                Outcome.REFUSED, "a move of " + name + " is already under way on " + config.node() + " ('svcmove moves' shows it)"));
+        int limit = config.move().timeoutS();
+        ScheduledFuture<?> timeout = limit == 0 ? null : timeouts.schedule(() -> timedOut(listed, name, limit), limit, TimeUnit.SECONDS);
+        try {
+            return moveListed(listed, name, to, buffer, force, mode, events);
+        } catch (MovesInFlight.Cancelled e) {
+            String message = "move of " + name + " to " + to + " " + e.getMessage() + "; nothing had changed, " + name
+                    + " still runs on " + config.node();
+            log.warn(message);
+            throw new ControlException(Outcome.ROLLED_BACK, message);
+        } finally {
+            listed.end();
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+        }
+    }
+
+    private JsonNode moveListed(MovesInFlight.Entry listed, String name, String to, boolean buffer, boolean force, Mode mode,
+            Consumer<JsonNode> events) {
         requireKnown(name, to);
         refuseIf(criuHere());
         refuseIf(clock(to, force));
@@ -408,13 +435,11 @@ public final class Moves {
             refuseIf(running(svc, running));
             Cell cell = running.get();
             refuseIf(uids(svc, cell));
+            listed.cancelIfAsked("before the pre-prepare hooks");
             Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
-            MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode.label);
             log.info("moving {} from {} to {}", name, config.node(), to);
-            int limit = config.move().timeoutS();
-            ScheduledFuture<?> timeout = limit == 0 ? null : timeouts.schedule(() -> timedOut(listed, name, limit), limit, TimeUnit.SECONDS);
             try {
                 OutgoingMove.Lazy lazy = lazy(mode.label, cell, to, events);
                 mode.label = lazy == null ? "eager" : "lazy";
@@ -454,11 +479,6 @@ public final class Moves {
                 }
                 log.warn(message, e);
                 throw new ControlException(outcome, message);
-            } finally {
-                listed.end();
-                if (timeout != null) {
-                    timeout.cancel(false);
-                }
             }
         }
     }
