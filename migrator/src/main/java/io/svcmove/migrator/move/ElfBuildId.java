@@ -14,8 +14,8 @@ import java.util.Optional;
  * restore for every executable and library a process maps: two builds of one program of the same
  * size differ there. Read from the notes the program headers point at (PT_NOTE), else from the
  * note sections (an object without program headers). Only ELF64 little-endian files, the
- * services' own on the x86-64 and arm64 nodes svcmove runs on, are read; any other file, and a
- * truncated or malformed ELF, has none.
+ * services' own on the x86-64 nodes svcmove runs on, are read; any other file (a 32-bit library
+ * too: only its size is compared), and a truncated or malformed ELF, has none.
  */
 final class ElfBuildId {
     private static final int PT_NOTE = 4;
