@@ -34,16 +34,18 @@ final class CheckCommand implements Command {
     @Override
     public String details() {
         return """
-                Runs the checks a move of NAME to NODE makes before its freeze, on this node (which
-                must run NAME) and on NODE, without freezing or building anything, and prints each:
-                ok, would refuse or warning, with the reason and the fix. On this node: CRIU works,
+                Runs the checks a move of NAME to NODE makes before its freeze, on the node that runs
+                NAME (asked on another node, the check is forwarded there, as a move is) and on NODE,
+                without freezing or building anything, and prints each: ok, would refuse or warning,
+                with the reason and the fix. On the node that runs NAME: CRIU works,
                 the two wall clocks agree within [move] max_clock_offset_ms, NAME runs and is not in
                 another move, CRIU can dump its processes' uids, and the mode the move would take (a
                 lazy move that either node cannot make: a warning, it would move eagerly). On NODE:
                 CRIU works and is the same version, no service of that name or VIP there, NODE is not
                 draining, every file NAME has open or mapped (its executables and libraries too, but
-                not the logs it appends to) is there with the same size, as CRIU checks at restore,
-                its CPU offers every feature this node's CPUs offer, and
+                not the logs it appends to) is there with the same size and, for an executable or
+                library, the same ELF build-id, as CRIU checks at restore,
+                its CPU offers every feature the source's CPUs offer, and
                 it has the memory the service takes there (twice its size for an eager move, the
                 images and the restored copy) plus 64 MiB.
                 A move runs the same checks and refuses at the first that fails: a move this command

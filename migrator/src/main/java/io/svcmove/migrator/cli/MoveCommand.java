@@ -6,8 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -15,6 +19,8 @@ import sun.misc.Signal;
 
 final class MoveCommand implements Command {
     private static final int BAR = 30;
+    /** How often a Ctrl-C's cancel is asked again while the move has not begun on its node. */
+    private static final Duration CANCEL_AGAIN = Duration.ofMillis(200);
 
     @Override
     public String name() {
@@ -52,7 +58,8 @@ final class MoveCommand implements Command {
                 record when it starts again).
 
                 Ctrl-C cancels the move as 'svcmove cancel' does: it rolls back at its next step (exit
-                4). Past its point of no return (from the restore on) it cannot be, and the command
+                4), or stops before it began (exit 4 too, nothing changed) while it waits for another
+                move or checkpoint on its node or runs the pre-prepare hooks. Past its point of no return (from the restore on) it cannot be, and the command
                 says so and waits for it; a second Ctrl-C stops waiting (exit 6), the move goes on.
                 A move that outlasts [move] timeout_s (agent.toml; no limit by default) is cancelled
                 the same way.
@@ -117,6 +124,8 @@ final class MoveCommand implements Command {
             });
         } catch (ControlException e) {
             throw events.isEmpty() || e.outcome() != Outcome.UNAVAILABLE ? e : lostMidMove(req, e);
+        } finally {
+            answered.set(true);
         }
         if (cli.json()) {
             ObjectNode out = ((ObjectNode) r.deepCopy()).put("ok", true);
@@ -139,6 +148,8 @@ final class MoveCommand implements Command {
 
     /** Ctrl-C pressed so far during this move. */
     private final AtomicInteger interrupts = new AtomicInteger();
+    /** The agent answered the move's request: its outcome is printed, a cancel no longer asked. */
+    private final AtomicBoolean answered = new AtomicBoolean();
 
     /**
      * Ctrl-C cancels the move as `svcmove cancel` does and keeps waiting for its end, which the agent
@@ -153,13 +164,48 @@ final class MoveCommand implements Command {
                 System.exit(Outcome.UNKNOWN.exitCode);
             }
             try {
-                JsonNode r = cli.call(ControlMessage.request("cancel").put("name", name).put("interrupted", true));
-                cli.err.println("\nsvcmove move: cancelling: the move of " + name + " rolls back at its next step (it is at "
-                        + r.path("at").asText() + "); waiting for it (Ctrl-C again: stop waiting)");
+                JsonNode r = cancelOnceBegun(() -> cli.call(ControlMessage.request("cancel").put("name", name).put("interrupted", true)),
+                        answered::get, () -> cli.err.println("\nsvcmove move: the move of " + name + " has not begun on its node yet:"
+                                + " it is cancelled as soon as it has (Ctrl-C again: stop waiting)"), CANCEL_AGAIN);
+                if (r != null) {
+                    String at = r.path("at").asText();
+                    cli.err.println("\nsvcmove move: cancelling: the move of " + name + (at.equals("starting")
+                            ? " has not begun its steps and stops before them" : " rolls back at its next step (it is at " + at + ")")
+                            + "; waiting for it (Ctrl-C again: stop waiting)");
+                }
             } catch (ControlException e) {
                 cli.err.println("\nsvcmove move: " + e.getMessage() + "; waiting for the move to end (Ctrl-C again: stop waiting)");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         });
+    }
+
+    /**
+     * Asks {@code cancel} until the move's node has the move: between the CLI's request and the
+     * move's start there (the request on its way to the agent, or forwarded to the node that runs
+     * the service) no node knows a move to cancel, and the cancel would be lost while the move then
+     * goes on. {@code notYet} runs the first time it is not found. Null when the agent answered the
+     * move's request first (its outcome says what became of it); any other refusal is thrown.
+     */
+    static JsonNode cancelOnceBegun(Supplier<JsonNode> cancel, BooleanSupplier answered, Runnable notYet, Duration every)
+            throws InterruptedException {
+        for (boolean told = false; ; told = true) {
+            try {
+                return cancel.get();
+            } catch (ControlException e) {
+                if (e.outcome() != Outcome.NOT_FOUND) {
+                    throw e;
+                }
+            }
+            if (answered.getAsBoolean()) {
+                return null;
+            }
+            if (!told) {
+                notYet.run();
+            }
+            Thread.sleep(every.toMillis());
+        }
     }
 
     /**

@@ -50,8 +50,9 @@ final class Admission {
         checks.add(vipHolder(Vip.parse(svc.vip())));
         List<String> lacking = files.mismatches(svc.name(), from, config.node());
         checks.add(lacking.isEmpty() ? Preflight.ok("files") : Preflight.refuse("files", String.join("; ", lacking),
-                "every file a service has open, other than the logs it appends to, must be the same on both nodes"
-                        + " (keep shared data on a network filesystem, install the same packages on both)"));
+                "every file a service has open, other than the logs it appends to, must be the same on both nodes:"
+                        + " keep shared data on a network filesystem, and install the same version of each package on both"
+                        + " (an executable or library of another build has another build-id, which CRIU checks at restore)"));
         if (needs != null) {
             checks.addAll(NodeResources.here(config.node(), needs));
         }

@@ -31,6 +31,7 @@ final class MoveMessages {
         static final String CLAIM = "move.claim";
         static final String ACTIVE = "move.active";
         static final String RUN = "move.run";
+        static final String RUN_CHECK = "move.run_check";
         static final String WHERE = "service.where";
         static final String LAZY_CHECK = "move.lazy_check";
         static final String IN_FLIGHT = "move.in_flight";
@@ -95,11 +96,11 @@ final class MoveMessages {
     /** Whether the source still runs the move (a destination with a held cell asks). */
     record Active(boolean active) {}
 
-    /** A CLI's move, forwarded to the node that runs the service. */
+    /** A CLI's move (RUN) or check (RUN_CHECK, {@code buffer} unused), forwarded to the node that runs the service. */
     record Run(String name, String node, boolean buffer, boolean force, String mode) {}
 
     /**
-     * How a forwarded move ended: its report, or the outcome and message of one that did not go
+     * How a forwarded move or check ended: its report, or the outcome and message of one that did not go
      * through, so that the CLI's exit code survives the forwarding.
      */
     record RunResult(boolean ok, JsonNode report, Outcome outcome, String message) {}

@@ -34,6 +34,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +49,8 @@ public final class Moves {
     public static final String IN_FLIGHT = MoveMessages.Type.IN_FLIGHT;
     /** A forwarded move waits for the whole move on the owner. */
     private static final Duration FORWARDED = Duration.ofMinutes(10);
+    /** A forwarded check waits for the owner's, which asks NODE a few questions (each up to {@link #ASK}). */
+    private static final Duration FORWARDED_CHECK = Duration.ofSeconds(30);
 
     private final AgentConfig config;
     private final Cells cells;
@@ -161,7 +164,8 @@ public final class Moves {
 
     /** The peer requests a source answers, by type. */
     public Map<String, RequestHandler> handlers() {
-        return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
+        return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.RUN_CHECK,
+                MoveMessages.typed(this::forwardedCheck), MoveMessages.Type.ACTIVE,
                 MoveMessages.typed(this::active), MoveMessages.Type.WHERE, MoveMessages.typed(this::where),
                 MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight, MoveMessages.Type.CANCEL,
                 MoveMessages.typed(this::cancelHere));
@@ -182,21 +186,40 @@ public final class Moves {
         }
         String owner = whereIs(name);
         events.accept(ControlMessage.JSON.createObjectNode().put("forwarded_to", owner));
-        MoveMessages.RunResult r = Peers.call(peers, owner, MoveMessages.Type.RUN, new MoveMessages.Run(name, to,
-                req.path("buffer").asBoolean(true), req.path("force").asBoolean(), req.path("mode").asText("auto")),
-                MoveMessages.RunResult.class, FORWARDED);
+        return onOwner(owner, MoveMessages.Type.RUN, run(req), FORWARDED);
+    }
+
+    /** A move forwarded by a peer's agent: answers with the report or the failure, never throws. */
+    private MoveMessages.RunResult forwarded(String from, JsonNode body) {
+        MoveMessages.Run run = MoveMessages.read(body, MoveMessages.Run.class);
+        return answer(() -> moveFromHere(run.name(), run.node(), run.buffer(), run.force(), run.mode() == null ? "auto" : run.mode(),
+                e -> {}));
+    }
+
+    /** A check forwarded by a peer's agent, as {@link #forwarded}. */
+    private MoveMessages.RunResult forwardedCheck(String from, JsonNode body) {
+        MoveMessages.Run run = MoveMessages.read(body, MoveMessages.Run.class);
+        return answer(() -> checkHere(run.name(), run.node(), run.mode() == null ? "auto" : run.mode(), run.force()));
+    }
+
+    private static MoveMessages.Run run(JsonNode req) {
+        return new MoveMessages.Run(req.path("name").asText(), req.path("node").asText(), req.path("buffer").asBoolean(true),
+                req.path("force").asBoolean(), req.path("mode").asText("auto"));
+    }
+
+    /** A request of the CLI's run by the node that runs the service: its report, or its failure with the outcome it had there. */
+    private JsonNode onOwner(String owner, String type, MoveMessages.Run run, Duration timeout) throws Exception {
+        MoveMessages.RunResult r = Peers.call(peers, owner, type, run, MoveMessages.RunResult.class, timeout);
         if (!r.ok()) {
             throw new ControlException(r.outcome() == null ? Outcome.FAILED : r.outcome(), r.message());
         }
         return r.report();
     }
 
-    /** A move forwarded by a peer's agent: answers with the report or the failure, never throws. */
-    private MoveMessages.RunResult forwarded(String from, JsonNode body) {
-        MoveMessages.Run run = MoveMessages.read(body, MoveMessages.Run.class);
+    /** A forwarded request's answer: the report, or the failure's outcome and message, so that the CLI's exit code survives the forwarding. */
+    private static MoveMessages.RunResult answer(Supplier<JsonNode> work) {
         try {
-            return new MoveMessages.RunResult(true, moveFromHere(run.name(), run.node(), run.buffer(), run.force(),
-                    run.mode() == null ? "auto" : run.mode(), e -> {}), null, null);
+            return new MoveMessages.RunResult(true, work.get(), null, null);
         } catch (ControlException e) {
             return new MoveMessages.RunResult(false, null, e.outcome(), e.getMessage());
         }
@@ -249,21 +272,27 @@ public final class Moves {
      * `svcmove check NAME NODE`: every pre-flight check of a move, run now without freezing or
      * building anything: the source's (here) and the destination's checks of prepare (asked of it),
      * each with its result, the reason and the fix. A move makes the same checks and refuses at the
-     * first that fails. Unknown service or node: an error, as for a move.
+     * first that fails. Unknown service or node: an error, as for a move. Asked on a node that does
+     * not run NAME, it is forwarded to the one that does, as a move is.
      */
-    public JsonNode check(JsonNode req) {
+    public JsonNode check(JsonNode req) throws Exception {
         String name = req.path("name").asText();
-        String to = req.path("node").asText();
-        boolean force = req.path("force").asBoolean();
+        if (registry.find(name).isPresent()) {
+            return checkHere(name, req.path("node").asText(), req.path("mode").asText("auto"), req.path("force").asBoolean());
+        }
+        return onOwner(whereIs(name), MoveMessages.Type.RUN_CHECK, run(req), FORWARDED_CHECK);
+    }
+
+    private JsonNode checkHere(String name, String to, String mode, boolean force) {
         requireKnown(name, to);
         ServiceRecord svc = recorded(name);
         List<Preflight> source = new ArrayList<>(List.of(criuHere(), clock(to, force), notMoving(svc)));
         Optional<Cell> running = cellOf(svc);
         source.add(running(svc, running));
-        Optional<Preflight> mode = running.map(cell -> mode(req.path("mode").asText("auto"), cell, to));
+        Optional<Preflight> chosen = running.map(cell -> mode(mode, cell, to));
         running.ifPresent(cell -> source.add(uids(svc, cell)));
-        mode.ifPresent(source::add);
-        boolean lazy = mode.filter(m -> m.reason().equals(LAZILY)).isPresent();
+        chosen.ifPresent(source::add);
+        boolean lazy = chosen.filter(m -> m.reason().equals(LAZILY)).isPresent();
         if (Files.isDirectory(Path.of(config.hooks().dir()))) {
             source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config.hooks().dir()
                     + " are not run by a check", "a failing one refuses the move itself"));
@@ -368,7 +397,34 @@ public final class Moves {
         }
     }
 
+    /**
+     * The move is listed, and a cancel taken, from the moment it is asked: before its checks, its
+     * wait for this node's other move or checkpoint and its pre-prepare hooks, none of which reports
+     * a phase to the CLI. A cancel before the step table stops it there, with nothing to undo; from
+     * the step table on, at its next boundary. [move] timeout_s counts from then too.
+     */
     private JsonNode moveChecked(String name, String to, boolean buffer, boolean force, Mode mode, Consumer<JsonNode> events) {
+        MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode.label).orElseThrow(() -> new ControlException(
+                Outcome.REFUSED, "a move of " + name + " is already under way on " + config.node() + " ('svcmove moves' shows it)"));
+        int limit = config.move().timeoutS();
+        ScheduledFuture<?> timeout = limit == 0 ? null : timeouts.schedule(() -> timedOut(listed, name, limit), limit, TimeUnit.SECONDS);
+        try {
+            return moveListed(listed, name, to, buffer, force, mode, events);
+        } catch (MovesInFlight.Cancelled e) {
+            String message = "move of " + name + " to " + to + " " + e.getMessage() + "; nothing had changed, " + name
+                    + " still runs on " + config.node();
+            log.warn(message);
+            throw new ControlException(Outcome.ROLLED_BACK, message);
+        } finally {
+            listed.end();
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+        }
+    }
+
+    private JsonNode moveListed(MovesInFlight.Entry listed, String name, String to, boolean buffer, boolean force, Mode mode,
+            Consumer<JsonNode> events) {
         requireKnown(name, to);
         refuseIf(criuHere());
         refuseIf(clock(to, force));
@@ -379,13 +435,11 @@ public final class Moves {
             refuseIf(running(svc, running));
             Cell cell = running.get();
             refuseIf(uids(svc, cell));
+            listed.cancelIfAsked("before the pre-prepare hooks");
             Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
-            MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode.label);
             log.info("moving {} from {} to {}", name, config.node(), to);
-            int limit = config.move().timeoutS();
-            ScheduledFuture<?> timeout = limit == 0 ? null : timeouts.schedule(() -> timedOut(listed, name, limit), limit, TimeUnit.SECONDS);
             try {
                 OutgoingMove.Lazy lazy = lazy(mode.label, cell, to, events);
                 mode.label = lazy == null ? "eager" : "lazy";
@@ -425,11 +479,6 @@ public final class Moves {
                 }
                 log.warn(message, e);
                 throw new ControlException(outcome, message);
-            } finally {
-                listed.end();
-                if (timeout != null) {
-                    timeout.cancel(false);
-                }
             }
         }
     }

@@ -21,7 +21,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * (from its record) until the agents settle it. `svcmove cancel` stops one here ({@link Entry#cancel}).
  */
 public final class MovesInFlight {
-    /** Before the step table runs: the lazy check with the destination. */
+    /**
+     * Before the step table runs: the checks, the wait for the node's other move or checkpoint, the
+     * pre-prepare hooks, the lazy check with the destination. A cancel is taken from here on.
+     */
     static final String STARTING = "starting";
     /** While the steps done are undone. */
     static final String ROLLBACK = "rollback";
@@ -49,11 +52,14 @@ public final class MovesInFlight {
         this.clock = clock;
     }
 
-    /** A move of {@code service} begins; {@code mode} as asked (eager, lazy, auto) until {@link Entry#mode} says which it is. */
-    public Entry begin(String service, String from, String to, String mode) {
+    /**
+     * A move of {@code service} begins, as soon as it is asked, so that a cancel finds it;
+     * {@code mode} as asked (eager, lazy, auto) until {@link Entry#mode} says which it is. Empty
+     * when another move of it is under way here.
+     */
+    public Optional<Entry> begin(String service, String from, String to, String mode) {
         Entry e = new Entry(service, from, to, mode, clock.instant());
-        byService.put(service, e);
-        return e;
+        return byService.putIfAbsent(service, e) == null ? Optional.of(e) : Optional.empty();
     }
 
     /** The move of {@code service} running here, if any. */
@@ -118,6 +124,13 @@ public final class MovesInFlight {
         /** The move is lazy ({@code lazy} non-null) or eager, now that both nodes were asked. */
         public void mode(OutgoingMove.Lazy lazy) {
             mode = lazy != null ? "lazy" : "eager";
+        }
+
+        /** Before the step table, where nothing was begun to undo: a cancel asked so far acts here. */
+        public synchronized void cancelIfAsked(String before) {
+            if (cancelledBy != null) {
+                throw new Cancelled("cancelled by " + cancelledBy + ", " + before);
+            }
         }
 
         /** At each boundary: a cancel asked acts here unless the step is past the point of no return. */

@@ -30,8 +30,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every other file the processes have open or mapped (data files, the executables, their
  * libraries) must be the same where the service arrives, as CRIU will find it there at restore:
- * {@link #required} lists them with their sizes, and the destination refuses a move in prepare,
- * before the freeze, when one is missing or differs ({@link #mismatches}).
+ * {@link #required} lists them with their sizes and, for ELF files, their build-ids (CRIU's
+ * default check of an executable or library: two builds of one package version may have the same
+ * size), and the destination refuses a move in prepare, before the freeze, when one is missing or
+ * differs ({@link #mismatches}).
  *
  * @param outputPipe CRIU's key of the output pipe ({@code pipe:[INODE]}), or null when no process
  *     writes to svcmove's relay any more
@@ -48,8 +50,11 @@ public record ServiceFiles(String outputPipe, List<Log> logs, List<Required> req
     /** A node-local log: its absolute path, and the owner and mode it is created with where it is absent. */
     public record Log(String path, int uid, int gid, int mode) {}
 
-    /** A file that must be the same on the destination: its absolute path and size. */
-    public record Required(String path, long size) {}
+    /**
+     * A file that must be the same on the destination: its absolute path, its size and its ELF
+     * build-id in hex (null: not an ELF file with one, or a source that does not send it).
+     */
+    public record Required(String path, long size, String buildId) {}
 
     public ServiceFiles {
         logs = logs == null ? List.of() : List.copyOf(logs);
@@ -58,7 +63,7 @@ public record ServiceFiles(String outputPipe, List<Log> logs, List<Required> req
 
     /**
      * What this node lacks of the files the service needs, each naming the file and both nodes
-     * (the caller adds the fix); empty when every one is here with the same size.
+     * (the caller adds the fix); empty when every one is here with the same size and build-id.
      */
     public List<String> mismatches(String service, String from, String here) {
         List<String> out = new ArrayList<>();
@@ -71,6 +76,12 @@ public record ServiceFiles(String outputPipe, List<Log> logs, List<Required> req
                     long size = Files.size(p);
                     if (size != r.size()) {
                         out.add(r.path() + " differs: " + r.size() + " bytes on " + from + ", " + size + " on " + here);
+                    } else if (r.buildId() != null) {
+                        String ours = ElfBuildId.of(p).orElse(null);
+                        if (!r.buildId().equals(ours)) {
+                            out.add(r.path() + " is another build: build-id " + r.buildId() + " on " + from + ", "
+                                    + (ours == null ? "none" : ours) + " on " + here);
+                        }
                     }
                 } catch (IOException e) {
                     out.add(r.path() + " cannot be read on " + here + " (" + e.getMessage() + ")");
@@ -108,7 +119,8 @@ public record ServiceFiles(String outputPipe, List<Log> logs, List<Required> req
         List<Required> required = new ArrayList<>();
         for (String path : opened) {
             try {
-                required.add(new Required(path, Files.size(Path.of(path))));
+                Path p = Path.of(path);
+                required.add(new Required(path, Files.size(p), ElfBuildId.of(p).orElse(null)));
             } catch (IOException e) {
                 // gone meanwhile: CRIU will say so at the dump
             }

@@ -19,7 +19,9 @@ import org.junit.jupiter.api.Test;
  * without moving anything: all pass (exit 0, the table and --json list each check and the node it
  * ran on, and the mode the move would take: eager for a tiny service, lazy when asked); onto a draining node it would refuse (exit 3, the draining check names the node and the
  * fix), `svcmove NAME NODE --dry-run` says the same, and the move itself is refused for that same
- * reason; the service never left its node. Unknown node: exit 5.
+ * reason; the service never left its node. Asked on a node that does not run the service, the check
+ * is forwarded to the one that does, as a move is: the same checks, table and exit code (0, then 3).
+ * Unknown node: exit 5.
  */
 @WithTestBed
 class CheckIT {
@@ -37,13 +39,16 @@ class CheckIT {
             assertTrue(ok.json().path("would_move").asBoolean(), ok.describe());
             List<String> refused = results(ok.json(), "would refuse");
             assertEquals(List.of(), refused, "nothing would refuse: " + ok.json());
-            List<String> names = new ArrayList<>();
-            ok.json().path("checks").forEach(c -> names.add(c.path("check").asText() + "@" + c.path("node").asText()));
+            List<String> names = names(ok.json());
             for (String expected : List.of("clock@" + n1, "running@" + n1, "uids@" + n1, "criu-version@" + n2, "draining@" + n2,
                     "vip@" + n2, "files@" + n2, "cpu@" + n2, "memory@" + n2)) {
                 assertTrue(names.contains(expected), "the check " + expected + " is listed: " + names);
             }
             assertEquals("would move eagerly", find(ok.json(), "mode").path("reason").asText(), "a tiny service, --mode auto");
+            ExecResult elsewhere = bed.svcmove(n2, "check", name, n2, "--json");
+            assertEquals(0, elsewhere.exitCode(), "check asked on " + n2 + ", which does not run " + name + ":\n" + elsewhere.describe());
+            assertEquals(n1, elsewhere.json().path("from").asText(), "run by the node that runs it: " + elsewhere.json());
+            assertEquals(names, names(elsewhere.json()), "the same checks on the same nodes");
             ExecResult lazy = bed.svcmove(n1, "check", name, n2, "--mode", "lazy", "--json");
             assertEquals(0, lazy.exitCode(), lazy.describe());
             assertEquals("would move lazily", find(lazy.json(), "mode").path("reason").asText(), "both nodes can: " + lazy.json());
@@ -59,6 +64,10 @@ class CheckIT {
             JsonNode draining = find(no.json(), "draining");
             assertTrue(draining.path("reason").asText().contains(n2 + " is draining")
                     && draining.path("fix").asText().contains("svcmove undrain " + n2), draining.toString());
+            ExecResult refusedElsewhere = bed.svcmove(n2, "check", name, n2);
+            assertEquals(3, refusedElsewhere.exitCode(), "asked on " + n2 + ":\n" + refusedElsewhere.describe());
+            assertTrue(refusedElsewhere.stdout().contains("would be refused") && refusedElsewhere.stdout().contains(n2 + " is draining"),
+                    refusedElsewhere.describe());
             ExecResult dry = bed.svcmove(n1, name, n2, "--dry-run");
             assertEquals(3, dry.exitCode(), "--dry-run:\n" + dry.describe());
             assertTrue(dry.stdout().contains("would be refused") && dry.stdout().contains(n2 + " is draining"), dry.describe());
@@ -76,6 +85,13 @@ class CheckIT {
             }
             Services.stopEverywhere(bed, name);
         }
+    }
+
+    /** The checks of a `check --json` answer, as CHECK@NODE. */
+    private static List<String> names(JsonNode answer) {
+        List<String> out = new ArrayList<>();
+        answer.path("checks").forEach(c -> out.add(c.path("check").asText() + "@" + c.path("node").asText()));
+        return out;
     }
 
     /** The checks of a `check --json` answer with this result, as CHECK@NODE. */

@@ -160,6 +160,54 @@ class MovesIT {
     }
 
     /**
+     * Ctrl-C on a move that its node has not begun: asked on a third node (forwarded to the source),
+     * it waits there for the source's other move, held before its dump, and reports no phase. The
+     * cancel is taken all the same (the move is listed, at phase "starting"): once the other move
+     * ended, this one stops before its steps (exit 4, nothing changed) and its service stays.
+     */
+    @Test
+    void ctrlCOnAMoveNotBegunStopsItBeforeItsSteps() throws Exception {
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String n3 = It.node(bed, 2);
+        String waiting = "itnotbegun";
+        runOn(n1, waiting);
+        Background[] later = new Background[1];
+        try {
+            withService("itbusy", () -> {
+                ExecResult busy = stalledMove("itbusy", n1, n2, "dump", held -> {
+                    later[0] = bed.startBackground(n3, bed.checkout().resolve("bin/svcmove").toString(), waiting, n2, "--mode", "eager");
+                    Wait.until(Duration.ofSeconds(30), n1 + " lists the move of " + waiting + " as starting: " + later[0].output(),
+                            () -> startingOn(n1, waiting));
+                    assertFalse(later[0].output().contains("done in"), "no phase reported: " + later[0].output());
+                    interrupt(later[0]);
+                    Wait.until(Duration.ofSeconds(30), "the CLI says it cancels: " + later[0].output(),
+                            () -> later[0].output().contains("cancelling"));
+                    assertTrue(later[0].isAlive(), "it waits for the move's end: " + later[0].output());
+                });
+                assertEquals(0, busy.exitCode(), "the move the cancelled one waited for went through:\n" + busy.describe());
+                Wait.until(Duration.ofSeconds(60), "the cancelled move ends: " + later[0].output(), () -> !later[0].isAlive());
+                ExecResult cancelled = new ExecResult(later[0].command(), later[0].stop(), later[0].output(), "", false);
+                assertEquals(4, cancelled.exitCode(), "the cancelled move:\n" + cancelled.describe());
+                assertTrue(cancelled.stdout().contains("cancelled by Ctrl-C on 'svcmove move' on " + n3 + ", before the pre-prepare hooks")
+                        && cancelled.stdout().contains("nothing had changed, " + waiting + " still runs on " + n1), cancelled.describe());
+                assertEquals(Map.of(n1, "running"), Services.whereIs(bed, waiting), "after the cancel");
+            });
+        } finally {
+            if (later[0] != null) {
+                later[0].close();
+            }
+            Services.stopEverywhere(bed, waiting);
+        }
+    }
+
+    /** Whether SOURCE lists a move of NAME that has not begun its steps. */
+    private static boolean startingOn(String source, String name) {
+        ExecResult r = bed.svcmove(source, "moves", "--json");
+        return r.exitCode() == 0 && movesOf(r.json(), source, name).stream().anyMatch(m -> m.path("phase").asText().equals("starting"));
+    }
+
+    /**
      * [move] timeout_s: a move held before its dump past its limit is cancelled by the source's agent
      * (which logs it), rolls back at the next step (exit 4, the limit named) and the service stays.
      */

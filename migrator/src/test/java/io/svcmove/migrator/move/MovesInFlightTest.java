@@ -56,7 +56,7 @@ class MovesInFlightTest {
 
     @Test
     void aRunningMoveIsListedAtItsPhaseStepAndStageWithItsAge() throws Exception {
-        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "auto");
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "auto").orElseThrow();
         assertEquals(List.of(new MovesInFlight.Listed("web", null, "n1", "n2", "auto", "starting", null, null, null, null, 0L)),
                 inFlight.list(recorded, "n1"));
         e.mode(null);
@@ -73,7 +73,7 @@ class MovesInFlightTest {
 
     @Test
     void theTransferShowsItsProgress() throws Exception {
-        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
         runner(e).run(List.of(Step.of(Phase.TRANSFER, "transfer", "images", () -> {
             e.transferred(3 << 20, 8 << 20);
             seen.addAll(inFlight.list(recorded, "n1"));
@@ -85,7 +85,7 @@ class MovesInFlightTest {
 
     @Test
     void aFailedMoveIsListedAsRollbackUntilItEnds() {
-        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
         Step hold = Step.undoable(Phase.FREEZE, "hold", "hold", Step.NOTHING, Step.NOTHING).entering(MoveStage.FROZEN);
         Step dump = Step.undoable(Phase.FREEZE, "dump", "dump", Step.NOTHING, () -> seen.addAll(inFlight.list(recorded, "n1")));
         Step restore = Step.of(Phase.RESTORE, "restore", "restore", () -> {
@@ -106,15 +106,26 @@ class MovesInFlightTest {
     }
 
     @Test
-    void theEndOfAnEarlierMoveDoesNotUnlistTheNextOne() {
-        MovesInFlight.Entry first = inFlight.begin("web", "n1", "n2", "eager");
+    void aSecondMoveOfAServiceUnderWayIsNotBegunAndTheFirstStaysListed() {
+        MovesInFlight.Entry first = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
         now = now.plus(Duration.ofSeconds(5));
-        inFlight.begin("web", "n1", "n3", "eager");
-        first.end();
+        assertEquals(Optional.empty(), inFlight.begin("web", "n1", "n3", "eager"));
         List<MovesInFlight.Listed> l = inFlight.list(Map.of(), "n1");
         assertEquals(1, l.size());
-        assertEquals("n3", l.get(0).to());
-        assertNull(l.get(0).step());
+        assertEquals("n2", l.get(0).to(), "the first one, which a cancel still reaches");
+        first.end();
+        assertTrue(inFlight.begin("web", "n1", "n3", "eager").isPresent(), "once it ended, the next one begins");
+        assertEquals("n3", inFlight.list(Map.of(), "n1").get(0).to());
+    }
+
+    @Test
+    void aCancelAskedBeforeTheStepTableActsBeforeIt() {
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
+        e.cancelIfAsked("before the pre-prepare hooks");
+        assertEquals(Optional.empty(), e.cancel("Ctrl-C on 'svcmove move' on n3"), "taken while the move is starting");
+        assertEquals("starting", e.at());
+        MovesInFlight.Cancelled c = assertThrows(MovesInFlight.Cancelled.class, () -> e.cancelIfAsked("before the pre-prepare hooks"));
+        assertEquals("cancelled by Ctrl-C on 'svcmove move' on n3, before the pre-prepare hooks", c.getMessage());
     }
 
     /** The steps of a small move: the cancel asked while {@code askedIn} acts; what was done and undone goes to the trace. */
@@ -136,7 +147,7 @@ class MovesInFlightTest {
 
     @Test
     void aCancelBeforeTheRestoreRollsTheMoveBackAtTheNextStep() {
-        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
         List<String> trace = new ArrayList<>();
         List<Optional<String>> answers = new ArrayList<>();
         MoveFailedException f = assertThrows(MoveFailedException.class, () -> runner(e).run(cancelledIn("dump", e, trace, answers)));
@@ -149,7 +160,7 @@ class MovesInFlightTest {
 
     @Test
     void aCancelBeforeTheFirstStepUndoesThePrepare() {
-        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
         assertEquals(Optional.empty(), e.cancel("n1"));
         List<String> trace = new ArrayList<>();
         assertThrows(MoveFailedException.class, () -> runner(e).run(cancelledIn("none", e, trace, new ArrayList<>())));
@@ -159,7 +170,7 @@ class MovesInFlightTest {
     @Test
     void aCancelFromTheRestoreOnIsRefusedAndTheMoveGoesThrough() throws Exception {
         for (String at : List.of("restore", "link-down")) {
-            MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager");
+            MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
             List<String> trace = new ArrayList<>();
             List<Optional<String>> answers = new ArrayList<>();
             runner(e).run(cancelledIn(at, e, trace, answers));

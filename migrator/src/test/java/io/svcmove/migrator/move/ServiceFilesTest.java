@@ -41,6 +41,10 @@ class ServiceFilesTest {
             assertTrue(required.contains(data.toString()), "a data file it has open must be the same where it goes: " + required);
             assertTrue(required.stream().anyMatch(f -> f.contains("sleep")), "so must its executable: " + required);
             assertTrue(required.stream().anyMatch(f -> f.contains("libc")), "and its libraries: " + required);
+            for (ServiceFiles.Required r : files.required()) {
+                assertEquals(ElfBuildId.of(Path.of(r.path())).orElse(null), r.buildId(), "an ELF file's build-id goes with it: " + r);
+            }
+            assertTrue(files.required().stream().anyMatch(r -> r.path().contains("sleep") && r.buildId() != null), files.required().toString());
             assertFalse(required.contains(log.toString()), "a log is the node's own");
         } finally {
             stop(p);
@@ -76,10 +80,27 @@ class ServiceFilesTest {
     void aFileMissingOrDifferentWhereTheServiceGoesIsNamedWithTheNode() throws Exception {
         Path same = Files.writeString(tmp.resolve("same"), "abc");
         Path grown = Files.writeString(tmp.resolve("grown"), "abcdef");
-        ServiceFiles files = new ServiceFiles(null, null, List.of(new ServiceFiles.Required(same.toString(), 3),
-                new ServiceFiles.Required(grown.toString(), 3), new ServiceFiles.Required(tmp.resolve("gone").toString(), 1)));
+        ServiceFiles files = new ServiceFiles(null, null, List.of(new ServiceFiles.Required(same.toString(), 3, null),
+                new ServiceFiles.Required(grown.toString(), 3, null), new ServiceFiles.Required(tmp.resolve("gone").toString(), 1, null)));
         assertEquals(List.of(grown + " differs: 3 bytes on node1, 6 on node2", tmp.resolve("gone")
                 + " is open by svc on node1 but node2 lacks it"), files.mismatches("svc", "node1", "node2"));
+    }
+
+    @Test
+    void anExecutableOfTheSameSizeButAnotherBuildIsNamedWithBothBuildIds() throws Exception {
+        // /bin/false where the source had /bin/true: the same size, another build-id.
+        Path program = Files.copy(Path.of("/bin/false"), tmp.resolve("program"));
+        Path data = Files.writeString(tmp.resolve("data"), "abc");
+        long size = Files.size(program);
+        String sourceId = ElfBuildId.of(Path.of("/bin/true")).orElseThrow();
+        String ours = ElfBuildId.of(program).orElseThrow();
+        ServiceFiles files = new ServiceFiles(null, null, List.of(new ServiceFiles.Required(program.toString(), size, sourceId),
+                new ServiceFiles.Required(data.toString(), 3, sourceId)));
+        assertEquals(List.of(program + " is another build: build-id " + sourceId + " on node1, " + ours + " on node2",
+                data + " is another build: build-id " + sourceId + " on node1, none on node2"), files.mismatches("svc", "node1", "node2"));
+        ServiceFiles same = new ServiceFiles(null, null, List.of(new ServiceFiles.Required(program.toString(), size, ours),
+                new ServiceFiles.Required(data.toString(), 3, null)));
+        assertEquals(List.of(), same.mismatches("svc", "node1", "node2"), "the same build, and a file that has no build-id");
     }
 
     @Test
