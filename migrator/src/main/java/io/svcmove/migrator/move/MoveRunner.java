@@ -113,8 +113,9 @@ public final class MoveRunner {
                 // after a restore that succeeded is past the point of no return.
                 MoveStage judged = step.stage() != null ? step.stage() : stage;
                 if (judged == MoveStage.COMMITTED) {
+                    MoveStage unrecorded = step.stage() != null && step.stage() != stage ? step.stage() : null;
                     stage = judged;
-                    Exception last = retried(step, e);
+                    Exception last = retried(step, unrecorded, e);
                     if (last != null) {
                         cleanupFailures.add(last);
                     }
@@ -133,13 +134,19 @@ public final class MoveRunner {
         return new Result(timings, stepTimings, cleanupFailures);
     }
 
-    /** Tries a step past COMMITTED again after each delay; what its last try threw, or null once it went through. */
-    private Exception retried(Step step, Exception first) {
+    /**
+     * Tries a step past COMMITTED again after each delay, recording {@code unrecorded} first if its
+     * first try did not get that far; what its last try threw, or null once it went through.
+     */
+    private Exception retried(Step step, MoveStage unrecorded, Exception first) {
         Exception last = first;
         for (long delay : retryDelaysMs) {
             try {
                 Thread.sleep(delay);
-                journal.enter(MoveStage.COMMITTED);
+                if (unrecorded != null) {
+                    journal.enter(unrecorded);
+                    unrecorded = null;
+                }
                 step.action().run();
                 listener.stepRetried(step);
                 return null;

@@ -150,8 +150,21 @@ class MoveRunnerTest {
         });
         MoveRunner.Result o = runner.run(List.of(step(Phase.COMMIT, "kill").entering(MoveStage.COMMITTED), removeCell,
                 step(Phase.COMMIT, "forget")));
-        assertEquals(List.of("start commit", "stage committed", "do kill", "stage committed", "do remove-cell",
-                "retried remove-cell", "do forget"), trace);
+        assertEquals(List.of("start commit", "stage committed", "do kill", "do remove-cell", "retried remove-cell", "do forget"), trace);
+        assertEquals(List.of(), o.cleanupFailures());
+    }
+
+    @Test
+    void aStepThatEntersCommittedIsRecordedOnceThoughTriedAgain() throws Exception {
+        int[] tries = {0};
+        Step kill = Step.of(Phase.COMMIT, "kill", "kill", () -> {
+            if (tries[0]++ == 0) {
+                throw new IllegalStateException("busy");
+            }
+            trace.add("do kill");
+        }).entering(MoveStage.COMMITTED);
+        MoveRunner.Result o = runner.run(List.of(step(Phase.COMMIT, "commit").entering(MoveStage.ARRIVED), kill));
+        assertEquals(List.of("start commit", "stage arrived", "do commit", "stage committed", "do kill", "retried kill"), trace);
         assertEquals(List.of(), o.cleanupFailures());
     }
 
