@@ -41,6 +41,8 @@ class VmNodesIT {
             assertTrue(status.contains("Umask:\t0077"), node + ": the agent's umask: " + status);
             long bounding = Long.parseUnsignedLong(status.replaceAll("(?s).*CapBnd:\t([0-9a-f]+).*", "$1"), 16);
             assertEquals(0, bounding & (1L << 16), node + ": CAP_SYS_MODULE is out of the agent's bounding set: " + Long.toHexString(bounding));
+            assertTrue((bounding & (1L << 25)) != 0, node + ": CAP_SYS_TIME, which CRIU needs for time namespaces, is in it: "
+                    + Long.toHexString(bounding));
             kernels.put(node, bed.exec(node, SHORT, "uname", "-r").requireOk().stdout().strip());
             bootIds.add(bed.exec(node, SHORT, "cat", "/proc/sys/kernel/random/boot_id").requireOk().stdout().strip());
         }
