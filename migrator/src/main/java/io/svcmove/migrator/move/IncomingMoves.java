@@ -14,6 +14,7 @@ import io.svcmove.migrator.criu.OpenFd;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.GnuTlsKey;
@@ -167,7 +168,7 @@ public final class IncomingMoves {
 
     /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, held. */
     public synchronized MoveMessages.Prepared prepare(String from, JsonNode body) throws Exception {
-        MoveMessages.Prepare p = MoveMessages.read(body, MoveMessages.Prepare.class);
+        MoveMessages.Prepare p = Messages.read(body, MoveMessages.Prepare.class);
         ServiceRecord svc = p.service().moving(null).arrived(null);
         faults.at("dest-prepare");
         ServiceFiles files = p.files() == null ? new ServiceFiles(null, null, null) : p.files();
@@ -203,7 +204,7 @@ public final class IncomingMoves {
      * started first, and watched.
      */
     public MoveMessages.Restored restore(String from, JsonNode body) throws Exception {
-        MoveMessages.Restore req = MoveMessages.read(body, MoveMessages.Restore.class);
+        MoveMessages.Restore req = Messages.read(body, MoveMessages.Restore.class);
         Incoming a = incoming(req.moveId());
         synchronized (a) {
             if (a.stage != MoveStage.PREPARED) {
@@ -269,7 +270,7 @@ public final class IncomingMoves {
 
     /** ANNOUNCE: gratuitous ARP from this node, so the switch and the clients learn where the VIP is now. */
     public MoveMessages.Kept announce(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        MoveMessages.MoveRef ref = Messages.read(body, MoveMessages.MoveRef.class);
         faults.at("dest-announce");
         ServiceRecord r = arrived(ref).orElseThrow(() -> notArrived(ref));
         announce(cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone")));
@@ -283,7 +284,7 @@ public final class IncomingMoves {
 
     /** DRAIN: what the source buffered during the freeze goes into the restored service's stack, in order. */
     public MoveMessages.Injected inject(String from, JsonNode body) throws Exception {
-        MoveMessages.Inject req = MoveMessages.read(body, MoveMessages.Inject.class);
+        MoveMessages.Inject req = Messages.read(body, MoveMessages.Inject.class);
         ServiceRecord r = arrived(new MoveMessages.MoveRef(req.moveId(), null))
                 .orElseThrow(() -> new IllegalStateException("no move " + req.moveId() + " has arrived on " + config.node()));
         Cell cell = cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone"));
@@ -298,7 +299,7 @@ public final class IncomingMoves {
      * refused, and nothing changes.
      */
     public MoveMessages.Kept commit(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        MoveMessages.MoveRef ref = Messages.read(body, MoveMessages.MoveRef.class);
         faults.at("dest-commit");
         Incoming a = moves.get(ref.moveId());
         if (a != null && a.pages != null) {
@@ -321,7 +322,7 @@ public final class IncomingMoves {
      * source resumes its own. The answer is definite either way.
      */
     public MoveMessages.Kept claim(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        MoveMessages.MoveRef ref = Messages.read(body, MoveMessages.MoveRef.class);
         if (dropUnlessArrived(ref, from + " asked who has " + ref.name() + " before it arrived")) {
             return new MoveMessages.Kept(false, MoveStage.ABORTED);
         }
@@ -335,7 +336,7 @@ public final class IncomingMoves {
 
     /** The source gives up before the service arrived: whatever this node made for the move goes. Idempotent. */
     public MoveMessages.Aborted abort(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+        MoveMessages.MoveRef ref = Messages.read(body, MoveMessages.MoveRef.class);
         if (dropUnlessArrived(ref, "aborted by " + from)) {
             return new MoveMessages.Aborted(true);
         }
@@ -444,7 +445,7 @@ public final class IncomingMoves {
 
     /** CHECK (`svcmove check`): the checks of prepare, run now, without a cell or anything else. */
     public MoveMessages.Checked check(String from, JsonNode body) {
-        MoveMessages.Check c = MoveMessages.read(body, MoveMessages.Check.class);
+        MoveMessages.Check c = Messages.read(body, MoveMessages.Check.class);
         return new MoveMessages.Checked(config.node(), admission.checks(from, c.service().moving(null).arrived(null), c.criuVersion(),
                 c.files() == null ? new ServiceFiles(null, null, null) : c.files(), c.needs()));
     }
@@ -458,9 +459,9 @@ public final class IncomingMoves {
 
     /** Handlers by request type, for the peer server. */
     public Map<String, RequestHandler> handlers() {
-        return Map.of(MoveMessages.Type.PREPARE, MoveMessages.typed(this::prepare), MoveMessages.Type.RESTORE, MoveMessages.typed(this::restore),
-                MoveMessages.Type.ANNOUNCE, MoveMessages.typed(this::announce), MoveMessages.Type.INJECT, MoveMessages.typed(this::inject),
-                MoveMessages.Type.COMMIT, MoveMessages.typed(this::commit), MoveMessages.Type.ABORT, MoveMessages.typed(this::abort),
-                MoveMessages.Type.CLAIM, MoveMessages.typed(this::claim), MoveMessages.Type.CHECK, MoveMessages.typed(this::check));
+        return Map.of(MoveMessages.Type.PREPARE, Messages.typed(this::prepare), MoveMessages.Type.RESTORE, Messages.typed(this::restore),
+                MoveMessages.Type.ANNOUNCE, Messages.typed(this::announce), MoveMessages.Type.INJECT, Messages.typed(this::inject),
+                MoveMessages.Type.COMMIT, Messages.typed(this::commit), MoveMessages.Type.ABORT, Messages.typed(this::abort),
+                MoveMessages.Type.CLAIM, Messages.typed(this::claim), MoveMessages.Type.CHECK, Messages.typed(this::check));
     }
 }

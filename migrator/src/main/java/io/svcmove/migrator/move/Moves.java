@@ -8,8 +8,10 @@ import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Forwarded;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.ClusterPki;
@@ -118,12 +120,12 @@ public final class Moves {
         String name = req.path("name").asText();
         MoveMessages.Cancel ask = new MoveMessages.Cancel(name, (req.path("interrupted").asBoolean()
                 ? "Ctrl-C on 'svcmove move'" : "'svcmove cancel'") + " on " + config.node());
-        MoveMessages.RunResult r = cancelHere(config.node(), MoveMessages.tree(ask));
+        Forwarded r = cancelHere(config.node(), Messages.tree(ask));
         List<String> silent = new ArrayList<>();
         for (int i = 0; i < config.peers().size() && r.outcome() == Outcome.NOT_FOUND; i++) {
             String peer = config.peers().get(i).name();
             try {
-                r = Peers.call(peers, peer, MoveMessages.Type.CANCEL, ask, MoveMessages.RunResult.class, ASK);
+                r = Peers.call(peers, peer, MoveMessages.Type.CANCEL, ask, Forwarded.class, ASK);
             } catch (Exception e) {
                 silent.add(peer + " (" + e.getMessage() + ")");
             }
@@ -136,35 +138,35 @@ public final class Moves {
     }
 
     /** A cancel asked here or by a peer: answers whether this node runs that move and what became of the request; never throws. */
-    private MoveMessages.RunResult cancelHere(String from, JsonNode body) {
-        MoveMessages.Cancel c = MoveMessages.read(body, MoveMessages.Cancel.class);
+    private Forwarded cancelHere(String from, JsonNode body) {
+        MoveMessages.Cancel c = Messages.read(body, MoveMessages.Cancel.class);
         Optional<MovesInFlight.Entry> move = inFlight.running(c.name());
         if (move.isEmpty()) {
-            return new MoveMessages.RunResult(false, null, Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
+            return Forwarded.failed(Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
                     + config.node() + (config.peers().isEmpty() ? "" : " or on any peer that answered") + " ('svcmove moves' lists them)");
         }
         Optional<String> refused = move.get().cancel(c.by());
         if (refused.isPresent()) {
-            return new MoveMessages.RunResult(false, null, Outcome.REFUSED, "the move of " + c.name() + " cannot be cancelled: "
+            return Forwarded.failed(Outcome.REFUSED, "the move of " + c.name() + " cannot be cancelled: "
                     + refused.get());
         }
         log.info("move of {} cancelled by {}, at {}: it rolls back at its next step", c.name(), c.by(), move.get().at());
-        return new MoveMessages.RunResult(true, ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
-                .put("at", move.get().at()), null, null);
+        return Forwarded.done(ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
+                .put("at", move.get().at()));
     }
 
     /** A source's answer to a destination holding a cell for move {@code id}: is that move still on here? */
     private MoveMessages.Active active(String from, JsonNode body) {
-        String id = MoveMessages.read(body, MoveMessages.MoveRef.class).moveId();
+        String id = Messages.read(body, MoveMessages.MoveRef.class).moveId();
         return new MoveMessages.Active(registry.all().stream().anyMatch(r -> r.move() != null && r.move().id().equals(id)));
     }
 
     /** The peer requests a source answers, by type. */
     public Map<String, RequestHandler> handlers() {
-        return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
-                MoveMessages.typed(this::active), MoveMessages.Type.WHERE, MoveMessages.typed(this::where),
-                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight, MoveMessages.Type.CANCEL,
-                MoveMessages.typed(this::cancelHere));
+        return Map.of(MoveMessages.Type.RUN, Messages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
+                Messages.typed(this::active), MoveMessages.Type.WHERE, Messages.typed(this::where),
+                MoveMessages.Type.LAZY_CHECK, Messages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight, MoveMessages.Type.CANCEL,
+                Messages.typed(this::cancelHere));
     }
 
     /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
@@ -182,23 +184,20 @@ public final class Moves {
         }
         String owner = whereIs(name);
         events.accept(ControlMessage.JSON.createObjectNode().put("forwarded_to", owner));
-        MoveMessages.RunResult r = Peers.call(peers, owner, MoveMessages.Type.RUN, new MoveMessages.Run(name, to,
+        Forwarded r = Peers.call(peers, owner, MoveMessages.Type.RUN, new MoveMessages.Run(name, to,
                 req.path("buffer").asBoolean(true), req.path("force").asBoolean(), req.path("mode").asText("auto")),
-                MoveMessages.RunResult.class, FORWARDED);
-        if (!r.ok()) {
-            throw new ControlException(r.outcome() == null ? Outcome.FAILED : r.outcome(), r.message());
-        }
-        return r.report();
+                Forwarded.class, FORWARDED);
+        return r.reportOrThrow();
     }
 
     /** A move forwarded by a peer's agent: answers with the report or the failure, never throws. */
-    private MoveMessages.RunResult forwarded(String from, JsonNode body) {
-        MoveMessages.Run run = MoveMessages.read(body, MoveMessages.Run.class);
+    private Forwarded forwarded(String from, JsonNode body) {
+        MoveMessages.Run run = Messages.read(body, MoveMessages.Run.class);
         try {
-            return new MoveMessages.RunResult(true, moveFromHere(run.name(), run.node(), run.buffer(), run.force(),
-                    run.mode() == null ? "auto" : run.mode(), e -> {}), null, null);
+            return Forwarded.done(moveFromHere(run.name(), run.node(), run.buffer(), run.force(),
+                    run.mode() == null ? "auto" : run.mode(), e -> {}));
         } catch (ControlException e) {
-            return new MoveMessages.RunResult(false, null, e.outcome(), e.getMessage());
+            return Forwarded.failed(e);
         }
     }
 
@@ -207,7 +206,7 @@ public final class Moves {
      * its own, or it is in a move from or to here. A dead record (a node back from a crash) is not.
      */
     private MoveMessages.Where where(String from, JsonNode body) {
-        return new MoveMessages.Where(config.node(), registry.find(MoveMessages.read(body, MoveMessages.ServiceRef.class).name())
+        return new MoveMessages.Where(config.node(), registry.find(Messages.read(body, MoveMessages.ServiceRef.class).name())
                 .filter(r -> r.move() != null || r.arriving() || ProcessIdentity.same(r.pid(), r.pidStart())).isPresent());
     }
 

@@ -8,6 +8,7 @@ import io.svcmove.migrator.criu.DumpOptions;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.PageServerTls;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerNotReachedException;
 import io.svcmove.migrator.pki.ClusterPki;
@@ -471,7 +472,7 @@ public final class OutgoingMove {
             }, "lazy-dump-" + moveId);
             thread.setDaemon(true);
             thread.start();
-            Peers.await(imagesWritten);
+            Messages.await(imagesWritten);
         }
 
         void await(Duration timeout) throws Exception {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerCallException;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerServer;
@@ -71,7 +72,7 @@ class IncomingMovesBadInputTest {
 
     private JsonNode call(String type, String body) throws Exception {
         try {
-            return client.call("node2", type, MoveMessages.JSON.readTree(body), T).get();
+            return client.call("node2", type, Messages.JSON.readTree(body), T).get();
         } catch (ExecutionException e) {
             throw (Exception) e.getCause();
         }
