@@ -155,13 +155,9 @@ public final class Agent {
             serve.accept("node.drain", drains::mark);
             serve.accept("drain.services", drains::services);
             serve.accept(PeerClocks.PROBE, clocks::answer);
-            serve.accept("checkpoint.commit", checkpointStore::commit);
-            serve.accept("checkpoint.info", checkpointStore::info);
-            serve.accept("checkpoint.fetch", checkpointStore::fetch);
-            serve.accept("checkpoint.drop", checkpointStore::drop);
-            serve.accept("checkpoint.state", recovery::state);
-            serve.accept("checkpoint.recover", recovery::forwarded);
-            serve.accept(CheckpointRecipients.REQUEST, recipients::answer);
+            checkpointStore.handlers().forEach(serve);
+            recovery.handlers().forEach(serve);
+            recipients.handlers().forEach(serve);
             server.acceptTransfers((peer, transferId) -> {
                 Path failover = recovery.transferTarget(peer, transferId);
                 return failover != null ? failover : incoming.imagesFor(transferId);
