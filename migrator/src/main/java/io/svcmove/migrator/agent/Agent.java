@@ -150,11 +150,10 @@ public final class Agent {
             BiConsumer<String, RequestHandler> serve = (type, h) -> server.registerHandler(type, Audit.peer(type, h));
             incoming.handlers().forEach(serve);
             moves.handlers().forEach(serve);
-            serve.accept("node.info", nodes::self);
-            serve.accept("service.list", dnsSync::list);
-            serve.accept("node.drain", drains::mark);
-            serve.accept("drain.services", drains::services);
-            serve.accept(PeerClocks.PROBE, clocks::answer);
+            serve.accept(NodeMessages.Type.INFO, nodes.handler());
+            dnsSync.handlers().forEach(serve);
+            drains.handlers().forEach(serve);
+            serve.accept(PeerClocks.PROBE, clocks.handler());
             checkpointStore.handlers().forEach(serve);
             recovery.handlers().forEach(serve);
             recipients.handlers().forEach(serve);
@@ -205,10 +204,10 @@ public final class Agent {
                     op("recover", (req, events) -> recovery.recover(req)),
                     op("move", (req, events) -> moves.move(req, events::send)),
                     op("moves", (req, events) -> PeerAnswers.fromAll(reload.config(), peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
-                            moves.inFlight(config.node(), req), UnaryOperator.identity())),
+                            moves.inFlight(), UnaryOperator.identity())),
                     op("cancel", (req, events) -> moves.cancel(req)),
                     op("check", (req, events) -> moves.check(req)),
-                    op("nodes", (req, events) -> nodes.all(req)),
+                    op("nodes", (req, events) -> nodes.all()),
                     op("dns.sync", (req, events) -> dnsSync.sync(req)),
                     op("drain", (req, events) -> drains.drain(req, events::send)),
                     op("undrain", (req, events) -> drains.undrain(req))))) {

@@ -1,7 +1,6 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.vip.Cell;
@@ -102,6 +101,9 @@ final class MoveMessages {
     record ServiceRef(String name) {}
 
     record Where(String node, boolean runsHere) {}
+
+    /** A node's part of `svcmove moves`: the moves from it under way. */
+    record InFlight(String node, boolean reachable, List<MovesInFlight.Listed> moves) {}
 
     /** What a node lacks for a lazy move (empty: it can take one). */
     record LazyCheck(List<String> missing) {}

@@ -103,13 +103,10 @@ public final class Moves {
     }
 
     /** `svcmove moves`, this node's part (to the CLI and to peers): the moves from here under way. */
-    public JsonNode inFlight(String from, JsonNode req) {
+    public JsonNode inFlight() {
         Map<String, ServiceRecord.MoveInFlight> recorded = new LinkedHashMap<>();
         registry.all().stream().filter(r -> r.move() != null).forEach(r -> recorded.put(r.name(), r.move()));
-        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true);
-        ArrayNode list = n.putArray("moves");
-        inFlight.list(recorded, config.node()).forEach(m -> list.add(m.json()));
-        return n;
+        return Messages.tree(new MoveMessages.InFlight(config.node(), true, inFlight.list(recorded, config.node())));
     }
 
     /**
@@ -165,7 +162,7 @@ public final class Moves {
     public Map<String, RequestHandler> handlers() {
         return Map.of(MoveMessages.Type.RUN, Messages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
                 Messages.typed(this::active), MoveMessages.Type.WHERE, Messages.typed(this::where),
-                MoveMessages.Type.LAZY_CHECK, Messages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight, MoveMessages.Type.CANCEL,
+                MoveMessages.Type.LAZY_CHECK, Messages.typed(this::lazyCheck), IN_FLIGHT, (from, body) -> inFlight(), MoveMessages.Type.CANCEL,
                 Messages.typed(this::cancelHere));
     }
 
