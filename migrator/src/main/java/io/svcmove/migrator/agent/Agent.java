@@ -131,8 +131,8 @@ public final class Agent {
                 PeerServer server = new PeerServer(identity, peerAddresses::containsKey, peerWork)) {
             ConfigReload reload = new ConfigReload(file, config, identity, server, peers);
             FaultInjection faults = FaultInjection.fromEnvironment();
-            IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criu == null ? null : Installation.criu(),
-                    criuVersion, announcer, launcher, peers, faults);
+            IncomingMoves incoming = new IncomingMoves(config, IncomingMoves.Effects.on(cells, criu, criu == null ? null
+                    : Installation.criu(), announcer, launcher, peers), registry, criuVersion, faults);
             incoming.removeLeftoverImages();
             incoming.finishArrivals();
             PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
