@@ -51,7 +51,7 @@ final class ArrivingMove {
      * Under the lock: the move is over before it arrived, and what was made for it goes (the held
      * cell, its images, the files carried in, anything CRIU left in the cell).
      */
-    synchronized void drop(ArrivingCell.Store cells) throws Exception {
+    synchronized void drop(CellStore<ArrivingCell> cells) throws Exception {
         to(MoveStage.ABORTED);
         cell.closeHoldControl();
         cells.destroy(service.name());

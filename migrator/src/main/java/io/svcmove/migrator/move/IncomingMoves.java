@@ -69,7 +69,10 @@ public final class IncomingMoves {
      * relay, ARP, calls to the source, CRIU's lazy-pages daemon. On a node, {@link #on}; fakes in tests.
      */
     public interface Effects {
-        ArrivingCell.Store cells();
+        CellStore<ArrivingCell> cells();
+
+        /** A new cell, held (it drops every frame) from the start. */
+        ArrivingCell createHeld(CellSpec spec);
 
         /** Null when CRIU is missing or does not work here (admission refuses every move then). */
         Criu criu();
@@ -85,11 +88,16 @@ public final class IncomingMoves {
                 throws CriuException, InterruptedException;
 
         static Effects on(Cells cells, Criu criu, Path criuBinary, ArpAnnouncer announcer, ServiceLauncher launcher, PeerClient peers) {
-            ArrivingCell.Store store = ArrivingCell.Store.of(cells);
+            CellStore<ArrivingCell> store = CellStore.of(cells, ArrivingCell::of);
             return new Effects() {
                 @Override
-                public ArrivingCell.Store cells() {
+                public CellStore<ArrivingCell> cells() {
                     return store;
+                }
+
+                @Override
+                public ArrivingCell createHeld(CellSpec spec) {
+                    return ArrivingCell.of(cells.createHeld(spec));
                 }
 
                 @Override
@@ -123,7 +131,7 @@ public final class IncomingMoves {
 
     private final AgentConfig config;
     private final Effects effects;
-    private final ArrivingCell.Store cells;
+    private final CellStore<ArrivingCell> cells;
     private final ServiceRegistry registry;
     private final String criuVersion;
     private final FaultInjection faults;
@@ -193,7 +201,7 @@ public final class IncomingMoves {
             cells.destroy(svc.name());
         }
         Vip vip = Vip.parse(svc.vip());
-        ArrivingCell cell = cells.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
+        ArrivingCell cell = effects.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
         ImageDir images;
         ServiceLauncher.Relay relay;
         try {

@@ -79,10 +79,10 @@ public final class OutgoingMove {
      * the node's cells, CRIU, the link to the destination, gratuitous ARP, the frozen copy's
      * processes. {@link #on} wires a node's; tests give fakes.
      */
-    public record Effects(SourceCell.Store cells, Criu criu, DestinationLink destination, Announcer announcer,
+    public record Effects(CellStore<SourceCell> cells, Criu criu, DestinationLink destination, Announcer announcer,
             BiFunction<ServiceRecord, Optional<SourceCell>, SourceCopy> copies) {
         public static Effects on(Cells cells, Criu criu, PeerClient peers, ArpAnnouncer announcer) {
-            return new Effects(SourceCell.Store.of(cells), criu, DestinationLink.over(peers), announcer::announce, SourceCopy::of);
+            return new Effects(CellStore.of(cells, SourceCell::of), criu, DestinationLink.over(peers), announcer::announce, SourceCopy::of);
         }
     }
 

@@ -116,9 +116,7 @@ class IncomingMovesTest {
 
     @Test
     void anAbortAfterCommitIsRefusedAndTheServiceStays() throws Exception {
-        incoming.prepare("node1", prepare(ID));
-        arrive(ID);
-        incoming.restore("node1", restore(ID));
+        restored(ID);
         IllegalStateException arrived = assertThrows(IllegalStateException.class, () -> incoming.abort("node1", ref(ID)));
         assertTrue(arrived.getMessage().contains("is arrived on " + NODE + ": web runs here and is not rolled back"), arrived.getMessage());
         incoming.commit("node1", ref(ID));
@@ -131,9 +129,7 @@ class IncomingMovesTest {
 
     @Test
     void aReplayedCommitGetsTheFirstCommitsReply() throws Exception {
-        incoming.prepare("node1", prepare(ID));
-        arrive(ID);
-        incoming.restore("node1", restore(ID));
+        restored(ID);
         MoveMessages.Kept first = incoming.commit("node1", ref(ID));
         ServiceRecord after = registry.find("web").orElseThrow();
         assertEquals(first, incoming.commit("node1", ref(ID)));
@@ -171,9 +167,7 @@ class IncomingMovesTest {
 
     @Test
     void aSecondPrepareOfTheSameServiceIsRefusedOnceItArrived() throws Exception {
-        incoming.prepare("node1", prepare(ID));
-        arrive(ID);
-        incoming.restore("node1", restore(ID));
+        restored(ID);
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> incoming.prepare("node1", prepare("web-99999999")));
         assertTrue(e.getMessage().contains("a service named web already runs on " + NODE), e.getMessage());
         assertEquals(1, trace.stream().filter(t -> t.equals("cell web created held")).count());
@@ -193,6 +187,13 @@ class IncomingMovesTest {
         return new MoveMessages.MoveRef(id, "web");
     }
 
+    /** A move prepared, its images arrived, and restored. */
+    private void restored(String id) throws Exception {
+        incoming.prepare("node1", prepare(id));
+        arrive(id);
+        incoming.restore("node1", restore(id));
+    }
+
     /** What the source's transfer does: the images directory of the move, filled (here: empty). */
     private void arrive(String id) throws IOException {
         Files.createDirectories(incoming.imagesFor(id));
@@ -200,20 +201,8 @@ class IncomingMovesTest {
 
     private final class FakeEffects implements IncomingMoves.Effects {
         @Override
-        public ArrivingCell.Store cells() {
-            return new ArrivingCell.Store() {
-                @Override
-                public ArrivingCell createHeld(CellSpec spec) {
-                    trace.add("cell " + spec.service() + " created held");
-                    try {
-                        FakeCell c = new FakeCell(spec.service(), spec.vip(), Files.createTempFile(state, "netns-", ""));
-                        cells.put(spec.service(), c);
-                        return c;
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                }
-
+        public CellStore<ArrivingCell> cells() {
+            return new CellStore<>() {
                 @Override
                 public Optional<ArrivingCell> find(String service) {
                     return Optional.ofNullable(cells.get(service));
@@ -226,6 +215,18 @@ class IncomingMovesTest {
                     }
                 }
             };
+        }
+
+        @Override
+        public ArrivingCell createHeld(CellSpec spec) {
+            trace.add("cell " + spec.service() + " created held");
+            try {
+                FakeCell c = new FakeCell(spec.service(), spec.vip(), Files.createTempFile(state, "netns-", ""));
+                cells.put(spec.service(), c);
+                return c;
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         @Override

@@ -210,7 +210,7 @@ class OutgoingMoveTest {
     }
 
     private OutgoingMove move() {
-        OutgoingMove.Effects effects = new OutgoingMove.Effects(new SourceCell.Store() {
+        OutgoingMove.Effects effects = new OutgoingMove.Effects(new CellStore<SourceCell>() {
             @Override
             public Optional<SourceCell> find(String service) {
                 return Optional.of(cell());
