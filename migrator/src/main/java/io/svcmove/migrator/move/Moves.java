@@ -117,7 +117,7 @@ public final class Moves {
         String name = req.path("name").asText();
         MoveMessages.Cancel ask = new MoveMessages.Cancel(name, (req.path("interrupted").asBoolean()
                 ? "Ctrl-C on 'svcmove move'" : "'svcmove cancel'") + " on " + config.node());
-        Forwarded r = cancelHere(config.node(), Messages.tree(ask));
+        Forwarded r = cancelHere(config.node(), ask);
         List<String> silent = new ArrayList<>();
         for (int i = 0; i < config.peers().size() && r.outcome() == Outcome.NOT_FOUND; i++) {
             String peer = config.peers().get(i).name();
@@ -135,8 +135,7 @@ public final class Moves {
     }
 
     /** A cancel asked here or by a peer: answers whether this node runs that move and what became of the request; never throws. */
-    private Forwarded cancelHere(String from, JsonNode body) {
-        MoveMessages.Cancel c = Messages.read(body, MoveMessages.Cancel.class);
+    private Forwarded cancelHere(String from, MoveMessages.Cancel c) {
         Optional<MovesInFlight.Entry> move = inFlight.running(c.name());
         if (move.isEmpty()) {
             return Forwarded.failed(Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
@@ -153,17 +152,21 @@ public final class Moves {
     }
 
     /** A source's answer to a destination holding a cell for move {@code id}: is that move still on here? */
-    private MoveMessages.Active active(String from, JsonNode body) {
-        String id = Messages.read(body, MoveMessages.MoveRef.class).moveId();
+    private MoveMessages.Active active(String from, MoveMessages.MoveRef ref) {
+        String id = ref.moveId();
         return new MoveMessages.Active(registry.all().stream().anyMatch(r -> r.move() != null && r.move().id().equals(id)));
     }
 
     /** The peer requests a source answers, by type. */
     public Map<String, RequestHandler> handlers() {
-        return Map.of(MoveMessages.Type.RUN, Messages.typed(this::forwarded), MoveMessages.Type.ACTIVE,
-                Messages.typed(this::active), MoveMessages.Type.WHERE, Messages.typed(this::where),
-                MoveMessages.Type.LAZY_CHECK, Messages.typed(this::lazyCheck), IN_FLIGHT, (from, body) -> inFlight(), MoveMessages.Type.CANCEL,
-                Messages.typed(this::cancelHere));
+        return Map.of(MoveMessages.Type.RUN, Messages.typed(MoveMessages.Run.class, this::forwarded),
+                MoveMessages.Type.ACTIVE, Messages.typed(MoveMessages.MoveRef.class, this::active),
+                MoveMessages.Type.WHERE, Messages.typed(MoveMessages.ServiceRef.class, this::where),
+                // A destination's answer to "can you take a lazy move?".
+                MoveMessages.Type.LAZY_CHECK, Messages.typed((from, body) -> new MoveMessages.LazyCheck(LazySupport.missing(criu,
+                        config.node()))),
+                IN_FLIGHT, (from, body) -> inFlight(),
+                MoveMessages.Type.CANCEL, Messages.typed(MoveMessages.Cancel.class, this::cancelHere));
     }
 
     /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
@@ -188,8 +191,7 @@ public final class Moves {
     }
 
     /** A move forwarded by a peer's agent: answers with the report or the failure, never throws. */
-    private Forwarded forwarded(String from, JsonNode body) {
-        MoveMessages.Run run = Messages.read(body, MoveMessages.Run.class);
+    private Forwarded forwarded(String from, MoveMessages.Run run) {
         try {
             return Forwarded.done(moveFromHere(run.name(), run.node(), run.buffer(), run.force(),
                     run.mode() == null ? "auto" : run.mode(), e -> {}));
@@ -202,8 +204,8 @@ public final class Moves {
      * Where a service runs, for peers looking for it: here if it is recorded here and its process is
      * its own, or it is in a move from or to here. A dead record (a node back from a crash) is not.
      */
-    private MoveMessages.Where where(String from, JsonNode body) {
-        return new MoveMessages.Where(config.node(), registry.find(Messages.read(body, MoveMessages.ServiceRef.class).name())
+    private MoveMessages.Where where(String from, MoveMessages.ServiceRef service) {
+        return new MoveMessages.Where(config.node(), registry.find(service.name())
                 .filter(r -> r.move() != null || r.arriving() || ProcessIdentity.same(r.pid(), r.pidStart())).isPresent());
     }
 
@@ -498,11 +500,6 @@ public final class Moves {
         return missing.isEmpty() ? new Preflight("mode", Preflight.Result.OK, LAZILY, "")
                 : new Preflight("mode", Preflight.Result.WARN, "a lazy move is not possible (" + String.join("; ", missing) + ")",
                         "it would move eagerly");
-    }
-
-    /** A destination's answer to "can you take a lazy move?". */
-    private MoveMessages.LazyCheck lazyCheck(String from, JsonNode body) {
-        return new MoveMessages.LazyCheck(LazySupport.missing(criu, config.node()));
     }
 
     private static JsonNode report(OutgoingMove.Report r) {
