@@ -13,7 +13,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * The svcmove services of a bed, as the CLI shows and changes them: what end-to-end tests of every
- * module share (run, move, status everywhere, cells, cleanup). Failures are test failures that show
+ * module share (run, move, status everywhere, the nodes as one sees them, cells, cleanup). Failures are test failures that show
  * the call and what it printed.
  */
 public final class Services {
@@ -61,6 +61,25 @@ public final class Services {
         Map<String, JsonNode> byName = new TreeMap<>();
         r.json().path("services").forEach(s -> byName.put(s.path("name").asText(), s));
         return byName;
+    }
+
+    /** NODE as `svcmove nodes --json` on ASKED describes it. */
+    public static JsonNode node(TestBed bed, String asked, String node) {
+        ExecResult r = bed.svcmove(asked, "nodes", "--json");
+        if (!r.ok()) {
+            throw new AssertionError("svcmove nodes --json failed on " + asked + ":\n" + r.describe());
+        }
+        return nodeIn(r.json(), node);
+    }
+
+    /** NODE's entry in an answer listing {@code nodes} (`svcmove nodes`, `svcmove moves`). */
+    public static JsonNode nodeIn(JsonNode answer, String node) {
+        for (JsonNode n : answer.path("nodes")) {
+            if (n.path("node").asText().equals(node)) {
+                return n;
+            }
+        }
+        throw new AssertionError(node + " is not in the answer: " + answer);
     }
 
     /** The services of every node, asked in parallel (each CLI call starts a JVM). */

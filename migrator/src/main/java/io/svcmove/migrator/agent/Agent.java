@@ -131,8 +131,8 @@ public final class Agent {
                 PeerServer server = new PeerServer(identity, peerAddresses::containsKey, peerWork)) {
             ConfigReload reload = new ConfigReload(file, config, identity, server, peers);
             FaultInjection faults = FaultInjection.fromEnvironment();
-            IncomingMoves incoming = new IncomingMoves(config, cells, registry, criu, criu == null ? null : Installation.criu(),
-                    criuVersion, announcer, launcher, peers, faults);
+            IncomingMoves incoming = new IncomingMoves(config, IncomingMoves.Effects.on(cells, criu, criu == null ? null
+                    : Installation.criu(), announcer, launcher, peers), registry, criuVersion, faults);
             incoming.removeLeftoverImages();
             incoming.finishArrivals();
             PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
@@ -150,18 +150,13 @@ public final class Agent {
             BiConsumer<String, RequestHandler> serve = (type, h) -> server.registerHandler(type, Audit.peer(type, h));
             incoming.handlers().forEach(serve);
             moves.handlers().forEach(serve);
-            serve.accept("node.info", nodes::self);
-            serve.accept("service.list", dnsSync::list);
-            serve.accept("node.drain", drains::mark);
-            serve.accept("drain.services", drains::services);
-            serve.accept(PeerClocks.PROBE, clocks::answer);
-            serve.accept("checkpoint.commit", checkpointStore::commit);
-            serve.accept("checkpoint.info", checkpointStore::info);
-            serve.accept("checkpoint.fetch", checkpointStore::fetch);
-            serve.accept("checkpoint.drop", checkpointStore::drop);
-            serve.accept("checkpoint.state", recovery::state);
-            serve.accept("checkpoint.recover", recovery::forwarded);
-            serve.accept(CheckpointRecipients.REQUEST, recipients::answer);
+            serve.accept(NodeMessages.Type.INFO, nodes.handler());
+            dnsSync.handlers().forEach(serve);
+            drains.handlers().forEach(serve);
+            serve.accept(PeerClocks.PROBE, clocks.handler());
+            checkpointStore.handlers().forEach(serve);
+            recovery.handlers().forEach(serve);
+            recipients.handlers().forEach(serve);
             server.acceptTransfers((peer, transferId) -> {
                 Path failover = recovery.transferTarget(peer, transferId);
                 return failover != null ? failover : incoming.imagesFor(transferId);
@@ -209,10 +204,10 @@ public final class Agent {
                     op("recover", (req, events) -> recovery.recover(req)),
                     op("move", (req, events) -> moves.move(req, events::send)),
                     op("moves", (req, events) -> PeerAnswers.fromAll(reload.config(), peers, Moves.IN_FLIGHT, Duration.ofSeconds(3),
-                            moves.inFlight(config.node(), req), UnaryOperator.identity())),
+                            moves.inFlight(), UnaryOperator.identity())),
                     op("cancel", (req, events) -> moves.cancel(req)),
                     op("check", (req, events) -> moves.check(req)),
-                    op("nodes", (req, events) -> nodes.all(req)),
+                    op("nodes", (req, events) -> nodes.all()),
                     op("dns.sync", (req, events) -> dnsSync.sync(req)),
                     op("drain", (req, events) -> drains.drain(req, events::send)),
                     op("undrain", (req, events) -> drains.undrain(req))))) {

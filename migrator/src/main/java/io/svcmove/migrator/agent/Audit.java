@@ -3,6 +3,8 @@ package io.svcmove.migrator.agent;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.failover.CheckpointMessages;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.RequestHandler;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -39,8 +41,9 @@ final class Audit {
 
     private static final Map<String, PeerOp> PEER_OPS = Map.of(
             "move.run", new PeerOp("move", null, Outcome.FAILED),
-            "checkpoint.recover", new PeerOp("recover", null, Outcome.FAILED),
-            "node.drain", new PeerOp(body -> body.path("draining").asBoolean() ? "drain" : "undrain", null, Outcome.FAILED),
+            CheckpointMessages.Type.RECOVER, new PeerOp("recover", null, Outcome.FAILED),
+            NodeMessages.Type.DRAIN, new PeerOp(body -> Messages.read(body, NodeMessages.Drain.class).draining() ? "drain" : "undrain",
+                    null, Outcome.FAILED),
             // The destination's side of a move: a failed prepare means the source gives up before
             // freezing (refused), a failed restore that it resumes its copy (rolled back).
             "move.prepare", new PeerOp("move-in", "prepare", Outcome.REFUSED),

@@ -55,7 +55,7 @@ final class CertificateWatch implements AutoCloseable {
         CertificateExpiry.warning(self.name(), self.certificate(), Instant.now()).ifPresent(log::warn);
         for (AgentConfig.Peer p : config.get().peers()) {
             // Only to have the connection, and so its certificate: an unreachable peer has none to show.
-            peers.call(p.name(), "node.info", ControlMessage.JSON.createObjectNode(), ASK).handle((answer, error) -> null).join();
+            peers.call(p.name(), NodeMessages.Type.INFO, ControlMessage.JSON.createObjectNode(), ASK).handle((answer, error) -> null).join();
             peers.certificate(p.name())
                     .flatMap(cert -> CertificateExpiry.warning(p.name(), cert, Instant.now()))
                     .ifPresent(log::warn);

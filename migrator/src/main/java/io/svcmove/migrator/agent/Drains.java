@@ -8,7 +8,9 @@ import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.move.Moves;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
@@ -22,8 +24,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -58,31 +58,42 @@ final class Drains {
         this.moves = moves;
     }
 
+    /** The handlers of the peer requests a drain makes of the drained node. */
+    Map<String, RequestHandler> handlers() {
+        return Map.of(NodeMessages.Type.DRAIN, Messages.typed(NodeMessages.Drain.class, this::mark),
+                NodeMessages.Type.SERVICES, Messages.typed((from, body) -> services()));
+    }
+
     /** Peer request: set or clear this node's mark. */
-    JsonNode mark(String from, JsonNode req) {
-        boolean on = req.path("draining").asBoolean();
+    private NodeMessages.Marked mark(String from, NodeMessages.Drain drain) {
+        boolean on = drain.draining();
         if (on != draining.on()) {
             draining.set(on);
             log.info("{} {} (asked by {})", config.node(), on ? "is draining: moves onto it are refused" : "takes moves again", from);
         }
-        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("draining", on);
+        return new NodeMessages.Marked(config.node(), on);
     }
 
     /** Peer request: this node's services, with the memory each uses (for placement). */
-    JsonNode services(String from, JsonNode req) {
-        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node());
-        ArrayNode list = n.putArray("services");
+    private NodeMessages.Services services() {
+        List<NodeMessages.Services.Service> list = new ArrayList<>();
         for (ServiceRecord r : registry.all()) {
             long rss = cells.find(r.name()).map(c -> c.pids().stream().mapToLong(Drains::rssBytes).sum()).orElse(0L);
-            list.addObject().put("name", r.name()).put("vip", r.vip()).put("rss_bytes", rss);
+            list.add(new NodeMessages.Services.Service(r.name(), r.vip(), rss));
         }
-        return n;
+        return new NodeMessages.Services(config.node(), list);
     }
 
     JsonNode undrain(JsonNode req) throws Exception {
         String node = req.path("node").asText();
         requireKnown(node);
-        return ask(node, "node.drain", ControlMessage.JSON.createObjectNode().put("draining", false));
+        return Messages.tree(mark(node, false));
+    }
+
+    /** Sets or clears NODE's mark, by its agent or this one's own handler. */
+    private NodeMessages.Marked mark(String node, boolean on) throws Exception {
+        NodeMessages.Drain drain = new NodeMessages.Drain(on);
+        return node.equals(config.node()) ? mark(node, drain) : ask(node, NodeMessages.Type.DRAIN, drain, NodeMessages.Marked.class);
     }
 
     JsonNode drain(JsonNode req, Consumer<JsonNode> sink) throws Exception {
@@ -101,9 +112,9 @@ final class Drains {
                 sink.accept(e);
             }
         };
-        ask(node, "node.drain", ControlMessage.JSON.createObjectNode().put("draining", true));
-        List<JsonNode> services = new ArrayList<>();
-        ask(node, "drain.services", ControlMessage.JSON.createObjectNode()).path("services").forEach(services::add);
+        mark(node, true);
+        List<NodeMessages.Services.Service> services = (node.equals(config.node()) ? services()
+                : ask(node, NodeMessages.Type.SERVICES, Map.of(), NodeMessages.Services.class)).services();
         Map<String, String> plan = place(node, to, services);
         events.accept(ControlMessage.JSON.createObjectNode().put("draining", node).put("services", services.size()));
 
@@ -151,21 +162,23 @@ final class Drains {
      * already placed on it, discounted by its load per CPU: a node twice as loaded needs twice the
      * memory to win. With --to, everything goes there.
      */
-    private Map<String, String> place(String node, String to, List<JsonNode> services) throws IOException {
+    private Map<String, String> place(String node, String to, List<NodeMessages.Services.Service> services) throws IOException {
         Map<String, Double> room = new LinkedHashMap<>();
         Map<String, Double> load = new LinkedHashMap<>();
         List<String> skipped = new ArrayList<>();
-        for (JsonNode n : nodes.all(ControlMessage.JSON.createObjectNode()).path("nodes")) {
-            String name = n.path("node").asText();
+        for (JsonNode each : nodes.all().path("nodes")) {
+            // An unreachable node is listed with its name and why only: it reads as not reachable.
+            NodeMessages.Info n = Messages.read(each, NodeMessages.Info.class);
+            String name = n.node();
             if (name.equals(node) || to != null && !name.equals(to)) {
                 continue;
             }
-            if (!n.path("reachable").asBoolean() || n.path("draining").asBoolean()) {
-                skipped.add(name + (n.path("draining").asBoolean() ? " (draining)" : " (unreachable)"));
+            if (!n.reachable() || n.draining()) {
+                skipped.add(name + (n.draining() ? " (draining)" : " (unreachable)"));
                 continue;
             }
-            room.put(name, n.path("mem_available_bytes").asDouble());
-            load.put(name, n.path("load1").asDouble() / Math.max(1, n.path("cpus").asInt(1)));
+            room.put(name, (double) n.memAvailableBytes());
+            load.put(name, n.load1() / Math.max(1, n.cpus()));
         }
         if (room.isEmpty() && !services.isEmpty()) {
             throw new ControlException(Outcome.REFUSED, "no node can take " + node + "'s services: "
@@ -173,11 +186,11 @@ final class Drains {
                     + "; " + node + " stays draining with its services ('svcmove undrain " + node + "' ends that)");
         }
         Map<String, String> plan = new LinkedHashMap<>();
-        services.stream().sorted(Comparator.comparingLong((JsonNode s) -> s.path("rss_bytes").asLong()).reversed()).forEach(s -> {
+        services.stream().sorted(Comparator.comparingLong(NodeMessages.Services.Service::rssBytes).reversed()).forEach(s -> {
             String best = room.keySet().stream()
                     .max(Comparator.comparingDouble((String n) -> room.get(n) / (1 + load.get(n)))).orElseThrow();
-            plan.put(s.path("name").asText(), best);
-            room.merge(best, -s.path("rss_bytes").asDouble(), Double::sum);
+            plan.put(s.name(), best);
+            room.merge(best, (double) -s.rssBytes(), Double::sum);
         });
         return plan;
     }
@@ -189,17 +202,13 @@ final class Drains {
         }
     }
 
-    /** A request to NODE's agent, or to this one's own handler when NODE is this node. */
-    private JsonNode ask(String node, String type, ObjectNode body) throws Exception {
-        if (node.equals(config.node())) {
-            return type.equals("node.drain") ? mark(node, body) : services(node, body);
-        }
-        CompletableFuture<JsonNode> answer = peers.call(node, type, body, ASK);
+    /** A request to NODE's agent. */
+    private <T> T ask(String node, String type, Object body, Class<T> reply) throws Exception {
         try {
-            return answer.get();
-        } catch (ExecutionException e) {
-            throw new ControlException(Outcome.UNAVAILABLE, "the agent of " + node + " does not answer ("
-                    + e.getCause().getMessage() + "): nothing was moved");
+            return Messages.await(Messages.call(peers, node, type, body, reply, ASK));
+        } catch (Exception e) {
+            throw new ControlException(Outcome.UNAVAILABLE, "the agent of " + node + " does not answer (" + e.getMessage()
+                    + "): nothing was moved");
         }
     }
 

@@ -4,8 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
-import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.CertificateExpiry;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRegistry;
@@ -43,18 +44,18 @@ final class Nodes {
      * This node's own answer, to the CLI and to peers; free memory and load are what drain places
      * services by; its certificate's end is what the operator must renew it before.
      */
-    JsonNode self(String from, JsonNode req) throws IOException {
+    NodeMessages.Info self() throws IOException {
         X509Certificate cert = reload.identity().certificate();
         Instant now = Instant.now();
-        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true)
-                .put("address", config.listen()).put("kernel", Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip())
-                .put("criu", criuVersion == null ? "missing" : criuVersion).put("services", registry.all().size())
-                .put("mem_available_bytes", memAvailable()).put("load1", Double.parseDouble(
-                        Files.readString(Path.of("/proc/loadavg")).split(" ")[0]))
-                .put("cpus", Runtime.getRuntime().availableProcessors()).put("draining", draining.on())
-                .put("certificate_not_after", cert.getNotAfter().toInstant().toString())
-                .put("certificate_days_left", CertificateExpiry.daysLeft(cert, now))
-                .put("certificate_expires_soon", CertificateExpiry.expiresSoon(cert, now));
+        return new NodeMessages.Info(config.node(), true, config.listen(), Files.readString(Path.of("/proc/sys/kernel/osrelease")).strip(),
+                criuVersion == null ? "missing" : criuVersion, registry.all().size(), memAvailable(),
+                Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]), Runtime.getRuntime().availableProcessors(),
+                draining.on(), cert.getNotAfter().toInstant().toString(), CertificateExpiry.daysLeft(cert, now),
+                CertificateExpiry.expiresSoon(cert, now));
+    }
+
+    RequestHandler handler() {
+        return Messages.typed((from, body) -> self());
     }
 
     private static long memAvailable() throws IOException {
@@ -66,8 +67,8 @@ final class Nodes {
         return 0;
     }
 
-    JsonNode all(JsonNode req) throws IOException {
-        return PeerAnswers.fromAll(reload.config(), peers, "node.info", ASK, self(config.node(), req), this::withClock);
+    JsonNode all() throws IOException {
+        return PeerAnswers.fromAll(reload.config(), peers, NodeMessages.Type.INFO, ASK, Messages.tree(self()), this::withClock);
     }
 
     /** A reachable peer's clocks minus this node's (wall, monotonic, boot-time), each ± the uncertainty. */

@@ -1,6 +1,5 @@
 package io.svcmove.migrator.clock;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.clock.Clock;
 import io.svcmove.clock.ClockReading;
@@ -10,10 +9,11 @@ import io.svcmove.clock.Offsets;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,27 +52,18 @@ public final class PeerClocks {
         }
     }
 
-    /** The peer request: this node's clocks on arrival (t2) and just before answering (t3). */
-    public JsonNode answer(String from, JsonNode req) {
-        ClockReading received = clocks.now();
-        ObjectNode r = ControlMessage.JSON.createObjectNode();
-        r.set("received", ControlMessage.JSON.valueToTree(received));
-        r.set("sent", ControlMessage.JSON.valueToTree(clocks.now()));
-        return r;
+    /** The handler of the peer request: this node's clocks on arrival (t2) and just before answering (t3). */
+    public RequestHandler handler() {
+        return Messages.typed((from, body) -> {
+            ClockReading received = clocks.now();
+            return new ClockSync.PeerStamps(received, clocks.now());
+        });
     }
 
     /** The peer's clocks minus this node's. */
     public Offsets measure(String node) throws Exception {
-        return new ClockSync(clocks).measure(() -> {
-            JsonNode r;
-            try {
-                r = peers.call(node, PROBE, Map.of(), ASK).get();
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof Exception cause ? cause : e;
-            }
-            return new ClockSync.PeerStamps(ControlMessage.JSON.treeToValue(r.path("received"), ClockReading.class),
-                    ControlMessage.JSON.treeToValue(r.path("sent"), ClockReading.class));
-        }, EXCHANGES);
+        return new ClockSync(clocks).measure(() -> Messages.await(Messages.call(peers, node, PROBE, Map.of(), ClockSync.PeerStamps.class,
+                ASK)), EXCHANGES);
     }
 
     /** As {@code svcmove nodes} shows them: milliseconds, the peer's clock minus this node's. */

@@ -10,8 +10,9 @@ import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
-import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Vip;
 import java.net.InetAddress;
@@ -51,26 +52,24 @@ public final class DnsSync {
         this.names = new ServiceNames(config);
     }
 
-    /** Peer request "service.list": this node's services with their VIP and DNS name. */
-    public JsonNode list(String from, JsonNode req) {
-        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node());
-        ArrayNode list = n.putArray("services");
-        for (ServiceRecord r : registry.all()) {
-            ObjectNode s = list.addObject().put("name", r.name()).put("vip", r.vip());
-            if (r.dns() != null) {
-                s.put("dns", r.dns());
-            }
-        }
-        return n;
+    public Map<String, RequestHandler> handlers() {
+        return Map.of(DnsMessages.Type.LIST, Messages.typed((from, body) -> list()));
+    }
+
+    /** This node's services with their VIP and DNS name. */
+    private DnsMessages.Listed list() {
+        return new DnsMessages.Listed(config.node(), registry.all().stream()
+                .map(r -> new DnsMessages.Listed.Service(r.name(), r.vip(), r.dns())).toList());
     }
 
     public JsonNode sync(JsonNode req) {
         boolean dryRun = req.path("dry_run").asBoolean(false);
         DnsUpdater dns = names.updater();
-        List<JsonNode> answers = new ArrayList<>();
-        answers.add(list(config.node(), req));
-        List<CompletableFuture<JsonNode>> asked = new ArrayList<>();
-        config.peers().forEach(p -> asked.add(peers.call(p.name(), "service.list", ControlMessage.JSON.createObjectNode(), ASK)));
+        List<DnsMessages.Listed> answers = new ArrayList<>();
+        answers.add(list());
+        List<CompletableFuture<DnsMessages.Listed>> asked = new ArrayList<>();
+        config.peers().forEach(p -> asked.add(Messages.call(peers, p.name(), DnsMessages.Type.LIST, Map.of(), DnsMessages.Listed.class,
+                ASK)));
         for (int i = 0; i < asked.size(); i++) {
             try {
                 answers.add(asked.get(i).join());
@@ -82,12 +81,11 @@ public final class DnsSync {
             }
         }
         Map<String, Wanted> wanted = new LinkedHashMap<>();
-        for (JsonNode a : answers) {
-            for (JsonNode s : a.path("services")) {
-                if (s.hasNonNull("dns")) {
-                    String name = key(s.path("dns").asText());
-                    wanted.put(name, new Wanted(name, s.path("name").asText(), Vip.parse(s.path("vip").asText()).address()
-                            .getHostAddress(), a.path("node").asText()));
+        for (DnsMessages.Listed a : answers) {
+            for (DnsMessages.Listed.Service s : a.services()) {
+                if (s.dns() != null) {
+                    String name = key(s.dns());
+                    wanted.put(name, new Wanted(name, s.name(), Vip.parse(s.vip()).address().getHostAddress(), a.node()));
                 }
             }
         }

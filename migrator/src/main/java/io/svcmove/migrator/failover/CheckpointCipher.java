@@ -235,8 +235,8 @@ final class CheckpointCipher {
         return manifest;
     }
 
-    /** The data key sealed to one node's public key: {node, key_id, ephemeral, wrapped}. */
-    static ObjectNode seal(SecretKey dataKey, String node, PublicKey recipient, byte[] context) throws IOException {
+    /** The data key sealed to one node's public key. */
+    static CheckpointMessages.Seal seal(SecretKey dataKey, String node, PublicKey recipient, byte[] context) throws IOException {
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
             g.initialize(new ECGenParameterSpec(CURVE), RANDOM);
@@ -244,27 +244,27 @@ final class CheckpointCipher {
             byte[] wrapped = wrapCipher(Cipher.ENCRYPT_MODE, ephemeral.getPrivate(), recipient, ephemeral.getPublic(), recipient, node,
                     context).doFinal(dataKey.getEncoded());
             Base64.Encoder b64 = Base64.getEncoder();
-            return ControlMessage.JSON.createObjectNode().put("node", node).put("key_id", keyId(recipient))
-                    .put("ephemeral", b64.encodeToString(ephemeral.getPublic().getEncoded())).put("wrapped", b64.encodeToString(wrapped));
+            return new CheckpointMessages.Seal(node, keyId(recipient), b64.encodeToString(ephemeral.getPublic().getEncoded()),
+                    b64.encodeToString(wrapped));
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot seal the checkpoint's key to " + node + ": " + e.getMessage(), e);
         }
     }
 
     /** Opens the seal made for {@code node} with that node's key pair. */
-    static SecretKey unseal(JsonNode seal, String node, PrivateKey key, PublicKey own, byte[] context) throws IOException {
-        if (!seal.path("key_id").asText().equals(keyId(own))) {
-            throw new NotAuthentic("it is sealed to another key of " + node + " (key " + seal.path("key_id").asText() + ", "
+    static SecretKey unseal(CheckpointMessages.Seal seal, String node, PrivateKey key, PublicKey own, byte[] context) throws IOException {
+        if (!seal.keyId().equals(keyId(own))) {
+            throw new NotAuthentic("it is sealed to another key of " + node + " (key " + seal.keyId() + ", "
                     + node + " has " + keyId(own) + "): its certificate was issued anew since");
         }
         try {
             PublicKey ephemeral = KeyFactory.getInstance("EC")
-                    .generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(seal.path("ephemeral").asText())));
+                    .generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(seal.ephemeral())));
             if (!(ephemeral instanceof ECPublicKey e) || !e.getParams().getCurve().equals(((ECPublicKey) own).getParams().getCurve())) {
                 throw new NotAuthentic("its ephemeral key is not a P-256 key");
             }
             byte[] k = wrapCipher(Cipher.DECRYPT_MODE, key, ephemeral, ephemeral, own, node, context)
-                    .doFinal(Base64.getDecoder().decode(seal.path("wrapped").asText()));
+                    .doFinal(Base64.getDecoder().decode(seal.wrapped()));
             return new SecretKeySpec(k, "AES");
         } catch (AEADBadTagException e) {
             throw new NotAuthentic("its key sealed to " + node + " does not open (the seal or the checkpoint's record was altered)");

@@ -1,8 +1,8 @@
 package io.svcmove.migrator.failover;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.ClusterPki;
 import io.svcmove.migrator.pki.NodeIdentity;
 import java.io.IOException;
@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The public keys a checkpoint's data key is sealed to. An agent holds only its own certificate
- * and the CA's, so it asks each peer for its certificate ({@value #REQUEST}) and trusts the answer
+ * and the CA's, so it asks each peer for its certificate ({@value CheckpointMessages.Type#RECIPIENT}) and trusts the answer
  * only if the cluster CA signed it for that very node name and it is valid now: a peer that
  * answered with another node's certificate, or a forged one, would only seal the key to a node
  * that cannot be it. The last good certificate of each peer is kept, so a peer down at the time of
@@ -29,7 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CheckpointRecipients {
     private static final Logger log = LoggerFactory.getLogger(CheckpointRecipients.class);
-    public static final String REQUEST = "checkpoint.recipient";
     private static final Duration ASK = Duration.ofSeconds(5);
 
     private final NodeIdentity self;
@@ -42,9 +41,10 @@ public final class CheckpointRecipients {
         this.peers = peers;
     }
 
-    /** The answer to a peer's {@value #REQUEST}: this node's certificate. */
-    public JsonNode answer(String from, JsonNode body) throws IOException {
-        return ControlMessage.JSON.createObjectNode().put("node", self.name()).put("certificate", ClusterPki.toPem(self.certificate()));
+    /** The answer to a peer's {@value CheckpointMessages.Type#RECIPIENT}: this node's certificate. */
+    public Map<String, RequestHandler> handlers() {
+        return Map.of(CheckpointMessages.Type.RECIPIENT, Messages.typed((from, body) -> new CheckpointMessages.Recipient(self.name(),
+                ClusterPki.toPem(self.certificate()))));
     }
 
     /**
@@ -52,13 +52,14 @@ public final class CheckpointRecipients {
      * that order; a peer that neither answers nor answered before is left out, and logged.
      */
     Map<String, PublicKey> keys(List<String> nodes) {
-        Map<String, CompletableFuture<JsonNode>> asked = new LinkedHashMap<>();
-        nodes.forEach(n -> asked.put(n, peers.call(n, REQUEST, Map.of(), ASK)));
+        Map<String, CompletableFuture<CheckpointMessages.Recipient>> asked = new LinkedHashMap<>();
+        nodes.forEach(n -> asked.put(n, Messages.call(peers, n, CheckpointMessages.Type.RECIPIENT, Map.of(),
+                CheckpointMessages.Recipient.class, ASK)));
         Map<String, PublicKey> keys = new LinkedHashMap<>();
         keys.put(self.name(), self.certificate().getPublicKey());
         asked.forEach((node, answer) -> {
             try {
-                PublicKey k = verified(node, Checkpoints.await(answer).path("certificate").asText());
+                PublicKey k = verified(node, Messages.await(answer).certificate());
                 if (!k.equals(known.put(node, k))) {
                     log.info("checkpoints are sealed to {}'s key {}", node, CheckpointCipher.keyId(k));
                 }

@@ -1,11 +1,11 @@
 package io.svcmove.migrator.failover;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.criu.ImageDir;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -14,9 +14,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -63,22 +63,30 @@ public final class CheckpointStore {
         return dir.resolve("." + transferId);
     }
 
+    /** The handlers of the keeper's peer requests. */
+    public Map<String, RequestHandler> handlers() {
+        return Map.of(CheckpointMessages.Type.COMMIT, Messages.typed(CheckpointMessages.Commit.class, this::commit),
+                CheckpointMessages.Type.INFO, Messages.typed(CheckpointMessages.ServiceRef.class, this::info),
+                CheckpointMessages.Type.FETCH, Messages.typed(CheckpointMessages.Fetch.class, this::fetch),
+                CheckpointMessages.Type.DROP, Messages.typed(CheckpointMessages.ServiceRef.class, this::drop));
+    }
+
     /** A checkpoint has fully arrived: its record is written next to the images and it becomes the current one. */
-    public synchronized JsonNode commit(String from, JsonNode body) throws IOException {
-        String name = serviceName(body);
-        Path received = incoming(from, body.path("transfer_id").asText());
+    synchronized CheckpointMessages.Stored commit(String from, CheckpointMessages.Commit commit) throws IOException {
+        String name = serviceName(commit.name());
+        Path received = incoming(from, commit.transferId());
         if (!Files.isDirectory(received, LinkOption.NOFOLLOW_LINKS)) {
-            throw new IOException("no checkpoint transfer " + body.path("transfer_id").asText() + " arrived on this node");
+            throw new IOException("no checkpoint transfer " + commit.transferId() + " arrived on this node");
         }
-        if (body.path("format").asInt() < CheckpointCipher.FORMAT) {
+        if (commit.format() < CheckpointCipher.FORMAT) {
             delete(received);
             throw new IOException("the checkpoint of " + name + " from " + from + " is not encrypted (its agent predates encrypted"
                     + " checkpoints), so " + dir + " does not keep it: upgrade svcmove on " + from);
         }
-        ObjectNode meta = ((ObjectNode) body.deepCopy()).put("from", from).put("stored_at", System.currentTimeMillis());
-        Files.write(received.resolve(META), ControlMessage.JSON.writeValueAsBytes(meta));
+        Files.write(received.resolve(META), Messages.JSON.writeValueAsBytes(CheckpointMessages.Checkpoint.of(commit, from,
+                System.currentTimeMillis())));
         Optional<Path> previous = current(name);
-        Path link = dir.resolve(".link-" + body.path("transfer_id").asText());
+        Path link = dir.resolve(".link-" + commit.transferId());
         Files.createSymbolicLink(link, received.getFileName());
         try {
             Files.move(link, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -89,27 +97,23 @@ public final class CheckpointStore {
         if (previous.isPresent() && !previous.get().equals(received)) {
             delete(previous.get());
         }
-        log.info("checkpoint of {} from {} stored ({} bytes, taken {} ms ago)", name, from, body.path("bytes").asLong(),
-                System.currentTimeMillis() - body.path("taken_at").asLong());
-        return ControlMessage.JSON.createObjectNode().put("stored", true);
+        log.info("checkpoint of {} from {} stored ({} bytes, taken {} ms ago)", name, from, commit.bytes(),
+                System.currentTimeMillis() - commit.takenAt());
+        return new CheckpointMessages.Stored(true);
     }
 
-    /** What this node keeps of NAME: {found: false}, or the checkpoint's record. */
-    public synchronized JsonNode info(String from, JsonNode body) throws IOException {
-        String name = serviceName(body);
-        Optional<Path> c = current(name);
-        if (c.isEmpty()) {
-            return ControlMessage.JSON.createObjectNode().put("found", false);
-        }
-        return meta(c.get()).put("found", true);
+    /** What this node keeps of NAME: its checkpoint's record, or none. */
+    synchronized CheckpointMessages.Info info(String from, CheckpointMessages.ServiceRef service) throws IOException {
+        Optional<Path> c = current(serviceName(service.name()));
+        return new CheckpointMessages.Info(c.isEmpty() ? null : meta(c.get()));
     }
 
     /** Sends NAME's current checkpoint to the node that asked, under its transfer id; answers with its record. */
-    public JsonNode fetch(String from, JsonNode body) throws Exception {
+    CheckpointMessages.Checkpoint fetch(String from, CheckpointMessages.Fetch fetch) throws Exception {
         Path images;
-        ObjectNode meta;
+        CheckpointMessages.Checkpoint meta;
         synchronized (this) {
-            String name = serviceName(body);
+            String name = serviceName(fetch.name());
             images = current(name).orElseThrow(() -> new IllegalStateException("no checkpoint of " + name + " is kept here"));
             meta = meta(images);
         }
@@ -120,25 +124,21 @@ public final class CheckpointStore {
                     Files.copy(f, copy.path().resolve(f.getFileName()));
                 }
             }
-            try {
-                peers.sendFiles(from, body.path("transfer_id").asText(), copy.path(), (s, t) -> {}).get();
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof Exception cause ? cause : e;
-            }
+            Messages.await(peers.sendFiles(from, fetch.transferId(), copy.path(), (s, t) -> {}));
         }
         return meta;
     }
 
     /** Forgets NAME's checkpoint (the service was stopped on purpose, or its checkpoints went to another keeper). */
-    public synchronized JsonNode drop(String from, JsonNode body) throws IOException {
-        String name = serviceName(body);
+    synchronized CheckpointMessages.Dropped drop(String from, CheckpointMessages.ServiceRef service) throws IOException {
+        String name = serviceName(service.name());
         Optional<Path> c = current(name);
         Files.deleteIfExists(dir.resolve(name));
         if (c.isPresent()) {
             delete(c.get());
             log.info("dropped the checkpoint of {} (asked by {})", name, from);
         }
-        return ControlMessage.JSON.createObjectNode().put("dropped", c.isPresent());
+        return new CheckpointMessages.Dropped(c.isPresent());
     }
 
     /** Every checkpoint kept here, for status: service, the node it came from, age. */
@@ -148,10 +148,10 @@ public final class CheckpointStore {
             for (Path link : (Iterable<Path>) entries.filter(Files::isSymbolicLink).sorted()::iterator) {
                 Optional<Path> c = current(link.getFileName().toString());
                 if (c.isPresent()) {
-                    ObjectNode m = meta(c.get());
+                    CheckpointMessages.Checkpoint m = meta(c.get());
                     list.add(ControlMessage.JSON.createObjectNode().put("name", link.getFileName().toString())
-                            .put("from", m.path("from").asText()).put("age_s", (System.currentTimeMillis() - m.path("taken_at").asLong()) / 1000)
-                            .put("bytes", m.path("bytes").asLong()).put("freeze_ms", m.path("freeze_ms").asDouble()));
+                            .put("from", m.from()).put("age_s", (System.currentTimeMillis() - m.takenAt()) / 1000)
+                            .put("bytes", m.bytes()).put("freeze_ms", m.freezeMs()));
                 }
             }
         }
@@ -167,14 +167,12 @@ public final class CheckpointStore {
         return Files.isRegularFile(target.resolve(META)) ? Optional.of(target) : Optional.empty();
     }
 
-    private static ObjectNode meta(Path checkpoint) throws IOException {
-        ObjectNode m = (ObjectNode) ControlMessage.JSON.readTree(checkpoint.resolve(META).toFile());
-        return m.put("age_ms", System.currentTimeMillis() - m.path("taken_at").asLong());
+    private static CheckpointMessages.Checkpoint meta(Path checkpoint) throws IOException {
+        return Messages.JSON.readValue(checkpoint.resolve(META).toFile(), CheckpointMessages.Checkpoint.class);
     }
 
-    private static String serviceName(JsonNode body) {
-        String name = body.path("name").asText();
-        if (!NAME.matcher(name).matches()) {
+    private static String serviceName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("'" + name + "' is not a service name");
         }
         return name;
@@ -202,7 +200,7 @@ public final class CheckpointStore {
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) && !referenced.contains(p.normalize())) {
                     log.warn("removing {}: a checkpoint transfer that never completed", p);
                     delete(p);
-                } else if (Files.isRegularFile(p.resolve(META)) && meta(p).path("format").asInt() < CheckpointCipher.FORMAT) {
+                } else if (Files.isRegularFile(p.resolve(META)) && meta(p).format() < CheckpointCipher.FORMAT) {
                     log.warn("{} holds a checkpoint stored in the clear by an older svcmove (its service's memory, readable on this"
                             + " disk); it will not be recovered: its node replaces it at its next checkpoint, or delete it", p);
                 }

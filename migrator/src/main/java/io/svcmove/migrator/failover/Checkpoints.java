@@ -1,7 +1,6 @@
 package io.svcmove.migrator.failover;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlMessage;
@@ -11,6 +10,7 @@ import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.move.OutgoingMove;
 import io.svcmove.migrator.move.ServiceFiles;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.TransferStats;
 import io.svcmove.migrator.service.CarriedFiles;
@@ -29,7 +29,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -147,18 +146,16 @@ public final class Checkpoints implements AutoCloseable {
             Exception lastError = null;
             for (String keeper : keepers()) {
                 try {
-                    ArrayNode seals = ControlMessage.JSON.createArrayNode();
+                    List<CheckpointMessages.Seal> seals = new ArrayList<>();
                     for (Map.Entry<String, PublicKey> k : keys.entrySet()) {
                         if (!k.getKey().equals(keeper)) {
                             seals.add(CheckpointCipher.seal(dataKey, k.getKey(), k.getValue(), context));
                         }
                     }
-                    TransferStats sent = await(peers.sendFiles(keeper, transferId, sealed, (s, t) -> {}));
-                    ObjectNode commit = ControlMessage.JSON.createObjectNode().put("format", CheckpointCipher.FORMAT)
-                            .put("transfer_id", transferId).put("name", name).put("taken_at", takenAt)
-                            .put("freeze_ms", freezeNanos / 1e6).put("bytes", sent.bytes());
-                    commit.set("sealed_to", seals);
-                    await(peers.call(keeper, "checkpoint.commit", commit, CALL));
+                    TransferStats sent = Messages.await(peers.sendFiles(keeper, transferId, sealed, (s, t) -> {}));
+                    Messages.await(Messages.call(peers, keeper, CheckpointMessages.Type.COMMIT, new CheckpointMessages.Commit(
+                            CheckpointCipher.FORMAT, transferId, name, takenAt, freezeNanos / 1e6, sent.bytes(), seals),
+                            CheckpointMessages.Stored.class, CALL));
                     Taken previous = last.put(name, new Taken(keeper, takenAt, freezeNanos / 1e6, sent.bytes(),
                             sent.elapsed().toNanos() / 1e6));
                     if (previous != null && !previous.keeper().equals(keeper)) {
@@ -186,10 +183,8 @@ public final class Checkpoints implements AutoCloseable {
         }
     }
 
-    private static String sealedTo(ArrayNode seals) {
-        List<String> nodes = new ArrayList<>();
-        seals.forEach(n -> nodes.add(n.path("node").asText()));
-        return String.join(", ", nodes);
+    private static String sealedTo(List<CheckpointMessages.Seal> seals) {
+        return String.join(", ", seals.stream().map(CheckpointMessages.Seal::node).toList());
     }
 
     /** Keepers in the order of the [[peers]] of agent.toml: never this node, whose loss the checkpoint is for. */
@@ -223,17 +218,10 @@ public final class Checkpoints implements AutoCloseable {
 
     private void dropQuietly(String keeper, String name) {
         try {
-            await(peers.call(keeper, "checkpoint.drop", Map.of("name", name), CALL));
+            Messages.await(Messages.call(peers, keeper, CheckpointMessages.Type.DROP, new CheckpointMessages.ServiceRef(name),
+                    CheckpointMessages.Dropped.class, CALL));
         } catch (Exception e) {
             log.info("could not drop the checkpoint of {} on {}: {}", name, keeper, e.getMessage());
-        }
-    }
-
-    static <T> T await(java.util.concurrent.CompletableFuture<T> answer) throws Exception {
-        try {
-            return answer.get();
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception cause ? cause : e;
         }
     }
 

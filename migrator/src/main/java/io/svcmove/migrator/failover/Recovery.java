@@ -1,12 +1,12 @@
 package io.svcmove.migrator.failover;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Forwarded;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.ImageDir;
@@ -16,7 +16,9 @@ import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
 import io.svcmove.migrator.move.OutgoingMove;
 import io.svcmove.migrator.move.ServiceFiles;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
+import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.NodeIdentity;
 import io.svcmove.migrator.service.CarriedFiles;
 import io.svcmove.migrator.service.Draining;
@@ -102,39 +104,40 @@ public final class Recovery {
             throw new ControlException(Outcome.NOT_FOUND, "unknown node " + on + ": " + config.node() + " knows "
                     + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList()) + " (the [[peers]] of its agent.toml)");
         }
-        JsonNode r;
+        String name = req.path("name").asText();
+        Forwarded r;
         try {
-            r = Checkpoints.await(peers.call(on, "checkpoint.recover", req, FETCH));
+            r = Messages.await(Messages.call(peers, on, CheckpointMessages.Type.RECOVER, new CheckpointMessages.ServiceRef(name),
+                    Forwarded.class, FETCH));
         } catch (Exception e) {
-            throw new ControlException(Outcome.UNAVAILABLE, "cannot ask " + on + " to recover " + req.path("name").asText() + ": "
-                    + e.getMessage());
+            throw new ControlException(Outcome.UNAVAILABLE, "cannot ask " + on + " to recover " + name + ": " + e.getMessage());
         }
-        if (!r.path("ok").asBoolean()) {
-            throw new ControlException(Outcome.valueOf(r.path("outcome").asText("FAILED")), r.path("message").asText());
-        }
-        return r.path("report");
+        return r.reportOrThrow();
+    }
+
+    /** The handlers of the peer requests of a recovery. */
+    public Map<String, RequestHandler> handlers() {
+        return Map.of(CheckpointMessages.Type.STATE, Messages.typed(CheckpointMessages.ServiceRef.class,
+                (from, s) -> new CheckpointMessages.State(config.node(), presence(s.name()))),
+                CheckpointMessages.Type.RECOVER, Messages.typed(CheckpointMessages.ServiceRef.class, this::forwarded));
     }
 
     /** A recovery forwarded by a peer: answers with the report or the failure, never throws. */
-    public JsonNode forwarded(String from, JsonNode req) {
-        ObjectNode r = ControlMessage.JSON.createObjectNode();
+    private Forwarded forwarded(String from, CheckpointMessages.ServiceRef service) {
         try {
-            r.set("report", recoverHere(req.path("name").asText()));
-            return r.put("ok", true);
+            return Forwarded.done(recoverHere(service.name()));
         } catch (ControlException e) {
-            return r.put("ok", false).put("outcome", e.outcome().name()).put("message", e.getMessage());
+            return Forwarded.failed(e);
         } catch (Exception e) {
-            log.warn("recovery of {} failed", req.path("name").asText(), e);
-            return r.put("ok", false).put("outcome", Outcome.FAILED.name()).put("message", String.valueOf(e.getMessage()));
+            log.warn("recovery of {} failed", service.name(), e);
+            return Forwarded.failed(Outcome.FAILED, String.valueOf(e.getMessage()));
         }
     }
 
     /** Whether NAME runs on this node, for a peer about to recover it: running, dead (record, no process) or absent. */
-    public JsonNode state(String from, JsonNode req) {
-        String name = req.path("name").asText();
-        String state = registry.find(name).map(r -> cells.find(name).filter(c -> c.pids().contains(r.pid())).isPresent()
-                ? "running" : "dead").orElse("absent");
-        return ControlMessage.JSON.createObjectNode().put("node", config.node()).put("state", state);
+    private CheckpointMessages.Presence presence(String name) {
+        return registry.find(name).map(r -> cells.find(name).filter(c -> c.pids().contains(r.pid())).isPresent()
+                ? CheckpointMessages.Presence.RUNNING : CheckpointMessages.Presence.DEAD).orElse(CheckpointMessages.Presence.ABSENT);
     }
 
     private JsonNode recoverHere(String name) throws Exception {
@@ -147,30 +150,33 @@ public final class Recovery {
             throw new ControlException(Outcome.REFUSED, config.node() + " is draining: recover " + name + " with --on NODE elsewhere");
         }
         synchronized (moveLock) {
-            String here = state(config.node(), ControlMessage.JSON.createObjectNode().put("name", name)).path("state").asText();
-            if (here.equals("running")) {
+            CheckpointMessages.Presence here = presence(name);
+            if (here == CheckpointMessages.Presence.RUNNING) {
                 throw new ControlException(Outcome.REFUSED, name + " already runs on " + config.node() + ": nothing to recover");
             }
-            if (here.equals("dead")) {
+            if (here == CheckpointMessages.Presence.DEAD) {
                 throw new ControlException(Outcome.REFUSED, name + " has a dead record on " + config.node()
                         + ": 'svcmove stop " + name + "' clears it (its checkpoints stay), then recover");
             }
             List<String> unreachable = new ArrayList<>();
             List<Kept> kept = new ArrayList<>();
-            JsonNode mine = store.info(config.node(), ControlMessage.JSON.createObjectNode().put("name", name));
-            if (mine.path("found").asBoolean()) {
-                kept.add(new Kept(config.node(), mine));
+            CheckpointMessages.ServiceRef service = new CheckpointMessages.ServiceRef(name);
+            CheckpointMessages.Info mine = store.info(config.node(), service);
+            if (mine.checkpoint() != null) {
+                kept.add(new Kept(config.node(), mine.checkpoint()));
             }
             for (AgentConfig.Peer p : config.peers()) {
                 try {
-                    JsonNode s = Checkpoints.await(peers.call(p.name(), "checkpoint.state", Map.of("name", name), ASK));
-                    if (s.path("state").asText().equals("running")) {
+                    CheckpointMessages.State s = Messages.await(Messages.call(peers, p.name(), CheckpointMessages.Type.STATE, service,
+                            CheckpointMessages.State.class, ASK));
+                    if (s.state() == CheckpointMessages.Presence.RUNNING) {
                         throw new ControlException(Outcome.REFUSED, name + " runs on " + p.name() + ": nothing to recover"
                                 + " (move it with 'svcmove " + name + " NODE')");
                     }
-                    JsonNode info = Checkpoints.await(peers.call(p.name(), "checkpoint.info", Map.of("name", name), ASK));
-                    if (info.path("found").asBoolean()) {
-                        kept.add(new Kept(p.name(), info));
+                    CheckpointMessages.Info info = Messages.await(Messages.call(peers, p.name(), CheckpointMessages.Type.INFO, service,
+                            CheckpointMessages.Info.class, ASK));
+                    if (info.checkpoint() != null) {
+                        kept.add(new Kept(p.name(), info.checkpoint()));
                     }
                 } catch (ControlException e) {
                     throw e;
@@ -184,40 +190,34 @@ public final class Recovery {
                         + String.join(", ", unreachable) + ")") + ": it was started without --checkpoint-every, or no checkpoint"
                         + " was taken yet, or its keeper is down too. Start it anew with 'svcmove run'");
             }
-            Comparator<Kept> age = Comparator.comparingLong(k -> k.info().path("taken_at").asLong());
-            Optional<Kept> newest = kept.stream().filter(k -> seal(k.info()).isPresent()).max(age);
+            Comparator<Kept> age = Comparator.comparingLong(k -> k.checkpoint().takenAt());
+            Optional<Kept> newest = kept.stream().filter(k -> seal(k.checkpoint()).isPresent()).max(age);
             if (newest.isEmpty()) {
                 throw new ControlException(Outcome.REFUSED, whyNotHere(name, kept.stream().max(age).get()));
             }
-            return restore(name, newest.get().keeper(), newest.get().info(), t0);
+            return restore(name, newest.get().keeper(), newest.get().checkpoint(), t0);
         }
     }
 
     /** A checkpoint of the service and the node keeping it. */
-    private record Kept(String keeper, JsonNode info) {}
+    private record Kept(String keeper, CheckpointMessages.Checkpoint checkpoint) {}
 
     /** The seal of a checkpoint's key that this node can open, if it is encrypted and sealed to this node. */
-    private Optional<JsonNode> seal(JsonNode info) {
-        if (info.path("format").asInt() < CheckpointCipher.FORMAT) {
+    private Optional<CheckpointMessages.Seal> seal(CheckpointMessages.Checkpoint c) {
+        if (c.format() < CheckpointCipher.FORMAT) {
             return Optional.empty();
         }
-        for (JsonNode s : info.path("sealed_to")) {
-            if (s.path("node").asText().equals(config.node())) {
-                return Optional.of(s);
-            }
-        }
-        return Optional.empty();
+        return c.sealedTo().stream().filter(s -> config.node().equals(s.node())).findFirst();
     }
 
     private String whyNotHere(String name, Kept k) {
-        if (k.info().path("format").asInt() < CheckpointCipher.FORMAT) {
+        if (k.checkpoint().format() < CheckpointCipher.FORMAT) {
             return "the checkpoint of " + name + " kept on " + k.keeper() + " was stored in the clear by an older svcmove, so it cannot"
                     + " be authenticated and is not restored: the node running " + name + " replaces it with an encrypted one at its"
                     + " next checkpoint; if that node is lost, start " + name + " anew with 'svcmove run'";
         }
-        String source = k.info().path("from").asText();
-        List<String> to = new ArrayList<>();
-        k.info().path("sealed_to").forEach(s -> to.add(s.path("node").asText()));
+        String source = k.checkpoint().from();
+        List<String> to = k.checkpoint().sealedTo().stream().map(CheckpointMessages.Seal::node).toList();
         String instead = to.stream().filter(n -> !n.equals(source)).findFirst().map(n -> "recover it with --on " + n)
                 .orElse("only " + source + " can recover it (no other peer had given its certificate when it was taken)");
         return "the checkpoint of " + name + " kept on " + k.keeper() + " is sealed to " + String.join(", ", to) + ", not to "
@@ -226,12 +226,12 @@ public final class Recovery {
     }
 
     /** Decrypts a fetched checkpoint into the images directory; one that does not authenticate is refused, naming why. */
-    private JsonNode open(String name, String keeper, JsonNode meta, ImageDir images) throws IOException, ControlException {
+    private JsonNode open(String name, String keeper, CheckpointMessages.Checkpoint meta, ImageDir images)
+            throws IOException, ControlException {
         try {
-            JsonNode s = seal(meta).orElseThrow(() -> new CheckpointCipher.NotAuthentic("its record on " + keeper
+            CheckpointMessages.Seal s = seal(meta).orElseThrow(() -> new CheckpointCipher.NotAuthentic("its record on " + keeper
                     + " changed while it was fetched: its key is no longer sealed to " + config.node()));
-            byte[] context = CheckpointCipher.context(name, meta.path("from").asText(), meta.path("taken_at").asLong(),
-                    meta.path("transfer_id").asText());
+            byte[] context = CheckpointCipher.context(name, meta.from(), meta.takenAt(), meta.transferId());
             SecretKey key = CheckpointCipher.unseal(s, config.node(), identity.key(), identity.certificate().getPublicKey(), context);
             return CheckpointCipher.decryptDir(key, sealed(images), images.images());
         } catch (CheckpointCipher.NotAuthentic e) {
@@ -247,15 +247,16 @@ public final class Recovery {
         return images.path().resolve("sealed");
     }
 
-    private JsonNode restore(String name, String keeper, JsonNode found, long t0) throws Exception {
+    private JsonNode restore(String name, String keeper, CheckpointMessages.Checkpoint found, long t0) throws Exception {
         long fetchStart = System.nanoTime();
         ImageDir images = ImageDir.create("svcmove-" + config.node() + "-recover-");
         try {
-            JsonNode meta;
+            CheckpointMessages.Checkpoint meta;
             String transferId = FETCH_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
             fetching.put(transferId, images);
             try {
-                meta = Checkpoints.await(peers.call(keeper, "checkpoint.fetch", Map.of("name", name, "transfer_id", transferId), FETCH));
+                meta = Messages.await(Messages.call(peers, keeper, CheckpointMessages.Type.FETCH, new CheckpointMessages.Fetch(name,
+                        transferId), CheckpointMessages.Checkpoint.class, FETCH));
             } finally {
                 fetching.remove(transferId);
             }
@@ -297,7 +298,7 @@ public final class Recovery {
             images.close();
             return ControlMessage.JSON.createObjectNode().put("name", name).put("node", config.node()).put("vip", svc.vip())
                     .put("pid", r.pid()).put("keeper", keeper).put("checkpoint_taken_at", manifest.path("taken_at").asLong())
-                    .put("checkpoint_age_ms", age).put("checkpoint_bytes", found.path("bytes").asLong())
+                    .put("checkpoint_age_ms", age).put("checkpoint_bytes", found.bytes())
                     .put("fetch_ms", fetchNanos / 1e6).put("decrypt_ms", openNanos / 1e6).put("restore_ms", r.elapsed().toMillis())
                     .put("total_ms", total / 1e6);
         } catch (ControlException e) {

@@ -1,5 +1,6 @@
 package io.svcmove.migrator.move;
 
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.ProgressListener;
 import java.nio.file.Path;
@@ -26,7 +27,7 @@ interface DestinationLink {
 
             @Override
             public long send(String node, String moveId, Path dir, ProgressListener progress) throws Exception {
-                return Peers.await(peers.sendFiles(node, moveId, dir, progress)).bytes();
+                return Messages.await(peers.sendFiles(node, moveId, dir, progress)).bytes();
             }
         };
     }

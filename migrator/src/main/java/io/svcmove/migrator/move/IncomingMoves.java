@@ -1,12 +1,12 @@
 package io.svcmove.migrator.move;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.arp.ArpException;
 import io.svcmove.clock.TcpTimestamps;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.LazyPagesDaemon;
 import io.svcmove.migrator.criu.NetworkLock;
@@ -14,6 +14,7 @@ import io.svcmove.migrator.criu.OpenFd;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.criu.RestoreOptions;
 import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.GnuTlsKey;
@@ -22,10 +23,8 @@ import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRecord.Arrival;
 import io.svcmove.migrator.service.ServiceRegistry;
-import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellSpec;
 import io.svcmove.vip.Cells;
-import io.svcmove.vip.PacketInjector;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
@@ -43,11 +42,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The destination's side of moves: each request of the source's {@link OutgoingMove} is one
- * handler here, and each incoming move has an explicit {@link MoveStage}. Before ARRIVED a move
- * lives in memory only: its cell is held (it never sent a frame), so whatever becomes of it, the
- * source may resume, and an agent restarted meanwhile removes the cell no record owns. ARRIVED is
- * recorded in the service's record, durably, before the hold is lifted: from then on this node
- * has the service whatever happens to either agent, and an abort is refused.
+ * handler here, and each incoming move an {@link ArrivingMove} with an explicit {@link MoveStage};
+ * the checks of prepare are {@link Admission}'s, the watch of a held cell {@link HeldCellWatch}'s
+ * and that of a lazy move's pages {@link PageWatch}'s. Before ARRIVED a move lives in memory only:
+ * its cell is held (it never sent a frame), so whatever becomes of it, the source may resume, and
+ * an agent restarted meanwhile removes the cell no record owns. ARRIVED is recorded in the
+ * service's record, durably, before the hold is lifted: from then on this node has the service
+ * whatever happens to either agent, and an abort is refused.
  */
 public final class IncomingMoves {
     private static final Logger log = LoggerFactory.getLogger(IncomingMoves.class);
@@ -63,64 +64,88 @@ public final class IncomingMoves {
     /** A held cell whose move went quiet this long asks its source whether the move is still on. */
     private static final Duration QUIET = Duration.ofSeconds(10);
 
-    private final AgentConfig config;
-    private final Cells cells;
-    private final ServiceRegistry registry;
-    private final Criu criu;
-    private final Path criuBinary;
-    private final String criuVersion;
-    private final ArpAnnouncer announcer;
-    private final ServiceLauncher launcher;
-    private final PeerClient peers;
-    private final FaultInjection faults;
-    private final Admission admission;
-    private final Map<String, Incoming> moves = new ConcurrentHashMap<>();
+    /**
+     * What the destination's side of a move does to the node: its cells, CRIU, the service's output
+     * relay, ARP, calls to the source, CRIU's lazy-pages daemon. On a node, {@link #on}; fakes in tests.
+     */
+    public interface Effects {
+        CellStore<ArrivingCell> cells();
 
-    /** One service on its way in, before it has arrived. Its methods run under its own lock. */
-    private static final class Incoming {
-        final String id;
-        final String from;
-        final ServiceRecord service;
-        final Cell cell;
-        final ImageDir images;
-        /** What the restore is handed instead of reopening it: the output pipe, node-local logs. */
-        final ServiceFiles files;
-        final ServiceLauncher.Relay relay;
-        MoveStage stage = MoveStage.PREPARED;
-        /** A lazy move's page fetcher, once restored. */
-        PageWatch pages;
-        /** The files this node wrote for the service ({@link CarriedFiles}): removed if the move is dropped. */
-        List<String> carried = List.of();
+        /** A new cell, held (it drops every frame) from the start. */
+        ArrivingCell createHeld(CellSpec spec);
 
-        Incoming(String id, String from, ServiceRecord service, Cell cell, ImageDir images, ServiceFiles files,
-                ServiceLauncher.Relay relay) {
-            this.id = id;
-            this.from = from;
-            this.service = service;
-            this.cell = cell;
-            this.images = images;
-            this.files = files;
-            this.relay = relay;
-        }
+        /** Null when CRIU is missing or does not work here (admission refuses every move then). */
+        Criu criu();
 
-        void to(MoveStage next) {
-            stage = stage.to(next);
+        ServiceLauncher.Relay startRelay(Path logFile, Duration attachWindow);
+
+        void announce(String iface, Announcement announcement) throws ArpException;
+
+        /** A typed call to a peer (the source of a move). */
+        <T> T call(String node, String type, Object request, Class<T> reply, Duration timeout) throws Exception;
+
+        LazyPagesDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls)
+                throws CriuException, InterruptedException;
+
+        static Effects on(Cells cells, Criu criu, Path criuBinary, ArpAnnouncer announcer, ServiceLauncher launcher, PeerClient peers) {
+            CellStore<ArrivingCell> store = CellStore.of(cells, ArrivingCell::of);
+            return new Effects() {
+                @Override
+                public CellStore<ArrivingCell> cells() {
+                    return store;
+                }
+
+                @Override
+                public ArrivingCell createHeld(CellSpec spec) {
+                    return ArrivingCell.of(cells.createHeld(spec));
+                }
+
+                @Override
+                public Criu criu() {
+                    return criu;
+                }
+
+                @Override
+                public ServiceLauncher.Relay startRelay(Path logFile, Duration attachWindow) {
+                    return launcher.startRelay(logFile, attachWindow);
+                }
+
+                @Override
+                public void announce(String iface, Announcement announcement) throws ArpException {
+                    announcer.announce(iface, announcement);
+                }
+
+                @Override
+                public <T> T call(String node, String type, Object request, Class<T> reply, Duration timeout) throws Exception {
+                    return Peers.call(peers, node, type, request, reply, timeout);
+                }
+
+                @Override
+                public LazyPagesDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls)
+                        throws CriuException, InterruptedException {
+                    return LazyPagesDaemon.start(criuBinary, imagesDir, workDir, address, port, tls);
+                }
+            };
         }
     }
 
-    public IncomingMoves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, Path criuBinary, String criuVersion,
-            ArpAnnouncer announcer, ServiceLauncher launcher, PeerClient peers, FaultInjection faults) {
+    private final AgentConfig config;
+    private final Effects effects;
+    private final CellStore<ArrivingCell> cells;
+    private final ServiceRegistry registry;
+    private final String criuVersion;
+    private final FaultInjection faults;
+    private final Admission admission;
+    private final Map<String, ArrivingMove> moves = new ConcurrentHashMap<>();
+
+    public IncomingMoves(AgentConfig config, Effects effects, ServiceRegistry registry, String criuVersion, FaultInjection faults) {
         this.config = config;
-        this.cells = cells;
+        this.effects = effects;
+        this.cells = effects.cells();
         this.registry = registry;
-        this.criu = criu;
-        this.criuBinary = criuBinary;
         this.criuVersion = criuVersion;
-        this.announcer = announcer;
-        this.launcher = launcher;
-        this.peers = peers;
         this.faults = faults;
-        this.admission = new Admission(config, registry, criu, criuVersion);
+        this.admission = new Admission(config, registry, effects.criu(), criuVersion);
     }
 
     /** Image directories are named after their node, so that an agent restarted mid-move finds its own leftovers. */
@@ -158,7 +183,7 @@ public final class IncomingMoves {
 
     /** Where the images of a move arrive: inside its private tmpfs directory. */
     public Path imagesFor(String moveId) throws IOException {
-        Incoming a = moves.get(moveId);
+        ArrivingMove a = moves.get(moveId);
         if (a == null) {
             throw new IOException("no move " + moveId + " is being prepared on " + config.node());
         }
@@ -166,8 +191,7 @@ public final class IncomingMoves {
     }
 
     /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, held. */
-    public synchronized MoveMessages.Prepared prepare(String from, JsonNode body) throws Exception {
-        MoveMessages.Prepare p = MoveMessages.read(body, MoveMessages.Prepare.class);
+    synchronized MoveMessages.Prepared prepare(String from, MoveMessages.Prepare p) throws Exception {
         ServiceRecord svc = p.service().moving(null).arrived(null);
         faults.at("dest-prepare");
         ServiceFiles files = p.files() == null ? new ServiceFiles(null, null, null) : p.files();
@@ -177,22 +201,23 @@ public final class IncomingMoves {
             cells.destroy(svc.name());
         }
         Vip vip = Vip.parse(svc.vip());
-        Cell cell = cells.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
+        ArrivingCell cell = effects.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
         ImageDir images;
         ServiceLauncher.Relay relay;
         try {
             cell.addNeighbors(p.neighbors() == null ? List.of() : p.neighbors());
             cell.openHoldControl();
             images = ImageDir.create(imagePrefix(config.node()) + p.moveId() + "-");
-            relay = launcher.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
+            relay = effects.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
         } catch (IOException | RuntimeException e) {
             cell.closeHoldControl();
             cells.destroy(svc.name());
             throw e;
         }
-        Incoming a = new Incoming(p.moveId(), from, svc, cell, images, files, relay);
+        ArrivingMove a = new ArrivingMove(p.moveId(), from, svc, cell, images, files, relay);
         moves.put(a.id, a);
-        watchWhileHeld(a);
+        HeldCellWatch.start(a, QUIET, () -> moves.get(a.id) == a, m -> effects.call(m.from, MoveMessages.Type.ACTIVE,
+                new MoveMessages.MoveRef(m.id, m.service.name()), MoveMessages.Active.class, QUIET).active(), this::drop);
         log.info("move {}: prepared cell {} for {} from {} (held)", a.id, cell.netnsName(), svc.name(), from);
         return new MoveMessages.Prepared(config.node(), criuVersion, Files.readString(Path.of(config.tls().cert())));
     }
@@ -200,36 +225,31 @@ public final class IncomingMoves {
     /**
      * RESTORE: the tree into the prepared cell, recorded here as ARRIVED, then the hold is lifted.
      * For a lazy move (the request names the source's page server) a {@code criu lazy-pages} is
-     * started first, and watched.
+     * started first, and watched. A restore that fails drops the move: its cell and images go, and
+     * the source resumes its own copy.
      */
-    public MoveMessages.Restored restore(String from, JsonNode body) throws Exception {
-        MoveMessages.Restore req = MoveMessages.read(body, MoveMessages.Restore.class);
-        Incoming a = incoming(req.moveId());
+    MoveMessages.Restored restore(String from, MoveMessages.Restore req) throws Exception {
+        ArrivingMove a = incoming(req.moveId());
         synchronized (a) {
-            if (a.stage != MoveStage.PREPARED) {
-                throw new IllegalStateException("move " + a.id + " is at stage " + a.stage.label() + " on " + config.node()
+            if (a.stage() != MoveStage.PREPARED) {
+                throw new IllegalStateException("move " + a.id + " is at stage " + a.stage().label() + " on " + config.node()
                         + ", not prepared: it cannot be restored (again)");
             }
             a.to(MoveStage.RESTORING);
-            faults.at("dest-restore");
-            Path images = a.images.images();
-            int streams = TcpTimestamps.advance(images, Duration.ofMillis(req.sinceDumpMs() + TSVAL_LEAD_MS));
             LazyPagesDaemon daemon = null;
             RestoreResult r;
+            int streams;
             try {
+                faults.at("dest-restore");
+                Path images = a.images.images();
+                streams = TcpTimestamps.advance(images, Duration.ofMillis(req.sinceDumpMs() + TSVAL_LEAD_MS));
                 if (req.lazy()) {
-                    long daemonStart = System.nanoTime();
-                    // The certificate the source's page server accepts for this move: this node's key, signed by the move's CA.
-                    Path pageCert = a.images.path().resolve(PAGE_CERTIFICATE);
-                    Files.writeString(pageCert, req.pageCertificate(), StandardCharsets.US_ASCII, StandardOpenOption.CREATE_NEW);
-                    daemon = LazyPagesDaemon.start(criuBinary, images, a.images.path(), req.pageServer(), req.pagePort(),
-                            pageServerTls(config).presenting(pageCert));
-                    log.info("move {}: criu lazy-pages ready in {} ms", a.id, (System.nanoTime() - daemonStart) / 1_000_000);
+                    daemon = startLazyPages(a, req);
                 }
                 a.carried = CarriedFiles.place(images, a.service.carry());
                 try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); ServiceFiles.Opened inherited = a.files.open(a.relay.pipe())) {
                     r = CriuLogs.keptOnFailure(Path.of(config.logDir()), a.id, () ->
-                            criu.restore(inherited.into(RestoreOptions.builder(images, NetworkLock.SKIP).workDir(a.images.path())
+                            effects.criu().restore(inherited.into(RestoreOptions.builder(images, NetworkLock.SKIP).workDir(a.images.path())
                                     .lazyPages(req.lazy()).tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()))
                                     .build(), n -> {}));
                 }
@@ -241,14 +261,18 @@ public final class IncomingMoves {
                 if (daemon != null) {
                     daemon.close();
                 }
-                CarriedFiles.remove(a.carried);
+                try {
+                    drop(a, "the restore failed (" + e.getMessage() + ")");
+                } catch (Exception d) {
+                    e.addSuppressed(d);
+                }
                 throw e;
             }
             a.to(MoveStage.ARRIVED);
             faults.at("dest-arrived");
             if (daemon != null) {
                 a.pages = PageWatch.start(a.id, a.service.name(), config.node(), daemon, r.pid(), a.images,
-                        Duration.ofSeconds(config.move().lazyTimeoutS()), why -> failed(a, r.pid(), why));
+                        Duration.ofSeconds(config.move().lazyTimeoutS()), why -> failed(a, why));
             }
             a.cell.release();
             a.cell.closeHoldControl();
@@ -258,8 +282,20 @@ public final class IncomingMoves {
         }
     }
 
+    /** A lazy move's {@code criu lazy-pages}, presenting the certificate the source's page server accepts for this move. */
+    private LazyPagesDaemon startLazyPages(ArrivingMove a, MoveMessages.Restore req) throws Exception {
+        long start = System.nanoTime();
+        // This node's key, signed by the move's CA.
+        Path pageCert = a.images.path().resolve(PAGE_CERTIFICATE);
+        Files.writeString(pageCert, req.pageCertificate(), StandardCharsets.US_ASCII, StandardOpenOption.CREATE_NEW);
+        LazyPagesDaemon daemon = effects.startLazyPages(a.images.images(), a.images.path(), req.pageServer(), req.pagePort(),
+                pageServerTls(config).presenting(pageCert));
+        log.info("move {}: criu lazy-pages ready in {} ms", a.id, (System.nanoTime() - start) / 1_000_000);
+        return daemon;
+    }
+
     /** A lazy move whose pages stopped: the service here was killed; it is recorded failed, and the move is over. */
-    private void failed(Incoming a, long pid, String why) {
+    private void failed(ArrivingMove a, String why) {
         synchronized (a) {
             registry.find(a.service.name()).ifPresent(r -> registry.save(r.failed(why).arrived(new Arrival(a.id, a.from,
                     MoveStage.COMMITTED))));
@@ -268,26 +304,24 @@ public final class IncomingMoves {
     }
 
     /** ANNOUNCE: gratuitous ARP from this node, so the switch and the clients learn where the VIP is now. */
-    public MoveMessages.Kept announce(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+    MoveMessages.Kept announce(String from, MoveMessages.MoveRef ref) throws Exception {
         faults.at("dest-announce");
-        ServiceRecord r = arrived(ref).orElseThrow(() -> notArrived(ref));
+        ServiceRecord r = arrived(ref.moveId()).orElseThrow(() -> notArrived(ref.moveId()));
         announce(cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone")));
         return new MoveMessages.Kept(true, r.arrival().stage());
     }
 
-    private void announce(Cell cell) throws ArpException {
-        announcer.announce(config.iface(), Announcement.of(cell.vip().address(), cell.vip().mac())
+    private void announce(ArrivingCell cell) throws ArpException {
+        effects.announce(config.iface(), Announcement.of(cell.vip().address(), cell.vip().mac())
                 .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
     }
 
     /** DRAIN: what the source buffered during the freeze goes into the restored service's stack, in order. */
-    public MoveMessages.Injected inject(String from, JsonNode body) throws Exception {
-        MoveMessages.Inject req = MoveMessages.read(body, MoveMessages.Inject.class);
-        ServiceRecord r = arrived(new MoveMessages.MoveRef(req.moveId(), null))
+    MoveMessages.Injected inject(String from, MoveMessages.Inject req) {
+        ServiceRecord r = arrived(req.moveId())
                 .orElseThrow(() -> new IllegalStateException("no move " + req.moveId() + " has arrived on " + config.node()));
-        Cell cell = cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone"));
-        int n = PacketInjector.inject(cell, req.packets());
+        ArrivingCell cell = cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone"));
+        int n = cell.inject(req.packets());
         log.info("move {}: injected {} of {} buffered packets into {}", req.moveId(), n, req.packets().size(), cell.netnsName());
         return new MoveMessages.Injected(n);
     }
@@ -297,15 +331,14 @@ public final class IncomingMoves {
      * Idempotent: a replayed commit gets the first one's answer. A move that has not arrived here is
      * refused, and nothing changes.
      */
-    public MoveMessages.Kept commit(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
+    MoveMessages.Kept commit(String from, MoveMessages.MoveRef ref) throws Exception {
         faults.at("dest-commit");
-        Incoming a = moves.get(ref.moveId());
+        ArrivingMove a = moves.get(ref.moveId());
         if (a != null && a.pages != null) {
             a.pages.await();
         }
         synchronized (this) {
-            ServiceRecord r = arrived(ref).orElseThrow(() -> notArrived(ref));
+            ServiceRecord r = arrived(ref.moveId()).orElseThrow(() -> notArrived(ref.moveId()));
             if (r.arrival().stage() == MoveStage.ARRIVED) {
                 registry.save(r.arrived(new Arrival(r.arrival().id(), r.arrival().from(), MoveStage.COMMITTED)));
                 log.info("move {}: {} committed: it runs here (pid {})", ref.moveId(), r.name(), r.pid());
@@ -320,26 +353,24 @@ public final class IncomingMoves {
      * here is kept (committed, its VIP announced); a move that had not arrived is aborted, and the
      * source resumes its own. The answer is definite either way.
      */
-    public MoveMessages.Kept claim(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
-        if (dropUnlessArrived(ref, from + " asked who has " + ref.name() + " before it arrived")) {
+    MoveMessages.Kept claim(String from, MoveMessages.MoveRef ref) throws Exception {
+        if (dropUnlessArrived(ref.moveId(), from + " asked who has " + ref.name() + " before it arrived")) {
             return new MoveMessages.Kept(false, MoveStage.ABORTED);
         }
-        if (arrived(ref).isPresent()) {
-            announce(from, body);
-            return commit(from, body);
+        if (arrived(ref.moveId()).isPresent()) {
+            announce(from, ref);
+            return commit(from, ref);
         }
         log.info("move {}: {} asks who has {}: not this node", ref.moveId(), from, ref.name());
         return new MoveMessages.Kept(false, null);
     }
 
     /** The source gives up before the service arrived: whatever this node made for the move goes. Idempotent. */
-    public MoveMessages.Aborted abort(String from, JsonNode body) throws Exception {
-        MoveMessages.MoveRef ref = MoveMessages.read(body, MoveMessages.MoveRef.class);
-        if (dropUnlessArrived(ref, "aborted by " + from)) {
+    MoveMessages.Aborted abort(String from, MoveMessages.MoveRef ref) throws Exception {
+        if (dropUnlessArrived(ref.moveId(), "aborted by " + from)) {
             return new MoveMessages.Aborted(true);
         }
-        Optional<ServiceRecord> r = arrived(ref);
+        Optional<ServiceRecord> r = arrived(ref.moveId());
         if (r.isPresent()) {
             throw new IllegalStateException("move " + ref.moveId() + " is " + r.get().arrival().stage().label() + " on "
                     + config.node() + ": " + r.get().name() + " runs here and is not rolled back (a source that cannot tell asks"
@@ -348,20 +379,20 @@ public final class IncomingMoves {
         return new MoveMessages.Aborted(false);
     }
 
-    /** The record of the service that arrived here by move {@code ref}, if it did. */
-    private Optional<ServiceRecord> arrived(MoveMessages.MoveRef ref) {
-        return registry.all().stream().filter(r -> r.arrival() != null && r.arrival().id().equals(ref.moveId())).findFirst();
+    /** The record of the service that arrived here by move {@code moveId}, if it did. */
+    private Optional<ServiceRecord> arrived(String moveId) {
+        return registry.all().stream().filter(r -> r.arrival() != null && r.arrival().id().equals(moveId)).findFirst();
     }
 
-    private IllegalStateException notArrived(MoveMessages.MoveRef ref) {
-        Incoming a = moves.get(ref.moveId());
+    private IllegalStateException notArrived(String moveId) {
+        ArrivingMove a = moves.get(moveId);
         return new IllegalStateException(a != null
-                ? "move " + ref.moveId() + " has not arrived on " + config.node() + " (it is at stage " + a.stage.label() + ")"
-                : "no move " + ref.moveId() + " arrived on " + config.node() + " (unknown move id, or it was aborted)");
+                ? "move " + moveId + " has not arrived on " + config.node() + " (it is at stage " + a.stage().label() + ")"
+                : "no move " + moveId + " arrived on " + config.node() + " (unknown move id, or it was aborted)");
     }
 
-    private Incoming incoming(String moveId) {
-        Incoming a = moves.get(moveId);
+    private ArrivingMove incoming(String moveId) {
+        ArrivingMove a = moves.get(moveId);
         if (a == null) {
             throw new IllegalStateException("no move " + moveId + " is under way on " + config.node());
         }
@@ -369,16 +400,16 @@ public final class IncomingMoves {
     }
 
     /**
-     * Drops move {@code ref} if it is under way here and has not arrived (waiting for a restore in
+     * Drops move {@code moveId} if it is under way here and has not arrived (waiting for a restore in
      * progress to end first); whether it did.
      */
-    private boolean dropUnlessArrived(MoveMessages.MoveRef ref, String why) throws Exception {
-        Incoming a = moves.get(ref.moveId());
+    private boolean dropUnlessArrived(String moveId, String why) throws Exception {
+        ArrivingMove a = moves.get(moveId);
         if (a == null) {
             return false;
         }
         synchronized (a) {
-            if (a.stage == MoveStage.ARRIVED || moves.get(a.id) != a) {
+            if (a.stage() == MoveStage.ARRIVED || moves.get(a.id) != a) {
                 return false;
             }
             drop(a, why);
@@ -386,65 +417,22 @@ public final class IncomingMoves {
         }
     }
 
-    /** Under {@code a}'s lock: the held cell, its images and anything CRIU left in it go. */
-    private void drop(Incoming a, String why) throws Exception {
-        a.to(MoveStage.ABORTED);
+    /** Under {@code a}'s lock: the move is over here, and what was made for it goes. */
+    private void drop(ArrivingMove a, String why) throws Exception {
         moves.remove(a.id);
-        a.cell.closeHoldControl();
-        cells.destroy(a.service.name());
-        a.images.close();
-        CarriedFiles.remove(a.carried);
+        a.drop(cells);
         log.info("move {}: {}; the cell of {} is gone", a.id, why, a.service.name());
     }
 
     private void forget(String moveId) throws IOException {
-        Incoming a = moves.remove(moveId);
+        ArrivingMove a = moves.remove(moveId);
         if (a != null && a.pages == null) {
             a.images.close();
         }
     }
 
-    /**
-     * A held cell must not outlive its move: once quiet, the source is asked whether the move is
-     * still on; if it says no (it gave up and could not tell this node), the cell goes.
-     */
-    private void watchWhileHeld(Incoming a) {
-        Thread t = new Thread(() -> {
-            try {
-                Thread.sleep(QUIET.toMillis());
-                while (moves.get(a.id) == a) {
-                    synchronized (a) {
-                        if (a.stage != MoveStage.PREPARED) {
-                            return;
-                        }
-                    }
-                    try {
-                        MoveMessages.Active answer = Peers.call(peers, a.from, MoveMessages.Type.ACTIVE,
-                                new MoveMessages.MoveRef(a.id, a.service.name()), MoveMessages.Active.class, QUIET);
-                        if (!answer.active()) {
-                            synchronized (a) {
-                                if (a.stage == MoveStage.PREPARED) {
-                                    drop(a, a.from + " says the move is over");
-                                }
-                            }
-                            return;
-                        }
-                    } catch (Exception e) {
-                        log.debug("move {}: asking {} whether the move is on: {}", a.id, a.from, e.getMessage());
-                    }
-                    Thread.sleep(QUIET.toMillis() / 2);
-                }
-            } catch (Exception e) {
-                log.warn("move {}: watching the held cell of {}: {}", a.id, a.service.name(), e.toString());
-            }
-        }, "held-" + a.id);
-        t.setDaemon(true);
-        t.start();
-    }
-
     /** CHECK (`svcmove check`): the checks of prepare, run now, without a cell or anything else. */
-    public MoveMessages.Checked check(String from, JsonNode body) {
-        MoveMessages.Check c = MoveMessages.read(body, MoveMessages.Check.class);
+    MoveMessages.Checked check(String from, MoveMessages.Check c) {
         return new MoveMessages.Checked(config.node(), admission.checks(from, c.service().moving(null).arrived(null), c.criuVersion(),
                 c.files() == null ? new ServiceFiles(null, null, null) : c.files(), c.needs()));
     }
@@ -458,9 +446,13 @@ public final class IncomingMoves {
 
     /** Handlers by request type, for the peer server. */
     public Map<String, RequestHandler> handlers() {
-        return Map.of(MoveMessages.Type.PREPARE, MoveMessages.typed(this::prepare), MoveMessages.Type.RESTORE, MoveMessages.typed(this::restore),
-                MoveMessages.Type.ANNOUNCE, MoveMessages.typed(this::announce), MoveMessages.Type.INJECT, MoveMessages.typed(this::inject),
-                MoveMessages.Type.COMMIT, MoveMessages.typed(this::commit), MoveMessages.Type.ABORT, MoveMessages.typed(this::abort),
-                MoveMessages.Type.CLAIM, MoveMessages.typed(this::claim), MoveMessages.Type.CHECK, MoveMessages.typed(this::check));
+        return Map.of(MoveMessages.Type.PREPARE, Messages.typed(MoveMessages.Prepare.class, this::prepare),
+                MoveMessages.Type.RESTORE, Messages.typed(MoveMessages.Restore.class, this::restore),
+                MoveMessages.Type.ANNOUNCE, Messages.typed(MoveMessages.MoveRef.class, this::announce),
+                MoveMessages.Type.INJECT, Messages.typed(MoveMessages.Inject.class, this::inject),
+                MoveMessages.Type.COMMIT, Messages.typed(MoveMessages.MoveRef.class, this::commit),
+                MoveMessages.Type.ABORT, Messages.typed(MoveMessages.MoveRef.class, this::abort),
+                MoveMessages.Type.CLAIM, Messages.typed(MoveMessages.MoveRef.class, this::claim),
+                MoveMessages.Type.CHECK, Messages.typed(MoveMessages.Check.class, this::check));
     }
 }

@@ -1,13 +1,6 @@
 package io.svcmove.migrator.move;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import io.svcmove.migrator.control.Outcome;
-import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.vip.Cell;
@@ -100,12 +93,6 @@ final class MoveMessages {
     record Run(String name, String node, boolean buffer, boolean force, String mode) {}
 
     /**
-     * How a forwarded move or check ended: its report, or the outcome and message of one that did not go
-     * through, so that the CLI's exit code survives the forwarding.
-     */
-    record RunResult(boolean ok, JsonNode report, Outcome outcome, String message) {}
-
-    /**
      * For move.cancel: the service whose move to cancel, and who asked, as the move's failure names
      * it ("'svcmove cancel' on node3").
      */
@@ -116,6 +103,9 @@ final class MoveMessages {
 
     record Where(String node, boolean runsHere) {}
 
+    /** A node's part of `svcmove moves`: the moves from it under way. */
+    record InFlight(String node, boolean reachable, List<MovesInFlight.Listed> moves) {}
+
     /** What a node lacks for a lazy move (empty: it can take one). */
     record LazyCheck(List<String> missing) {}
 
@@ -123,29 +113,5 @@ final class MoveMessages {
         if (moveId == null || moveId.isBlank()) {
             throw new IllegalArgumentException("move_id is missing");
         }
-    }
-
-    static final ObjectMapper JSON = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-
-    static <T> T read(JsonNode body, Class<T> type) {
-        // A missing or null body reads as a null message (found by fuzzing): refused here, not an NPE in a handler.
-        if (body == null || body.isNull() || body.isMissingNode()) {
-            throw new IllegalArgumentException("malformed " + type.getSimpleName() + " message: it has no body");
-        }
-        try {
-            return JSON.treeToValue(body, type);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("malformed " + type.getSimpleName() + " message: " + e.getOriginalMessage(), e);
-        }
-    }
-
-    static JsonNode tree(Object message) {
-        return JSON.valueToTree(message);
-    }
-
-    /** A handler whose reply record goes out as its message says (snake_case), not as the server's default mapper would. */
-    static RequestHandler typed(RequestHandler h) {
-        return (peer, body) -> tree(h.handle(peer, body));
     }
 }

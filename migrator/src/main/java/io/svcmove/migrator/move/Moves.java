@@ -8,8 +8,10 @@ import io.svcmove.migrator.clock.PeerClocks;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
+import io.svcmove.migrator.control.Forwarded;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.criu.Criu;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.pki.ClusterPki;
@@ -104,13 +106,10 @@ public final class Moves {
     }
 
     /** `svcmove moves`, this node's part (to the CLI and to peers): the moves from here under way. */
-    public JsonNode inFlight(String from, JsonNode req) {
+    public JsonNode inFlight() {
         Map<String, ServiceRecord.MoveInFlight> recorded = new LinkedHashMap<>();
         registry.all().stream().filter(r -> r.move() != null).forEach(r -> recorded.put(r.name(), r.move()));
-        ObjectNode n = ControlMessage.JSON.createObjectNode().put("node", config.node()).put("reachable", true);
-        ArrayNode list = n.putArray("moves");
-        inFlight.list(recorded, config.node()).forEach(m -> list.add(m.json()));
-        return n;
+        return Messages.tree(new MoveMessages.InFlight(config.node(), true, inFlight.list(recorded, config.node())));
     }
 
     /**
@@ -121,12 +120,12 @@ public final class Moves {
         String name = req.path("name").asText();
         MoveMessages.Cancel ask = new MoveMessages.Cancel(name, (req.path("interrupted").asBoolean()
                 ? "Ctrl-C on 'svcmove move'" : "'svcmove cancel'") + " on " + config.node());
-        MoveMessages.RunResult r = cancelHere(config.node(), MoveMessages.tree(ask));
+        Forwarded r = cancelHere(config.node(), ask);
         List<String> silent = new ArrayList<>();
         for (int i = 0; i < config.peers().size() && r.outcome() == Outcome.NOT_FOUND; i++) {
             String peer = config.peers().get(i).name();
             try {
-                r = Peers.call(peers, peer, MoveMessages.Type.CANCEL, ask, MoveMessages.RunResult.class, ASK);
+                r = Peers.call(peers, peer, MoveMessages.Type.CANCEL, ask, Forwarded.class, ASK);
             } catch (Exception e) {
                 silent.add(peer + " (" + e.getMessage() + ")");
             }
@@ -139,36 +138,39 @@ public final class Moves {
     }
 
     /** A cancel asked here or by a peer: answers whether this node runs that move and what became of the request; never throws. */
-    private MoveMessages.RunResult cancelHere(String from, JsonNode body) {
-        MoveMessages.Cancel c = MoveMessages.read(body, MoveMessages.Cancel.class);
+    private Forwarded cancelHere(String from, MoveMessages.Cancel c) {
         Optional<MovesInFlight.Entry> move = inFlight.running(c.name());
         if (move.isEmpty()) {
-            return new MoveMessages.RunResult(false, null, Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
+            return Forwarded.failed(Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
                     + config.node() + (config.peers().isEmpty() ? "" : " or on any peer that answered") + " ('svcmove moves' lists them)");
         }
         Optional<String> refused = move.get().cancel(c.by());
         if (refused.isPresent()) {
-            return new MoveMessages.RunResult(false, null, Outcome.REFUSED, "the move of " + c.name() + " cannot be cancelled: "
+            return Forwarded.failed(Outcome.REFUSED, "the move of " + c.name() + " cannot be cancelled: "
                     + refused.get());
         }
         log.info("move of {} cancelled by {}, at {}: it rolls back at its next step", c.name(), c.by(), move.get().at());
-        return new MoveMessages.RunResult(true, ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
-                .put("at", move.get().at()), null, null);
+        return Forwarded.done(ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
+                .put("at", move.get().at()));
     }
 
     /** A source's answer to a destination holding a cell for move {@code id}: is that move still on here? */
-    private MoveMessages.Active active(String from, JsonNode body) {
-        String id = MoveMessages.read(body, MoveMessages.MoveRef.class).moveId();
+    private MoveMessages.Active active(String from, MoveMessages.MoveRef ref) {
+        String id = ref.moveId();
         return new MoveMessages.Active(registry.all().stream().anyMatch(r -> r.move() != null && r.move().id().equals(id)));
     }
 
     /** The peer requests a source answers, by type. */
     public Map<String, RequestHandler> handlers() {
-        return Map.of(MoveMessages.Type.RUN, MoveMessages.typed(this::forwarded), MoveMessages.Type.RUN_CHECK,
-                MoveMessages.typed(this::forwardedCheck), MoveMessages.Type.ACTIVE,
-                MoveMessages.typed(this::active), MoveMessages.Type.WHERE, MoveMessages.typed(this::where),
-                MoveMessages.Type.LAZY_CHECK, MoveMessages.typed(this::lazyCheck), IN_FLIGHT, this::inFlight, MoveMessages.Type.CANCEL,
-                MoveMessages.typed(this::cancelHere));
+        return Map.of(MoveMessages.Type.RUN, Messages.typed(MoveMessages.Run.class, this::forwarded),
+                MoveMessages.Type.RUN_CHECK, Messages.typed(MoveMessages.Run.class, this::forwardedCheck),
+                MoveMessages.Type.ACTIVE, Messages.typed(MoveMessages.MoveRef.class, this::active),
+                MoveMessages.Type.WHERE, Messages.typed(MoveMessages.ServiceRef.class, this::where),
+                // A destination's answer to "can you take a lazy move?".
+                MoveMessages.Type.LAZY_CHECK, Messages.typed((from, body) -> new MoveMessages.LazyCheck(LazySupport.missing(criu,
+                        config.node()))),
+                IN_FLIGHT, (from, body) -> inFlight(),
+                MoveMessages.Type.CANCEL, Messages.typed(MoveMessages.Cancel.class, this::cancelHere));
     }
 
     /** Held by a move from its checks to its end: a checkpoint or a recovery takes it too, so no two dump or restore at once. */
@@ -190,15 +192,13 @@ public final class Moves {
     }
 
     /** A move forwarded by a peer's agent: answers with the report or the failure, never throws. */
-    private MoveMessages.RunResult forwarded(String from, JsonNode body) {
-        MoveMessages.Run run = MoveMessages.read(body, MoveMessages.Run.class);
+    private Forwarded forwarded(String from, MoveMessages.Run run) {
         return answer(() -> moveFromHere(run.name(), run.node(), run.buffer(), run.force(), run.mode() == null ? "auto" : run.mode(),
                 e -> {}));
     }
 
     /** A check forwarded by a peer's agent, as {@link #forwarded}. */
-    private MoveMessages.RunResult forwardedCheck(String from, JsonNode body) {
-        MoveMessages.Run run = MoveMessages.read(body, MoveMessages.Run.class);
+    private Forwarded forwardedCheck(String from, MoveMessages.Run run) {
         return answer(() -> checkHere(run.name(), run.node(), run.mode() == null ? "auto" : run.mode(), run.force()));
     }
 
@@ -209,19 +209,15 @@ public final class Moves {
 
     /** A request of the CLI's run by the node that runs the service: its report, or its failure with the outcome it had there. */
     private JsonNode onOwner(String owner, String type, MoveMessages.Run run, Duration timeout) throws Exception {
-        MoveMessages.RunResult r = Peers.call(peers, owner, type, run, MoveMessages.RunResult.class, timeout);
-        if (!r.ok()) {
-            throw new ControlException(r.outcome() == null ? Outcome.FAILED : r.outcome(), r.message());
-        }
-        return r.report();
+        return Peers.call(peers, owner, type, run, Forwarded.class, timeout).reportOrThrow();
     }
 
-    /** A forwarded request's answer: the report, or the failure's outcome and message, so that the CLI's exit code survives the forwarding. */
-    private static MoveMessages.RunResult answer(Supplier<JsonNode> work) {
+    /** A forwarded request's answer: the report, or the failure's outcome and message. */
+    private static Forwarded answer(Supplier<JsonNode> work) {
         try {
-            return new MoveMessages.RunResult(true, work.get(), null, null);
+            return Forwarded.done(work.get());
         } catch (ControlException e) {
-            return new MoveMessages.RunResult(false, null, e.outcome(), e.getMessage());
+            return Forwarded.failed(e);
         }
     }
 
@@ -229,8 +225,8 @@ public final class Moves {
      * Where a service runs, for peers looking for it: here if it is recorded here and its process is
      * its own, or it is in a move from or to here. A dead record (a node back from a crash) is not.
      */
-    private MoveMessages.Where where(String from, JsonNode body) {
-        return new MoveMessages.Where(config.node(), registry.find(MoveMessages.read(body, MoveMessages.ServiceRef.class).name())
+    private MoveMessages.Where where(String from, MoveMessages.ServiceRef service) {
+        return new MoveMessages.Where(config.node(), registry.find(service.name())
                 .filter(r -> r.move() != null || r.arriving() || ProcessIdentity.same(r.pid(), r.pidStart())).isPresent());
     }
 
@@ -551,11 +547,6 @@ public final class Moves {
         return missing.isEmpty() ? new Preflight("mode", Preflight.Result.OK, LAZILY, "")
                 : new Preflight("mode", Preflight.Result.WARN, "a lazy move is not possible (" + String.join("; ", missing) + ")",
                         "it would move eagerly");
-    }
-
-    /** A destination's answer to "can you take a lazy move?". */
-    private MoveMessages.LazyCheck lazyCheck(String from, JsonNode body) {
-        return new MoveMessages.LazyCheck(LazySupport.missing(criu, config.node()));
     }
 
     private static JsonNode report(OutgoingMove.Report r) {

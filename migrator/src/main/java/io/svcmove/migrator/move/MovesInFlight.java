@@ -1,7 +1,5 @@
 package io.svcmove.migrator.move;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
 import java.time.Clock;
@@ -32,18 +30,12 @@ public final class MovesInFlight {
     static final String UNRESOLVED = "unresolved";
 
     /**
-     * One move as listed. {@code id} and {@code stage} are null until the destination was asked to
+     * One move as listed (a peer message, {@link MoveMessages.InFlight}). {@code moveId} and {@code stage} are null until the destination was asked to
      * prepare (the first stage recorded); {@code sentBytes} and {@code totalBytes} null before the
      * transfer; {@code ageMs} null for a move found only in its record.
      */
-    public record Listed(String service, String id, String from, String to, String mode, String phase, String step, String stage,
-            Long sentBytes, Long totalBytes, Long ageMs) {
-        public ObjectNode json() {
-            ObjectNode n = ControlMessage.JSON.createObjectNode().put("service", service).put("move_id", id).put("from", from)
-                    .put("to", to).put("mode", mode).put("phase", phase).put("step", step).put("stage", stage);
-            return n.put("sent_bytes", sentBytes).put("total_bytes", totalBytes).put("age_ms", ageMs);
-        }
-    }
+    public record Listed(String service, String moveId, String from, String to, String mode, String phase, String step, String stage,
+            Long sentBytes, Long totalBytes, Long ageMs) {}
 
     private final Clock clock;
     private final Map<String, Entry> byService = new ConcurrentHashMap<>();

@@ -8,6 +8,7 @@ import io.svcmove.migrator.criu.DumpOptions;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.PageServerTls;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerNotReachedException;
 import io.svcmove.migrator.pki.ClusterPki;
@@ -78,10 +79,10 @@ public final class OutgoingMove {
      * the node's cells, CRIU, the link to the destination, gratuitous ARP, the frozen copy's
      * processes. {@link #on} wires a node's; tests give fakes.
      */
-    public record Effects(SourceCell.Store cells, Criu criu, DestinationLink destination, Announcer announcer,
+    public record Effects(CellStore<SourceCell> cells, Criu criu, DestinationLink destination, Announcer announcer,
             BiFunction<ServiceRecord, Optional<SourceCell>, SourceCopy> copies) {
         public static Effects on(Cells cells, Criu criu, PeerClient peers, ArpAnnouncer announcer) {
-            return new Effects(SourceCell.Store.of(cells), criu, DestinationLink.over(peers), announcer::announce, SourceCopy::of);
+            return new Effects(CellStore.of(cells, SourceCell::of), criu, DestinationLink.over(peers), announcer::announce, SourceCopy::of);
         }
     }
 
@@ -471,7 +472,7 @@ public final class OutgoingMove {
             }, "lazy-dump-" + moveId);
             thread.setDaemon(true);
             thread.start();
-            Peers.await(imagesWritten);
+            Messages.await(imagesWritten);
         }
 
         void await(Duration timeout) throws Exception {

@@ -3,6 +3,7 @@ package io.svcmove.migrator.move;
 import io.svcmove.migrator.criu.FrozenTree;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.LazyPagesDaemon;
+import io.svcmove.migrator.peer.Messages;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -57,7 +58,7 @@ final class PageWatch {
 
     /** Returns once every page has arrived; throws if they stopped. */
     void await() throws Exception {
-        Peers.await(done);
+        Messages.await(done);
     }
 
     private static String firstLine(String s) {

@@ -1,8 +1,5 @@
 package io.svcmove.migrator.clock;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
 import java.io.IOException;
@@ -12,7 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
-/** What the clock ITs need of the bed beyond its services: their output, node clocks, peers as a node sees them. */
+/** What the clock ITs need of the bed beyond its services: their output, node clocks. */
 final class ClockBed {
     static final Duration SHORT = Duration.ofSeconds(15);
 
@@ -34,17 +31,5 @@ final class ClockBed {
         ExecResult r = bed.exec(node, SHORT, "python3", "-c", "import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))")
                 .requireOk();
         return Long.parseLong(r.stdout().trim());
-    }
-
-    /** NODE's peer PEER as `svcmove nodes --json` on NODE shows it. */
-    static JsonNode peer(TestBed bed, String node, String peer) {
-        ExecResult r = bed.svcmove(node, "nodes", "--json");
-        assertEquals(0, r.exitCode(), r.describe());
-        for (JsonNode n : r.json().path("nodes")) {
-            if (n.path("node").asText().equals(peer)) {
-                return n;
-            }
-        }
-        throw new AssertionError("`nodes --json` on " + node + " does not list " + peer + ":\n" + r.stdout());
     }
 }

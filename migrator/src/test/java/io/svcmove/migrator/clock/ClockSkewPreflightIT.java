@@ -28,7 +28,7 @@ class ClockSkewPreflightIT {
         try {
             Agents.kill(bed, n2, "TERM");
             Agents.start(bed, n2, Agents.of(bed, n2).config(), "SVCMOVE_CLOCK_SKEW_MS=" + SKEW_MS);
-            JsonNode off = ClockBed.peer(bed, n1, n2).path("clock_offset");
+            JsonNode off = Services.node(bed, n1, n2).path("clock_offset");
             double wall = off.path("realtime_ms").asDouble();
             assertTrue(Math.abs(wall - 400) <= off.path("uncertainty_ms").asDouble() + 1, n1 + " sees " + n2
                     + "'s wall clock 400 ms ahead: " + off);
@@ -58,7 +58,7 @@ class ClockSkewPreflightIT {
             Services.stopEverywhere(bed, name);
             Agents.restartNormally(bed, n2);
         }
-        JsonNode off = ClockBed.peer(bed, n1, n2).path("clock_offset");
+        JsonNode off = Services.node(bed, n1, n2).path("clock_offset");
         assertTrue(Math.abs(off.path("realtime_ms").asDouble()) < 50, "no skew after a normal restart: " + off);
     }
 

@@ -37,7 +37,7 @@ class MonotonicAcrossMovesIT {
         String name = "itclock";
 
         // The bed's nodes really differ: their agents measure each other's monotonic clocks ~100000 s apart.
-        JsonNode off = ClockBed.peer(bed, n1, n2).path("clock_offset");
+        JsonNode off = Services.node(bed, n1, n2).path("clock_offset");
         double uncertaintyMs = off.path("uncertainty_ms").asDouble();
         long bootGapMs = Math.round(off.path("monotonic_ms").asDouble());
         assertTrue(Math.abs(bootGapMs) > 3_600_000, n2 + "'s monotonic clock is hours away from " + n1 + "'s: " + off);

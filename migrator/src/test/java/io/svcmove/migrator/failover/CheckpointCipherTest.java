@@ -129,7 +129,7 @@ class CheckpointCipherTest {
     void theKeyOpensForItsRecipientOnly() throws Exception {
         KeyPair node3 = pair();
         KeyPair node4 = pair();
-        JsonNode seal = CheckpointCipher.seal(key, "node3", node3.getPublic(), CONTEXT);
+        CheckpointMessages.Seal seal = CheckpointCipher.seal(key, "node3", node3.getPublic(), CONTEXT);
         assertArrayEquals(key.getEncoded(),
                 CheckpointCipher.unseal(seal, "node3", node3.getPrivate(), node3.getPublic(), CONTEXT).getEncoded());
         assertFalse(seal.toString().contains(Base64.getEncoder().encodeToString(key.getEncoded())));
@@ -141,7 +141,8 @@ class CheckpointCipherTest {
         assertThrows(CheckpointCipher.NotAuthentic.class,
                 () -> CheckpointCipher.unseal(seal, "node3", node4.getPrivate(), node3.getPublic(), CONTEXT));
         // The seal made for node3 presented as node4's.
-        JsonNode forNode4 = ((ObjectNode) seal.deepCopy()).put("key_id", CheckpointCipher.keyId(node4.getPublic()));
+        CheckpointMessages.Seal forNode4 = new CheckpointMessages.Seal("node3", CheckpointCipher.keyId(node4.getPublic()),
+                seal.ephemeral(), seal.wrapped());
         assertThrows(CheckpointCipher.NotAuthentic.class,
                 () -> CheckpointCipher.unseal(forNode4, "node4", node4.getPrivate(), node4.getPublic(), CONTEXT));
     }
@@ -149,7 +150,7 @@ class CheckpointCipherTest {
     @Test
     void aSealOpensOnlyWithTheRecordItWasMadeFor() throws Exception {
         KeyPair node3 = pair();
-        JsonNode seal = CheckpointCipher.seal(key, "node3", node3.getPublic(), CONTEXT);
+        CheckpointMessages.Seal seal = CheckpointCipher.seal(key, "node3", node3.getPublic(), CONTEXT);
         for (byte[] other : List.of(CheckpointCipher.context("web", "node1", 1700000000001L, "ckpt-web-1234"),
                 CheckpointCipher.context("db", "node1", 1700000000000L, "ckpt-web-1234"),
                 CheckpointCipher.context("web", "node2", 1700000000000L, "ckpt-web-1234"))) {
@@ -158,14 +159,13 @@ class CheckpointCipherTest {
         }
         assertThrows(CheckpointCipher.NotAuthentic.class,
                 () -> CheckpointCipher.unseal(seal, "node3x", node3.getPrivate(), node3.getPublic(), CONTEXT));
-        for (String field : List.of("wrapped", "ephemeral")) {
-            byte[] b = Base64.getDecoder().decode(seal.path(field).asText());
-            b[b.length - 1] ^= 1;
-            JsonNode altered = ((ObjectNode) seal.deepCopy()).put(field, Base64.getEncoder().encodeToString(b));
+        CheckpointMessages.Seal[] altered = {new CheckpointMessages.Seal("node3", seal.keyId(), seal.ephemeral(), flipLast(seal.wrapped())),
+                new CheckpointMessages.Seal("node3", seal.keyId(), flipLast(seal.ephemeral()), seal.wrapped())};
+        for (CheckpointMessages.Seal a : altered) {
             assertThrows(CheckpointCipher.NotAuthentic.class,
-                    () -> CheckpointCipher.unseal(altered, "node3", node3.getPrivate(), node3.getPublic(), CONTEXT), field);
+                    () -> CheckpointCipher.unseal(a, "node3", node3.getPrivate(), node3.getPublic(), CONTEXT));
         }
-        JsonNode garbage = ((ObjectNode) seal.deepCopy()).put("ephemeral", "not base64!");
+        CheckpointMessages.Seal garbage = new CheckpointMessages.Seal("node3", seal.keyId(), "not base64!", seal.wrapped());
         assertThrows(CheckpointCipher.NotAuthentic.class,
                 () -> CheckpointCipher.unseal(garbage, "node3", node3.getPrivate(), node3.getPublic(), CONTEXT));
     }
@@ -246,6 +246,13 @@ class CheckpointCipherTest {
 
     private String failure(Path sealed, Path out) {
         return assertThrows(CheckpointCipher.NotAuthentic.class, () -> CheckpointCipher.decryptDir(key, sealed, out)).getMessage();
+    }
+
+    /** A base64 value with its last byte altered. */
+    private static String flipLast(String base64) {
+        byte[] b = Base64.getDecoder().decode(base64);
+        b[b.length - 1] ^= 1;
+        return Base64.getEncoder().encodeToString(b);
     }
 
     private static ObjectNode record() {

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.pki.ClusterPki;
 import io.svcmove.testbed.ExecResult;
+import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
@@ -106,7 +107,7 @@ class CertificatesIT {
             Wait.until(It.SHORT, "node3 holds no connection to node1's peer port", () -> !connectedFrom(bed, n1, port, bed.address(n3)));
 
             JsonNode fromN3 = It.JSON.readTree(bed.svcmove(n3, "nodes", "--json").requireOk().stdout());
-            JsonNode n1Seen = It.nodeIn(fromN3, n1);
+            JsonNode n1Seen = Services.nodeIn(fromN3, n1);
             assertFalse(n1Seen.path("reachable").asBoolean(), fromN3.toString());
             assertTrue(n1Seen.path("error").asText().contains("refused this node's certificate"), n1Seen.toString());
             String after = Agents.logSince(bed, n1, mark);

@@ -1,6 +1,5 @@
 package io.svcmove.migrator.it;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.TestBed;
@@ -54,16 +53,6 @@ final class It {
         } catch (IOException e) {
             return false;
         }
-    }
-
-    /** NODE's entry in an answer listing {@code nodes} (`svcmove nodes`, `svcmove moves`). */
-    static JsonNode nodeIn(JsonNode answer, String node) {
-        for (JsonNode n : answer.path("nodes")) {
-            if (n.path("node").asText().equals(node)) {
-                return n;
-            }
-        }
-        throw new AssertionError(node + " is not in the answer: " + answer);
     }
 
     /** The HTTP status the client gets for URL (000 when nothing answers). */

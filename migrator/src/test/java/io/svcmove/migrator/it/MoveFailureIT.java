@@ -140,7 +140,7 @@ class MoveFailureIT {
             Agents.kill(bed, n2, "TERM");
             try {
                 Agents.start(bed, n2, Agents.of(bed, n2).config(), "SVCMOVE_CRIU=/nonexistent/criu");
-                JsonNode peer = node(bed, n1, n2);
+                JsonNode peer = Services.node(bed, n1, n2);
                 assertEquals("missing", peer.path("criu").asText(), n2 + "'s criu in `nodes --json` on " + n1 + ": " + peer);
                 try (Download download = Download.start(site)) {
                     ExecResult r = bed.svcmove(n1, site.name, n2);
@@ -152,7 +152,7 @@ class MoveFailureIT {
             } finally {
                 Agents.restartNormally(bed, n2);
             }
-            JsonNode peer = node(bed, n1, n2);
+            JsonNode peer = Services.node(bed, n1, n2);
             assertFalse(peer.path("criu").asText().equals("missing"), "criu of " + n2 + " after a normal restart: " + peer);
         }
     }
@@ -218,7 +218,7 @@ class MoveFailureIT {
             Agents.kill(bed, n2, "TERM");
             try {
                 Agents.start(bed, n2, config.toString());
-                JsonNode peer = node(bed, n1, n2);
+                JsonNode peer = Services.node(bed, n1, n2);
                 assertFalse(peer.path("reachable").asBoolean(true), n2 + " in `nodes --json` on " + n1 + ": " + peer);
                 assertTrue(peer.path("error").asText().contains("certificate"),
                         "the error about " + n2 + " mentions its certificate: " + peer);
@@ -231,7 +231,7 @@ class MoveFailureIT {
             } finally {
                 Agents.restartNormally(bed, n2);
             }
-            assertTrue(node(bed, n1, n2).path("reachable").asBoolean(false), n2 + " is trusted again after a normal restart");
+            assertTrue(Services.node(bed, n1, n2).path("reachable").asBoolean(false), n2 + " is trusted again after a normal restart");
         } finally {
             It.deleteTree(otherCa);
         }
@@ -245,18 +245,6 @@ class MoveFailureIT {
         assertEquals("200", It.httpCode(bed, site.url("index.html")), site.name + " answers at " + site.vip);
         assertTrue(download.running(), "the download is still under way after the failed move: " + download.describe());
         download.assertCompletes(DOWNLOAD_END);
-    }
-
-    /** NODE as `svcmove nodes --json` on ASKED describes it. */
-    private static JsonNode node(TestBed bed, String asked, String node) {
-        ExecResult r = bed.svcmove(asked, "nodes", "--json");
-        assertEquals(0, r.exitCode(), r.describe());
-        for (JsonNode n : r.json().path("nodes")) {
-            if (n.path("node").asText().equals(node)) {
-                return n;
-            }
-        }
-        throw new AssertionError("`nodes --json` on " + asked + " does not list " + node + ":\n" + r.stdout());
     }
 
     /** Resident memory of the service's processes (host view), in kB. */

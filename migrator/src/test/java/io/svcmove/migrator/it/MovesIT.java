@@ -87,7 +87,7 @@ class MovesIT {
                 try {
                     ExecResult without = bed.svcmove(n1, "moves", "--json");
                     assertEquals(0, without.exitCode(), "moves with " + n3 + "'s agent down:\n" + without.describe());
-                    JsonNode down = It.nodeIn(without.json(), n3);
+                    JsonNode down = Services.nodeIn(without.json(), n3);
                     assertFalse(down.path("reachable").asBoolean(true), n3 + " is listed unreachable: " + without.json());
                     assertFalse(movesOf(without.json(), n1, name).isEmpty(), "the move is still listed: " + without.json());
                     ExecResult table = bed.svcmove(n1, "moves");
@@ -305,7 +305,7 @@ class MovesIT {
 
     private static List<JsonNode> movesOf(JsonNode answer, String source, String name) {
         List<JsonNode> out = new ArrayList<>();
-        It.nodeIn(answer, source).path("moves").forEach(m -> {
+        Services.nodeIn(answer, source).path("moves").forEach(m -> {
             if (m.path("service").asText().equals(name)) {
                 out.add(m);
             }

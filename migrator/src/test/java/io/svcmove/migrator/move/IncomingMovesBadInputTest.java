@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.migrator.config.AgentConfig;
+import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerCallException;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.PeerServer;
@@ -54,8 +55,8 @@ class IncomingMovesBadInputTest {
         AgentConfig config = new AgentConfig("node2", "127.0.0.1:0", null, state.toString(), state.resolve("log").toString(), null, null,
                 null, null, null, null, null);
         registry = new ServiceRegistry(state);
-        IncomingMoves incoming = new IncomingMoves(config, new Cells("node2"), registry, null, null, "4.2", null, null, null,
-                FaultInjection.OFF);
+        IncomingMoves incoming = new IncomingMoves(config, IncomingMoves.Effects.on(new Cells("node2"), null, null, null, null, null),
+                registry, "4.2", FaultInjection.OFF);
         server = new PeerServer(NodeIdentity.load(pki, "node2"), Set.of("node1")::contains, executor);
         incoming.handlers().forEach(server::registerHandler);
         InetSocketAddress at = server.bind(new InetSocketAddress(lo, 0));
@@ -71,7 +72,7 @@ class IncomingMovesBadInputTest {
 
     private JsonNode call(String type, String body) throws Exception {
         try {
-            return client.call("node2", type, MoveMessages.JSON.readTree(body), T).get();
+            return client.call("node2", type, Messages.JSON.readTree(body), T).get();
         } catch (ExecutionException e) {
             throw (Exception) e.getCause();
         }

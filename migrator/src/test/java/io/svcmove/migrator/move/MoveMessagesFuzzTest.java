@@ -10,6 +10,8 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.svcmove.migrator.control.Forwarded;
+import io.svcmove.migrator.peer.Messages;
 import java.util.List;
 
 /**
@@ -21,7 +23,7 @@ class MoveMessagesFuzzTest {
     private static final List<Class<?>> TYPES = List.of(MoveMessages.Prepare.class, MoveMessages.Prepared.class,
             MoveMessages.MoveRef.class, MoveMessages.Restore.class, MoveMessages.Restored.class, MoveMessages.Inject.class,
             MoveMessages.Injected.class, MoveMessages.Kept.class, MoveMessages.Aborted.class, MoveMessages.Active.class,
-            MoveMessages.Run.class, MoveMessages.RunResult.class, MoveMessages.ServiceRef.class, MoveMessages.Where.class,
+            MoveMessages.Run.class, Forwarded.class, MoveMessages.ServiceRef.class, MoveMessages.Where.class,
             MoveMessages.LazyCheck.class);
     /** As the peer channel reads bodies. */
     private static final ObjectMapper WIRE = new ObjectMapper();
@@ -37,18 +39,18 @@ class MoveMessagesFuzzTest {
         }
         Object m;
         try {
-            m = MoveMessages.read(body, type);
+            m = Messages.read(body, type);
         } catch (IllegalArgumentException e) {
             assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), "no message: " + e);
             return;
         }
         assertNotNull(m, () -> type.getSimpleName() + " read as null from " + body);
         assertInstanceOf(type, m);
-        JsonNode written = MoveMessages.tree(m);
-        Object again = MoveMessages.read(written, type);
-        assertEquals(written, MoveMessages.tree(again), "written and read back differs");
+        JsonNode written = Messages.tree(m);
+        Object again = Messages.read(written, type);
+        assertEquals(written, Messages.tree(again), "written and read back differs");
         // The peer channel carries it as text.
-        Object carried = MoveMessages.read(WIRE.readTree(WIRE.writeValueAsString(written)), type);
-        assertEquals(written, MoveMessages.tree(carried), "does not survive the wire");
+        Object carried = Messages.read(WIRE.readTree(WIRE.writeValueAsString(written)), type);
+        assertEquals(written, Messages.tree(carried), "does not survive the wire");
     }
 }

@@ -5,14 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.svcmove.migrator.criu.CriuException;
-import io.svcmove.migrator.criu.CriuVersion;
-import io.svcmove.migrator.criu.DumpOptions;
-import io.svcmove.migrator.criu.DumpResult;
-import io.svcmove.migrator.criu.Criu;
-import io.svcmove.migrator.criu.CriuListener;
-import io.svcmove.migrator.criu.RestoreOptions;
-import io.svcmove.migrator.criu.RestoreResult;
+import io.svcmove.migrator.criu.CriuFake;
 import io.svcmove.migrator.peer.PeerCallException;
 import io.svcmove.migrator.peer.PeerNotReachedException;
 import io.svcmove.migrator.peer.ProgressListener;
@@ -52,7 +45,7 @@ class OutgoingMoveTest {
     private final List<String> sent = new ArrayList<>();
     /** The destination's answers by request type, in order; the last one repeats. */
     private final Map<String, Deque<Object>> answers = new HashMap<>();
-    private boolean dumpFails;
+    private final CriuFake criu = new CriuFake(trace::add);
     private ServiceRegistry registry;
     private ServiceRecord svc;
 
@@ -121,7 +114,7 @@ class OutgoingMoveTest {
 
     @Test
     void aFailedDumpResumesTheTreeAndLiftsTheHoldAndTheDestinationDropsItsCell() {
-        dumpFails = true;
+        criu.failDumps("dump failed (injected)");
         MoveFailedException e = assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
         assertEquals("dump, leaving the tree stopped", e.step());
         assertEquals(List.of("call move.prepare", "cell openHoldControl", "cell hold", "criu dump", "copy resume", "cell release",
@@ -217,7 +210,7 @@ class OutgoingMoveTest {
     }
 
     private OutgoingMove move() {
-        OutgoingMove.Effects effects = new OutgoingMove.Effects(new SourceCell.Store() {
+        OutgoingMove.Effects effects = new OutgoingMove.Effects(new CellStore<SourceCell>() {
             @Override
             public Optional<SourceCell> find(String service) {
                 return Optional.of(cell());
@@ -227,7 +220,7 @@ class OutgoingMoveTest {
             public void destroy(String service) {
                 trace.add("cells destroy " + service);
             }
-        }, criu(), destination(), (iface, a) -> trace.add("announce " + a.vip().getHostAddress()), (s, c) -> copy());
+        }, criu, destination(), (iface, a) -> trace.add("announce " + a.vip().getHostAddress()), (s, c) -> copy());
         return new OutgoingMove(effects, registry, state, new MoveListener() {}, FaultInjection.OFF,
                 new OutgoingMove.Options(0, 0, Duration.ZERO, null, Duration.ofSeconds(1), Duration.ofSeconds(1)));
     }
@@ -269,37 +262,6 @@ class OutgoingMoveTest {
             @Override
             public void awaitServed(Duration limit) {
                 trace.add("copy awaitServed");
-            }
-        };
-    }
-
-    private Criu criu() {
-        return new Criu() {
-            @Override
-            public CriuVersion version() {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public void check() {}
-
-            @Override
-            public boolean lazyPagesAvailable() {
-                return false;
-            }
-
-            @Override
-            public DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException {
-                trace.add("criu dump");
-                if (dumpFails) {
-                    throw new CriuException("dump failed (injected)", null, null);
-                }
-                return new DumpResult(null, Duration.ofMillis(50));
-            }
-
-            @Override
-            public RestoreResult restore(RestoreOptions options, CriuListener listener) {
-                throw new UnsupportedOperationException("the source does not restore");
             }
         };
     }

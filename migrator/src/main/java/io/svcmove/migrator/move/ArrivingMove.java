@@ -1,0 +1,61 @@
+package io.svcmove.migrator.move;
+
+import io.svcmove.migrator.criu.ImageDir;
+import io.svcmove.migrator.service.CarriedFiles;
+import io.svcmove.migrator.service.MoveStage;
+import io.svcmove.migrator.service.ServiceRecord;
+import io.svcmove.vip.ServiceLauncher;
+import java.util.List;
+
+/**
+ * One service on its way in, from its prepare until the source lets go: what the destination made
+ * for it and the move's {@link MoveStage} here. Before ARRIVED it lives in memory only. Whoever
+ * reads or changes its stage, or acts on what it holds, does so under its lock.
+ */
+final class ArrivingMove {
+    final String id;
+    final String from;
+    final ServiceRecord service;
+    final ArrivingCell cell;
+    final ImageDir images;
+    /** What the restore is handed instead of reopening it: the output pipe, node-local logs. */
+    final ServiceFiles files;
+    final ServiceLauncher.Relay relay;
+    private MoveStage stage = MoveStage.PREPARED;
+    /** A lazy move's page fetcher, once restored. */
+    PageWatch pages;
+    /** The files this node wrote for the service ({@link CarriedFiles}): removed if the move is dropped. */
+    List<String> carried = List.of();
+
+    ArrivingMove(String id, String from, ServiceRecord service, ArrivingCell cell, ImageDir images, ServiceFiles files,
+            ServiceLauncher.Relay relay) {
+        this.id = id;
+        this.from = from;
+        this.service = service;
+        this.cell = cell;
+        this.images = images;
+        this.files = files;
+        this.relay = relay;
+    }
+
+    synchronized MoveStage stage() {
+        return stage;
+    }
+
+    /** The next stage; a transition {@link MoveStage} does not allow throws, and the stage stays. */
+    synchronized void to(MoveStage next) {
+        stage = stage.to(next);
+    }
+
+    /**
+     * Under the lock: the move is over before it arrived, and what was made for it goes (the held
+     * cell, its images, the files carried in, anything CRIU left in the cell).
+     */
+    synchronized void drop(CellStore<ArrivingCell> cells) throws Exception {
+        to(MoveStage.ABORTED);
+        cell.closeHoldControl();
+        cells.destroy(service.name());
+        images.close();
+        CarriedFiles.remove(carried);
+    }
+}
