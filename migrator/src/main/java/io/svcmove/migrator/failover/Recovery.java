@@ -1,6 +1,8 @@
 package io.svcmove.migrator.failover;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.migrator.config.AgentConfig;
@@ -56,6 +58,8 @@ public final class Recovery {
     private static final Logger log = LoggerFactory.getLogger(Recovery.class);
     private static final Duration ASK = Duration.ofSeconds(5);
     private static final Duration FETCH = Duration.ofMinutes(10);
+    /** A checkpoint's manifest, read past fields a newer node may have written (a rolling upgrade: build_id came so). */
+    private static final ObjectReader MANIFEST = ControlMessage.JSON.reader().without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
     /** Transfer ids of checkpoints sent back for a recovery. */
     private static final String FETCH_PREFIX = "recover-";
 
@@ -264,7 +268,7 @@ public final class Recovery {
             long openStart = System.nanoTime();
             JsonNode manifest = open(name, keeper, meta, images);
             long openNanos = System.nanoTime() - openStart;
-            ServiceRecord svc = ControlMessage.JSON.treeToValue(manifest.path("service"), ServiceRecord.class);
+            ServiceRecord svc = fromManifest(manifest.path("service"), ServiceRecord.class);
             Vip vip = Vip.parse(svc.vip());
             Cell cell;
             try {
@@ -276,7 +280,7 @@ public final class Recovery {
             RestoreResult r;
             try {
                 ServiceLauncher.Relay relay = launcher.startRelay(Path.of(config.logDir(), name + ".log"), Duration.ofMinutes(1));
-                ServiceFiles files = ControlMessage.JSON.treeToValue(manifest.path("files"), ServiceFiles.class);
+                ServiceFiles files = fromManifest(manifest.path("files"), ServiceFiles.class);
                 CarriedFiles.place(images.images(), svc.carry());
                 try (OpenFd netns = OpenFd.open(cell.netnsPath()); ServiceFiles.Opened inherited = files.open(relay.pipe())) {
                     r = criu.restore(inherited.into(RestoreOptions.builder(images.images(), NetworkLock.SKIP).tcpClose(true)
@@ -310,5 +314,10 @@ public final class Recovery {
             images.close();
             throw e;
         }
+    }
+
+    /** A part of a checkpoint's manifest, past the fields this version does not know. */
+    static <T> T fromManifest(JsonNode part, Class<T> type) throws IOException {
+        return MANIFEST.treeToValue(part, type);
     }
 }
