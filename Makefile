@@ -24,20 +24,21 @@ native:
 build: native
 	@$(MVN) -q package -DskipTests
 
-# Every test: unit tests and the real integration tests on the netns test bed (root, CRIU), then
-# the VM bed's suite (make test-vm) unless SVCMOVE_VM=0.
+# Every test: unit tests and the real integration tests on the netns test bed (root, CRIU), each
+# fuzz target for 10 s, then the VM bed's suite (make test-vm) unless SVCMOVE_VM=0.
 test: setup native
 	@set -e; t0=$$SECONDS; $(MVN) verify; t1=$$SECONDS; \
+	FUZZ_TIME=10s MVN="$(MVN)" test-vm/fuzz; t2=$$SECONDS; \
 	if [ "$${SVCMOVE_VM:-1}" = 0 ]; then \
-	  echo "make test: the netns suite passed in $$(( (t1 - t0) / 60 )) min; the VM suite was SKIPPED (SVCMOVE_VM=0; make test-vm runs it)"; \
+	  echo "make test: the netns suite passed in $$(( (t1 - t0) / 60 )) min, fuzzing in $$(( (t2 - t1) / 60 )) min; the VM suite was SKIPPED (SVCMOVE_VM=0; make test-vm runs it)"; \
 	else \
 	  $(MAKE) test-vm; \
-	  echo "make test: the netns suite passed in $$(( (t1 - t0) / 60 )) min, the VM suite in $$(( (SECONDS - t1) / 60 )) min"; \
+	  echo "make test: the netns suite passed in $$(( (t1 - t0) / 60 )) min, fuzzing in $$(( (t2 - t1) / 60 )) min, the VM suite in $$(( (SECONDS - t2) / 60 )) min"; \
 	fi
 
 # Every Jazzer fuzz target (*FuzzTest) for FUZZ_TIME each (default 5m; FUZZ_TARGETS picks some).
-# `make test` only replays their committed corpora (mvn verify): fuzzing each for 10 s takes about
-# 250 s on 2 cores, so it is `make fuzz FUZZ_TIME=10s`.
+# `make test` replays their committed corpora (mvn verify), then fuzzes each for 10 s (about 250 s
+# on 2 cores).
 FUZZ_TIME ?= 5m
 fuzz:
 	FUZZ_TIME=$(FUZZ_TIME) MVN="$(MVN)" test-vm/fuzz
