@@ -13,6 +13,8 @@ public record TsigKey(String name, String algorithm, byte[] secret) {
     private static final Pattern KEY = Pattern.compile("key\\s+\"?([A-Za-z0-9._-]+)\"?\\s*\\{(.*?)\\}\\s*;", Pattern.DOTALL);
     private static final Pattern ALGORITHM = Pattern.compile("algorithm\\s+\"?([A-Za-z0-9.-]+)\"?\\s*;");
     private static final Pattern SECRET = Pattern.compile("secret\\s+\"([^\"]*)\"\\s*;");
+    // A quoted string or a comment: comments go, strings stay (a base64 secret may hold "//").
+    private static final Pattern STRING_OR_COMMENT = Pattern.compile("\"[^\"]*\"|(?:#|//)[^\\n]*|/\\*.*?\\*/", Pattern.DOTALL);
 
     /** Reads the first key of FILE. */
     public static TsigKey load(Path file) throws DnsException {
@@ -29,7 +31,7 @@ public record TsigKey(String name, String algorithm, byte[] secret) {
     }
 
     static TsigKey parse(String text, String source) throws DnsException {
-        String clean = text.replaceAll("(?m)(#|//).*$", "");
+        String clean = STRING_OR_COMMENT.matcher(text).replaceAll(m -> m.group().startsWith("\"") ? Matcher.quoteReplacement(m.group()) : "");
         Matcher key = KEY.matcher(clean);
         if (!key.find()) {
             throw new DnsException(DnsException.Cause.CONFIG, source + " holds no TSIG key: expected BIND's key-file format,"

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.xbill.DNS.ARecord;
@@ -52,6 +53,9 @@ class DnsUpdaterTest {
         assertEquals("svcmove-key", k.name());
         assertEquals("hmac-sha256", k.algorithm());
         assertEquals("secret-secret", new String(k.secret()));
+        // "//" inside a secret is base64, not a comment; comments outside strings are skipped.
+        TsigKey slashes = TsigKey.parse("# made by hand\nkey k { /* old */ secret \"ab//cd+/\"; // new\n};", "f");
+        assertEquals("ab//cd+/", Base64.getEncoder().encodeToString(slashes.secret()));
         assertCause(DnsException.Cause.CONFIG, "holds no TSIG key", () -> TsigKey.parse("nothing here", "f"));
         assertCause(DnsException.Cause.CONFIG, "not base64", () -> TsigKey.parse("key k { secret \"!!\"; };", "f"));
         assertCause(DnsException.Cause.CONFIG, "does not exist", () -> TsigKey.load(Path.of("/nonexistent/tsig.key")));
