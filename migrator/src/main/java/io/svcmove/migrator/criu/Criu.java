@@ -22,4 +22,7 @@ public interface Criu {
 
     /** Restores the images in {@code options.imagesDir()}; the tree is running when this returns. */
     RestoreResult restore(RestoreOptions options, CriuListener listener) throws CriuException, InterruptedException;
+
+    /** Whether process {@code pid} runs this CRIU (a lazy dump's CRIU serves on after the agent that started it died). */
+    boolean isCriu(long pid);
 }

@@ -12,6 +12,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -66,16 +67,22 @@ public final class FrozenTree {
 
     /** Whether a tracer still holds the root: CRIU, dumping it or (a lazy dump) serving its pages. */
     public boolean traced() {
+        return tracer().isPresent();
+    }
+
+    /** The process that traces the root, if one does. */
+    public OptionalLong tracer() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc", Long.toString(rootPid), "status"))) {
                 if (line.startsWith("TracerPid:")) {
-                    return !line.substring(10).trim().equals("0");
+                    long pid = Long.parseLong(line.substring(10).trim());
+                    return pid == 0 ? OptionalLong.empty() : OptionalLong.of(pid);
                 }
             }
-        } catch (IOException e) {
+        } catch (IOException | NumberFormatException e) {
             // gone: nothing holds it
         }
-        return false;
+        return OptionalLong.empty();
     }
 
     /**

@@ -45,6 +45,15 @@ public final class SwrkCriu implements Criu {
     }
 
     @Override
+    public boolean isCriu(long pid) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "exe")).equals(criu.toRealPath());
+        } catch (IOException e) {
+            return false; // gone, or not ours to read
+        }
+    }
+
+    @Override
     public CriuVersion version() throws CriuException, InterruptedException {
         CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.VERSION).build();
         CriuRpc.CriuResp resp;

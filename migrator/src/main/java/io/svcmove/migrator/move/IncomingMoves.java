@@ -269,7 +269,6 @@ public final class IncomingMoves {
                 throw e;
             }
             a.to(MoveStage.ARRIVED);
-            faults.at("dest-arrived");
             if (daemon != null) {
                 a.pages = PageWatch.start(a.id, a.service.name(), config.node(), daemon, r.pid(), a.images,
                         Duration.ofSeconds(config.move().lazyTimeoutS()), why -> failed(a, why));
@@ -278,6 +277,7 @@ public final class IncomingMoves {
             a.cell.closeHoldControl();
             log.info("move {}: {} restored as pid {} in {} ms, {} connections' timestamps {} ms on; arrived, hold lifted",
                     a.id, a.service.name(), r.pid(), r.elapsed().toMillis(), streams, req.sinceDumpMs() + TSVAL_LEAD_MS);
+            faults.at("dest-arrived"); // a failure from here on is a restore whose answer was lost: the source claims
             return new MoveMessages.Restored(r.pid(), r.elapsed().toMillis());
         }
     }
@@ -350,14 +350,17 @@ public final class IncomingMoves {
 
     /**
      * A source that cannot tell how its move ended asks who has the service: a copy that arrived
-     * here is kept (committed, its VIP announced); a move that had not arrived is aborted, and the
+     * here is kept (committed, its hold lifted and its VIP announced); a move that had not arrived is aborted, and the
      * source resumes its own. The answer is definite either way.
      */
     MoveMessages.Kept claim(String from, MoveMessages.MoveRef ref) throws Exception {
         if (dropUnlessArrived(ref.moveId(), from + " asked who has " + ref.name() + " before it arrived")) {
             return new MoveMessages.Kept(false, MoveStage.ABORTED);
         }
-        if (arrived(ref.moveId()).isPresent()) {
+        Optional<ServiceRecord> r = arrived(ref.moveId());
+        if (r.isPresent()) {
+            // The restore may have failed past ARRIVED, before its hold was lifted (release is idempotent).
+            cells.find(r.get().name()).ifPresent(ArrivingCell::release);
             announce(from, ref);
             return commit(from, ref);
         }

@@ -237,11 +237,14 @@ public final class OutgoingMove {
                 }, () -> {
                     // CRIU holds the tree while it serves pages and lets it run when killed: the sockets leave
                     // repair mode first, or the service's next write fails and it resets its connections.
+                    // In a recovery that CRIU is the one the dead agent started, if it still serves.
                     try {
                         c.copy.resume();
                     } finally {
                         if (c.lazyDump != null) {
                             c.lazyDump.stop();
+                        } else {
+                            c.copy.stopLeftServer(effects.criu()::isCriu);
                         }
                     }
                 })

@@ -6,7 +6,9 @@ import io.svcmove.migrator.service.ServiceRecord;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -50,6 +52,17 @@ final class ProcessCopy implements SourceCopy {
             return;
         }
         t.get().kill(5, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void stopLeftServer(LongPredicate isCriu) throws InterruptedException {
+        OptionalLong tracer = tree().map(FrozenTree::tracer).orElse(OptionalLong.empty());
+        if (tracer.isEmpty() || !isCriu.test(tracer.getAsLong())) {
+            return;
+        }
+        log.warn("{}: killing criu (pid {}), which a lazy dump left serving the pages of the copy", svc.name(), tracer.getAsLong());
+        ProcessHandle.of(tracer.getAsLong()).ifPresent(ProcessHandle::destroyForcibly);
+        awaitServed(Duration.ofSeconds(5));
     }
 
     @Override

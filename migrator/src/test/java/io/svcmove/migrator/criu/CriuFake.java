@@ -49,6 +49,11 @@ public final class CriuFake implements Criu {
     public void check() {}
 
     @Override
+    public boolean isCriu(long pid) {
+        return false;
+    }
+
+    @Override
     public boolean lazyPagesAvailable() {
         return false;
     }

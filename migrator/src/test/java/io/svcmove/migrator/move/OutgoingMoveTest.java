@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.LongPredicate;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -201,6 +202,14 @@ class OutgoingMoveTest {
     }
 
     @Test
+    void anAgentThatDiedFrozenInALazyMoveStopsTheCriuItLeftServingAfterResumingTheCopy() {
+        registry.save(svc.moving(new ServiceRecord.MoveInFlight("web-1", TO, MoveStage.FROZEN, true)));
+        assertThrows(MoveFailedException.class, () -> move().recover(registry.find("web").orElseThrow()));
+        assertEquals(List.of("copy resume", "copy stopLeftServer"), trace.subList(0, 2), "CRIU lets the copy run once killed");
+        assertEquals(null, registry.find("web").orElseThrow().move());
+    }
+
+    @Test
     void anAgentThatDiedAfterTheArrivalFinishesTheMoveFromItsRecord() throws Exception {
         registry.save(svc.moving(new ServiceRecord.MoveInFlight("web-1", TO, MoveStage.ARRIVED, false)));
         move().recover(registry.find("web").orElseThrow());
@@ -262,6 +271,11 @@ class OutgoingMoveTest {
             @Override
             public void awaitServed(Duration limit) {
                 trace.add("copy awaitServed");
+            }
+
+            @Override
+            public void stopLeftServer(LongPredicate isCriu) {
+                trace.add("copy stopLeftServer");
             }
         };
     }
