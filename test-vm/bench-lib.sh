@@ -59,7 +59,9 @@ plain_start() { # KIND VIP: the workload started in a cell of node1 by hand
   plain_name=p$1 plain_vip=$2 plain_from=${P}node1 plain_to=${P}node2
   plain_cell "$plain_from" "$plain_name" "$2"
   # The tree's root must be PID 1 of its namespace and its own session leader, or CRIU refuses it.
-  nsenter --net="/run/netns/$plain_from.$plain_name" unshare --pid --uts --ipc --fork setsid bash -c "exec $(workload "$1" "$2")" \
+  # It runs on the node (its mount namespace), as the user's script would on that server: in this
+  # machine's own mount namespace CRIU refuses the netns mounts ("unreachable sharing").
+  "$cluster" exec "$plain_from" nsenter --net="/run/netns/$plain_from.$plain_name" unshare --pid --uts --ipc --fork setsid bash -c "exec $(workload "$1" "$2")" \
     </dev/null >>"$(plain_output "$1")" 2>&1 &
   local unshare_pid=$!
   sleep 2
@@ -74,7 +76,7 @@ plain_move() { # -> "freeze total" in ms: the plain service moved to the other n
   inode=$(stat -L -c %i "/run/netns/$from.$name")
   mkdir -p -m 0700 "$img.src" "$img.dst"
   t1=$(now_ms)
-  nsenter --net="/run/netns/$from" "$criu" dump -t "$plain_pid" --tcp-established -D "$img.src" \
+  on "$from" "$criu" dump -t "$plain_pid" --tcp-established -D "$img.src" \
     --external "net[$inode]:cellnet" -o dump.log
   # The copy a user's script makes between machines: tar over a plain TCP stream (no TLS, so cheaper
   # than svcmove's). -d: the receiver's stdin is /dev/null, and nc would quit at its EOF before the data.
@@ -84,7 +86,7 @@ plain_move() { # -> "freeze total" in ms: the plain service moved to the other n
   "$cluster" exec "$from" bash -c "tar -C $img.src -cf - . | nc -N $(addr "$to") 7399"
   wait "$receiver"
   exec 7<"/run/netns/$to.$name"
-  nsenter --net="/run/netns/$to" "$criu" restore -d --tcp-established -D "$img.dst" \
+  on "$to" "$criu" restore -d --tcp-established -D "$img.dst" \
     --inherit-fd "fd[7]:cellnet" --pidfile "$img.dst/pid" -o restore.log 7<&7
   exec 7<&-
   t2=$(now_ms)
