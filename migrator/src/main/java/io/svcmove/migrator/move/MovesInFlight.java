@@ -114,8 +114,8 @@ public final class MovesInFlight {
         }
 
         /** The move is lazy ({@code lazy} non-null) or eager, now that both nodes were asked. */
-        public void mode(OutgoingMove.Lazy lazy) {
-            mode = lazy != null ? "lazy" : "eager";
+        public void mode(String chosen) {
+            mode = chosen;
         }
 
         /** Before the step table, where nothing was begun to undo: a cancel asked so far acts here. */

@@ -180,7 +180,7 @@ class IncomingMovesTest {
     }
 
     private static MoveMessages.Restore restore(String id) {
-        return new MoveMessages.Restore(id, 5, null, 0, null);
+        return new MoveMessages.Restore(id, 5, null, 0, null, 0);
     }
 
     private static MoveMessages.MoveRef ref(String id) {
