@@ -433,7 +433,7 @@ public final class Moves {
             refuseIf(uids(svc, cell));
             List<String> noPrecopy = precopyMissing(mode.label, to);
             if (mode.label.equals("precopy") && !noPrecopy.isEmpty()) {
-                refuseIf(precopyRefusal(noPrecopy));
+                refuseIf(PrecopySupport.refusal(noPrecopy));
             }
             Choice choice = choose(mode.label, cell, noPrecopy);
             listed.cancelIfAsked("before the pre-prepare hooks");
@@ -567,11 +567,6 @@ public final class Moves {
         return missing;
     }
 
-    private static Preflight precopyRefusal(List<String> missing) {
-        return Preflight.refuse("mode", "--mode precopy needs a kernel that tracks dirty pages: " + String.join("; ", missing),
-                PrecopySupport.FIX);
-    }
-
     /** What keeps this node or TO from a lazy move, in the operator's words; empty when both can make one. */
     private List<String> lazyMissing(String to) {
         List<String> missing = new ArrayList<>(LazySupport.missing(criu, config.node()));
@@ -594,7 +589,7 @@ public final class Moves {
      */
     private Preflight mode(String mode, Cell cell, String to, List<String> noPrecopy) {
         if (mode.equals("precopy") && !noPrecopy.isEmpty()) {
-            return precopyRefusal(noPrecopy);
+            return PrecopySupport.refusal(noPrecopy);
         }
         return switch (choose(mode, cell, noPrecopy).mode) {
             case "precopy" -> new Preflight("mode", Preflight.Result.OK, PRECOPY, "");

@@ -56,6 +56,8 @@ final class PrecopyImages {
             if (!Files.isDirectory(moveDir.resolve(dir(n)))) {
                 throw new IOException("pre-copy round " + n + " of " + rounds + " did not arrive in " + moveDir);
             }
+        }
+        for (int n = 1; n <= rounds; n++) {
             Path from = n == rounds ? images : moveDir.resolve(dir(n + 1));
             Files.createSymbolicLink(from.resolve("parent"), Path.of(parent(n)));
         }

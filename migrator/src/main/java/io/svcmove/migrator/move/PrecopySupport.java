@@ -20,6 +20,11 @@ final class PrecopySupport {
         }
     }
 
+    /** The check of --mode precopy where this node lacks {@code missing}: refused with the reason and the fix. */
+    static Preflight refusal(List<String> missing) {
+        return Preflight.refuse("mode", "--mode precopy needs a kernel that tracks dirty pages: " + String.join("; ", missing), FIX);
+    }
+
     /** @param tracks whether CRIU reports dirty-page tracking, null when its check failed with {@code error} */
     static List<String> missing(String node, Boolean tracks, String error) {
         if (tracks == null) {
