@@ -117,7 +117,8 @@ public final class SwrkCriu implements Criu {
         if (options.lazy() || options.leaveStopped()) {
             throw new IllegalArgumentException("a pre-dump leaves the tree running and writes its pages: not lazy, not leaveStopped");
         }
-        return dump(CriuRpc.ReqType.PRE_DUMP, "pre-dump of pid " + options.pid(), options, listener);
+        // SINGLE_PRE_DUMP: PRE_DUMP would keep CRIU waiting for the session's next pre-dump or dump; each call here is one criu.
+        return dump(CriuRpc.ReqType.SINGLE_PRE_DUMP, "pre-dump of pid " + options.pid(), options, listener);
     }
 
     /** A dump or pre-dump, and what CRIU counted in it ({@link DumpStats}, in the work dir). */

@@ -701,11 +701,13 @@ public final class Moves {
         @Override
         public void transferred(long sent, long total) {
             long now = System.nanoTime();
-            if (sent == total ? !complete : now - lastProgress > 100_000_000L) {
-                complete = sent == total;
+            boolean done = sent == total;
+            if (done ? !complete : now - lastProgress > 100_000_000L) {
                 lastProgress = now;
                 events.accept(ControlMessage.JSON.createObjectNode().put("phase", Phase.TRANSFER.label()).put("sent", sent).put("total", total));
             }
+            // A pre-copy move sends several transfers: each one's end is shown once.
+            complete = done;
         }
     }
 }

@@ -59,7 +59,7 @@ class MovesInFlightTest {
         MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "auto").orElseThrow();
         assertEquals(List.of(new MovesInFlight.Listed("web", null, "n1", "n2", "auto", "starting", null, null, null, null, 0L)),
                 inFlight.list(recorded, "n1"));
-        e.mode(null);
+        e.mode("eager");
         runner(e).run(List.of(looking(Phase.PREPARE, "prepare", 200).entering(MoveStage.PREPARED),
                 looking(Phase.FREEZE, "dump", 1300).entering(MoveStage.FROZEN)));
         assertEquals(new MovesInFlight.Listed("web", "web-1", "n1", "n2", "eager", "prepare", "prepare", "prepared", null, null, 200L),
