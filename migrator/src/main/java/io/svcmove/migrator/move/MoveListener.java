@@ -29,7 +29,7 @@ public interface MoveListener {
     /** Bytes of the images sent so far, of the total. */
     default void transferred(long sent, long total) {}
 
-    /** A pre-copy round was dumped and sent. */
+    /** A pre-copy round was dumped and sent. An exception thrown here fails the pre-copy step (a cancel), as at a boundary. */
     default void precopyRound(OutgoingMove.Round round) {}
 
     /** Both listeners, {@code first} told first. */

@@ -72,6 +72,28 @@ class MovesInFlightTest {
     }
 
     @Test
+    void aCancelDuringPreCopyActsAfterTheRoundUnderWayAndRollsBack() {
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "precopy").orElseThrow();
+        OutgoingMove.Round round = new OutgoingMove.Round(1, 65_536, 1L << 28, 4_000_000);
+        List<String> rounds = new ArrayList<>();
+        Step precopy = Step.of(Phase.PRECOPY, "pre-dump", "pre-dump rounds", () -> {
+            e.precopyRound(round);
+            rounds.add("round 1");
+            assertEquals(Optional.empty(), e.cancel("'svcmove cancel' on n3"), "the service still runs: it can be cancelled");
+            e.precopyRound(round);
+            rounds.add("round 2");
+        });
+        MoveFailedException failed = assertThrows(MoveFailedException.class, () -> runner(e).run(List.of(
+                looking(Phase.PREPARE, "prepare", 10).entering(MoveStage.PREPARED), precopy,
+                looking(Phase.FREEZE, "hold", 10).entering(MoveStage.FROZEN))));
+        assertEquals("pre-dump", failed.stepId());
+        assertEquals(List.of("round 1"), rounds, "no round after the cancel");
+        assertTrue(failed.getCause().getMessage().contains("cancelled by 'svcmove cancel' on n3, after pre-copy round 1"),
+                failed.getCause().getMessage());
+        e.end();
+    }
+
+    @Test
     void theTransferShowsItsProgress() throws Exception {
         MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "eager").orElseThrow();
         runner(e).run(List.of(Step.of(Phase.TRANSFER, "transfer", "images", () -> {
