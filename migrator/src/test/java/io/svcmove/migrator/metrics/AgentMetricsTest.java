@@ -86,7 +86,7 @@ class AgentMetricsTest {
     void everyOutcomeAndModeStartsAtZero() throws Exception {
         String text = scrape();
         for (String outcome : List.of("ok", "refused", "rolled_back", "failed", "unknown")) {
-            for (String mode : List.of("eager", "lazy")) {
+            for (String mode : List.of("eager", "lazy", "precopy")) {
                 assertLine(text, "svcmove_moves_total{mode=\"" + mode + "\",outcome=\"" + outcome + "\"} 0.0");
             }
         }
