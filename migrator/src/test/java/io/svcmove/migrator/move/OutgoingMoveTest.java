@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.migrator.criu.CriuFake;
 import io.svcmove.migrator.criu.DumpOptions;
+import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.peer.PeerCallException;
 import io.svcmove.migrator.peer.PeerNotReachedException;
 import io.svcmove.migrator.peer.ProgressListener;
@@ -272,6 +273,18 @@ class OutgoingMoveTest {
         assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu pre-dump 1", "send", "criu pre-dump 2",
                 "cell closeHoldControl", "call move.abort"), trace, "never held, dumped or resumed: it ran all along");
         assertEquals(null, registry.find("web").orElseThrow().move(), "the record is as before the move");
+    }
+
+    @Test
+    void anAgentThatDiedDuringPreCopyRollsBackFromItsRecordAndTheRoundsGoWithTheImages() throws Exception {
+        ImageDir left = ImageDir.create(IncomingMoves.imagePrefix("node1") + "web-1-");
+        Files.createDirectory(left.path().resolve("pre-1"));
+        Files.writeString(left.path().resolve("pre-1").resolve("pages-1.img"), "memory");
+        registry.save(svc.moving(new ServiceRecord.MoveInFlight("web-1", TO, MoveStage.PREPARED, false)));
+        assertThrows(MoveFailedException.class, () -> move().recover(registry.find("web").orElseThrow()));
+        assertEquals(List.of("cell closeHoldControl", "call move.abort"), trace, "the service never stopped: nothing resumed");
+        assertFalse(Files.exists(left.path()), "the rounds' images are deleted with the move's");
+        assertEquals(null, registry.find("web").orElseThrow().move());
     }
 
     @Test
