@@ -11,8 +11,8 @@ import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
 
 final class CheckCommand implements Command {
-    static final Option MODE = Option.builder().longOpt("mode").hasArg().argName("eager|lazy|auto")
-            .desc("the mode the move would use: eager, lazy or auto (the default); a lazy one needs less memory there").build();
+    static final Option MODE = Option.builder().longOpt("mode").hasArg().argName("eager|lazy|precopy|auto")
+            .desc("the mode the move would use: eager, lazy, precopy or auto (the default); a lazy one needs less memory there").build();
     static final Option FORCE = Option.builder().longOpt("force")
             .desc("check as for 'svcmove move --force': a wall-clock offset above [move] max_clock_offset_ms does not refuse").build();
 
@@ -23,7 +23,7 @@ final class CheckCommand implements Command {
 
     @Override
     public String usage() {
-        return "NAME NODE [--mode eager|lazy|auto] [--json]";
+        return "NAME NODE [--mode eager|lazy|precopy|auto] [--json]";
     }
 
     @Override
@@ -79,8 +79,8 @@ final class CheckCommand implements Command {
     /** The check of a move of NAME to NODE, printed; 0 when it would be made, 3 when refused. Also `move --dry-run`. */
     static int check(CommandLine line, Cli cli, String name, String node) {
         String mode = line.getOptionValue(MODE.getLongOpt(), "auto");
-        if (!List.of("eager", "lazy", "auto").contains(mode)) {
-            throw new ControlException(Outcome.USAGE, "--mode is eager, lazy or auto, not '" + mode + "'");
+        if (!List.of("eager", "lazy", "precopy", "auto").contains(mode)) {
+            throw new ControlException(Outcome.USAGE, "--mode is eager, lazy, precopy or auto, not '" + mode + "'");
         }
         ObjectNode req = ControlMessage.request("check").put("name", name).put("node", node).put("mode", mode)
                 .put("force", line.hasOption(FORCE.getLongOpt()));

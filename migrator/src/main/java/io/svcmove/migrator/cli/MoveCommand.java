@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
+import io.svcmove.migrator.move.Phase;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -72,9 +74,15 @@ final class MoveCommand implements Command {
                 freeze no longer grows with the memory, but until the last page has arrived the service
                 depends on the source: if the source fails then, the service is killed on NODE and
                 marked failed (exit 1; there is nothing to roll back to). --mode eager moves everything
-                during the freeze; --mode auto (the default) is lazy above [move] lazy_above_mb (256).
-                A lazy move that a node cannot make (no userfaultfd, fs.pipe-max-size too small) falls
-                back to eager with a warning.
+                during the freeze. --mode precopy copies the memory while the service still runs, in
+                rounds of 'criu pre-dump' (each only what was written since the one before; at most 8,
+                until a round has under 64 pages or shrinks by less than 10 %), then freezes it for
+                the pages written since the last round only. It needs a kernel that tracks dirty pages
+                (CONFIG_MEM_SOFT_DIRTY) on the source, and is refused (exit 3) where there is none.
+                --mode auto (the default) pre-copies where both nodes track dirty pages, else is lazy
+                above [move] lazy_above_mb (256), else eager; the output says which and why. A lazy
+                move that a node cannot make (no userfaultfd, fs.pipe-max-size too small) falls back
+                to eager with a warning.
 
                 Example:
                   svcmove web node2
@@ -92,9 +100,10 @@ final class MoveCommand implements Command {
         return new Options().addOption(Option.builder().longOpt("no-buffer")
                 .desc("do not buffer what clients send during the freeze: they retransmit it after their timeout instead"
                         + " (for comparison)").build())
-                .addOption(Option.builder().longOpt("mode").hasArg().argName("eager|lazy|auto")
-                        .desc("eager: all memory during the freeze; lazy: memory after it (post-copy); auto (default):"
-                                + " lazy above [move] lazy_above_mb").build())
+                .addOption(Option.builder().longOpt("mode").hasArg().argName("eager|lazy|precopy|auto")
+                        .desc("eager: all memory during the freeze; lazy: memory after it (post-copy); precopy: memory"
+                                + " while it runs, then what changed during the freeze; auto (default): precopy where both"
+                                + " nodes track dirty pages, else lazy above [move] lazy_above_mb, else eager").build())
                 .addOption(Option.builder().longOpt("force")
                         .desc("move even when the nodes' wall clocks differ by more than [move] max_clock_offset_ms").build())
                 .addOption(Option.builder().longOpt("dry-run")
@@ -138,6 +147,12 @@ final class MoveCommand implements Command {
             if (r.path("mode").asText().equals("lazy")) {
                 cli.out.printf("lazy move: last page arrived %.1f ms after the freeze began; the service depended on %s for %.1f ms%n",
                         r.path("last_page_ms").asDouble(), r.path("from").asText(), r.path("depends_on_source_ms").asDouble());
+            }
+            if (r.has("precopy_rounds")) {
+                List<String> pages = new ArrayList<>();
+                r.path("precopy_rounds").forEach(x -> pages.add(Long.toString(x.path("pages").asLong())));
+                cli.out.printf("pre-copy: %d rounds while it ran (pages: %s), then the final dump of %d pages during the freeze%n",
+                        pages.size(), String.join(", ", pages), r.path("final_dump_pages").asLong());
             }
             JsonNode b = r.path("buffer");
             cli.out.printf("packet buffer: %d packets (%d bytes) sent by clients during the freeze, %d injected, %d dropped%n",
@@ -222,6 +237,9 @@ final class MoveCommand implements Command {
     /** Whether a progress bar is on the current line, to be ended before the next line. */
     private boolean barOpen;
 
+    /** The move pre-copies (its mode event said so): its pre-copy phase is shown. */
+    private boolean precopy;
+
     private void show(Cli cli, JsonNode e) {
         if (e.has("sent")) {
             long sent = e.get("sent").asLong();
@@ -240,6 +258,14 @@ final class MoveCommand implements Command {
             cli.out.println("warning: " + e.get("warning").asText());
         } else if (e.has("forwarded_to")) {
             cli.out.println("the service runs on " + e.get("forwarded_to").asText() + ": the move runs there");
+        } else if (e.has("mode_reason")) {
+            precopy = e.path("mode").asText().equals("precopy");
+            cli.out.printf("mode: %s (%s)%n", e.path("mode").asText(), e.path("mode_reason").asText());
+        } else if (e.has("round")) {
+            cli.out.printf("  %-9s round %d: %d pages, %.1f MB in %.1f ms%n", e.get("phase").asText(), e.get("round").asInt(),
+                    e.get("pages").asLong(), e.get("bytes").asLong() / 1e6, e.get("ms").asDouble());
+        } else if (!precopy && Phase.PRECOPY.label().equals(e.path("phase").asText())) {
+            return; // the table's pre-copy step, which does nothing in other modes
         } else if ("done".equals(e.path("state").asText())) {
             cli.out.printf("  %-9s done in %8.1f ms%n", e.get("phase").asText(), e.get("ms").asDouble());
         } else if ("failed".equals(e.path("state").asText())) {

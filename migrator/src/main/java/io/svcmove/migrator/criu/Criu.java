@@ -17,6 +17,15 @@ public interface Criu {
     /** Whether this kernel and CRIU can move memory lazily (userfaultfd, non-cooperative events). */
     boolean lazyPagesAvailable() throws CriuException, InterruptedException;
 
+    /** Whether this kernel tracks the pages a process writes (soft-dirty), which pre-copy needs. */
+    boolean dirtyTrackingAvailable() throws CriuException, InterruptedException;
+
+    /**
+     * Pre-copy: dumps the memory of the running tree ({@code criu pre-dump}), which runs on; the
+     * options' {@code trackMem} and {@code parent} make it an increment of the previous one.
+     */
+    DumpResult preDump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException;
+
     /** Dumps the tree rooted at {@code options.pid()}; the listener sees CRIU's phases as they happen. */
     DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException;
 

@@ -20,6 +20,8 @@ public final class DumpOptions extends CriuOptions {
     private final String lazyAddress;
     private final int lazyPort;
     private final PageServerTls lazyTls;
+    private final boolean trackMem;
+    private final String parent;
 
     private DumpOptions(Builder b) {
         super(b);
@@ -38,6 +40,11 @@ public final class DumpOptions extends CriuOptions {
         lazyAddress = b.lazyAddress;
         lazyPort = b.lazyPort;
         lazyTls = b.lazyTls;
+        trackMem = b.trackMem;
+        parent = b.parent;
+        if (parent != null && !trackMem) {
+            throw new IllegalArgumentException("parent images without trackMem: CRIU would dump every page again");
+        }
     }
 
     /**
@@ -62,6 +69,11 @@ public final class DumpOptions extends CriuOptions {
         return lazyAddress != null;
     }
 
+    /** The previous pre-dump's images, relative to the images dir, or null. */
+    public String parent() {
+        return parent;
+    }
+
     /** CRIU reads a lazy page server's address only from a configuration file (RPC's is for eager page servers). */
     String lazyConfig() {
         return "address " + lazyAddress + "\n";
@@ -73,7 +85,11 @@ public final class DumpOptions extends CriuOptions {
                 .setPid(Math.toIntExact(pid))
                 .setLeaveStopped(leaveStopped)
                 .setLeaveRunning(leaveRunning)
+                .setTrackMem(trackMem)
                 .addAllExternal(external);
+        if (parent != null) {
+            b.setParentImg(parent);
+        }
         if (lazy()) {
             b.setLazyPages(true).setPs(CriuRpc.PageServerInfo.newBuilder().setPort(lazyPort))
                     .setConfigFile(configFile.toString()).setTls(true).setTlsCacert(lazyTls.ca().toString())
@@ -92,6 +108,8 @@ public final class DumpOptions extends CriuOptions {
         private String lazyAddress;
         private int lazyPort;
         private PageServerTls lazyTls;
+        private boolean trackMem;
+        private String parent;
 
         private Builder(Path imagesDir, long pid, NetworkLock networkLock) {
             super(imagesDir, networkLock, "dump.log");
@@ -134,6 +152,27 @@ public final class DumpOptions extends CriuOptions {
             lazyAddress = Objects.requireNonNull(address, "address");
             lazyPort = port;
             lazyTls = Objects.requireNonNull(tls, "tls");
+            return this;
+        }
+
+        /**
+         * Pre-copy: CRIU resets the tree's soft-dirty bits ({@code --track-mem}), so that the next
+         * dump with this one as {@link #parent} takes only the pages written since.
+         */
+        public Builder trackMem(boolean v) {
+            trackMem = v;
+            return this;
+        }
+
+        /**
+         * The previous pre-dump's images ({@code --prev-images-dir}), relative to this dump's images
+         * dir: CRIU links them as {@code parent} and leaves out the pages they hold unchanged.
+         */
+        public Builder parent(String relative) {
+            if (relative.isEmpty() || relative.startsWith("/")) {
+                throw new IllegalArgumentException("the parent images are a path relative to the images dir: '" + relative + "'");
+            }
+            parent = relative;
             return this;
         }
 

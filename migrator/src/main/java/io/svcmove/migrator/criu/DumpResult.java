@@ -6,6 +6,7 @@ import java.time.Duration;
 /**
  * @param log CRIU's log of the dump (inside the images dir)
  * @param elapsed from spawning criu to its final answer, notifications included
+ * @param stats the pages CRIU wrote (and skipped, being in the parent images)
  */
-public record DumpResult(Path log, Duration elapsed) {
+public record DumpResult(Path log, Duration elapsed, DumpStats stats) {
 }

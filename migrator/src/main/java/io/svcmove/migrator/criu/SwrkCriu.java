@@ -87,11 +87,20 @@ public final class SwrkCriu implements Criu {
 
     @Override
     public boolean lazyPagesAvailable() throws CriuException, InterruptedException {
-        CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.FEATURE_CHECK)
-                .setFeatures(CriuRpc.Features.newBuilder().setLazyPages(true)).build();
+        return featureCheck(CriuRpc.Features.newBuilder().setLazyPages(true)).getLazyPages();
+    }
+
+    @Override
+    public boolean dirtyTrackingAvailable() throws CriuException, InterruptedException {
+        return featureCheck(CriuRpc.Features.newBuilder().setMemTrack(true)).getMemTrack();
+    }
+
+    /** CRIU's answer to a feature check of {@code asked} (a feature it does not report is false). */
+    private CriuRpc.Features featureCheck(CriuRpc.Features.Builder asked) throws CriuException, InterruptedException {
+        CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder().setType(CriuRpc.ReqType.FEATURE_CHECK).setFeatures(asked).build();
         try {
             CriuRpc.CriuResp resp = call("feature check", req, new TreeMap<>(), null, null, QUICK_TIMEOUT, CriuListener.NONE);
-            return resp.hasFeatures() && resp.getFeatures().getLazyPages();
+            return resp.hasFeatures() ? resp.getFeatures() : CriuRpc.Features.getDefaultInstance();
         } catch (IOException e) {
             throw new CriuException("CRIU feature check could not run: " + e.getMessage(), null, e);
         }
@@ -99,21 +108,46 @@ public final class SwrkCriu implements Criu {
 
     @Override
     public DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException {
+        return dump(CriuRpc.ReqType.DUMP, "dump of pid " + options.pid() + (options.leaveStopped() ? " (leave stopped)" : ""),
+                options, listener);
+    }
+
+    @Override
+    public DumpResult preDump(DumpOptions options, CriuListener listener) throws CriuException, InterruptedException {
+        if (options.lazy() || options.leaveStopped()) {
+            throw new IllegalArgumentException("a pre-dump leaves the tree running and writes its pages: not lazy, not leaveStopped");
+        }
+        // SINGLE_PRE_DUMP: PRE_DUMP would keep CRIU waiting for the session's next pre-dump or dump; each call here is one criu.
+        return dump(CriuRpc.ReqType.SINGLE_PRE_DUMP, "pre-dump of pid " + options.pid(), options, listener);
+    }
+
+    /** A dump or pre-dump, and what CRIU counted in it ({@link DumpStats}, in the work dir). */
+    private DumpResult dump(CriuRpc.ReqType type, String what, DumpOptions options, CriuListener listener)
+            throws CriuException, InterruptedException {
         long start = System.nanoTime();
         Path log = options.workDir().resolve(options.logFile());
-        String what = "dump of pid " + options.pid() + (options.leaveStopped() ? " (leave stopped)" : "");
         Path config = options.workDir().resolve("lazy-pages.conf");
+        DumpStats stats;
         try (OpenFd dir = OpenFd.openDirectory(options.imagesDir()); OpenFd work = OpenFd.openDirectory(options.workDir())) {
+            // Stats left by an earlier dump in this work dir would be read as this one's.
+            Files.deleteIfExists(options.workDir().resolve(DumpStats.FILE));
             if (options.lazy()) {
                 Files.writeString(config, options.lazyConfig());
             }
             CriuRpc.CriuReq req = CriuRpc.CriuReq.newBuilder()
-                    .setType(CriuRpc.ReqType.DUMP).setOpts(options.toRpc(dir.fd(), work.fd(), config)).build();
+                    .setType(type).setOpts(options.toRpc(dir.fd(), work.fd(), config)).build();
             call(what, req, new TreeMap<>(), stderrFileOf(log), log, options.timeout(), listener);
         } catch (IOException e) {
             throw new CriuException("CRIU " + what + " could not start: " + e.getMessage(), null, e);
         }
-        return new DumpResult(log, Duration.ofNanos(System.nanoTime() - start));
+        try {
+            stats = DumpStats.read(options.workDir());
+        } catch (IOException e) {
+            // The dump itself succeeded: only its counts are unknown.
+            LOG.warn("CRIU {}: its page counts are unknown: {}", what, e.getMessage());
+            stats = DumpStats.NONE;
+        }
+        return new DumpResult(log, Duration.ofNanos(System.nanoTime() - start), stats);
     }
 
     @Override

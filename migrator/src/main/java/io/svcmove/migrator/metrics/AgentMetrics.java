@@ -34,7 +34,7 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
     /** The outcomes a move ends in, and the modes it runs in, shown as 0 before the first move. */
     private static final List<Outcome> MOVE_OUTCOMES = List.of(Outcome.OK, Outcome.REFUSED, Outcome.ROLLED_BACK, Outcome.FAILED,
             Outcome.UNKNOWN);
-    private static final List<String> MODES = List.of("eager", "lazy");
+    private static final List<String> MODES = List.of("eager", "lazy", "precopy");
     /** Freezes are tenths of seconds for small services and seconds for large ones. */
     private static final double[] FREEZE_BUCKETS = {0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30};
     private static final double[] PHASE_BUCKETS = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -50,6 +50,8 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
     private final Histogram freeze;
     private final Histogram phases;
     private final Counter imageBytes;
+    private final Histogram precopyRounds;
+    private final Counter precopyPages;
     private HTTPServer server;
 
     /** The move engine's metrics, the packet buffer's and the JVM's; the agent's state joins with {@link #watch}. */
@@ -69,6 +71,14 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
         imageBytes = Counter.builder().name("svcmove_move_image_bytes_total").help("Bytes of CRIU images completed moves from here"
                 + " sent to their destination (a lazy move's pages served after the freeze are not counted)")
                 .labelNames("mode").register(registry);
+        precopyRounds = Histogram.builder().name("svcmove_move_precopy_rounds").help("How many pre-dump rounds completed pre-copy"
+                + " moves from here made while the service ran").classicOnly().classicUpperBounds(1, 2, 3, 4, 5, 6, 7, 8)
+                .register(registry);
+        precopyPages = Counter.builder().name("svcmove_move_precopy_pages_total").help("Memory pages completed pre-copy moves from"
+                + " here dumped, by dump: the rounds while the service ran (pre-dump) and the final dump during the freeze (final)")
+                .labelNames("dump").register(registry);
+        precopyPages.initLabelValues("pre-dump");
+        precopyPages.initLabelValues("final");
         MODES.forEach(m -> {
             freeze.initLabelValues(m);
             imageBytes.initLabelValues(m);
@@ -129,10 +139,15 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
 
     @Override
     public void completed(OutgoingMove.Report report) {
-        String mode = report.lazy() ? "lazy" : "eager";
+        String mode = report.mode();
         freeze.labelValues(mode).observe(report.freezeMicros() / 1e6);
         report.result().micros().forEach((phase, micros) -> phases.labelValues(phase.label()).observe(micros / 1e6));
-        imageBytes.labelValues(mode).inc(report.transferBytes());
+        imageBytes.labelValues(mode).inc(report.transferBytes() + report.precopyRounds().stream().mapToLong(OutgoingMove.Round::bytes).sum());
+        if (!report.precopyRounds().isEmpty()) {
+            precopyRounds.observe(report.precopyRounds().size());
+            precopyPages.labelValues("pre-dump").inc(report.precopyRounds().stream().mapToLong(OutgoingMove.Round::pages).sum());
+            precopyPages.labelValues("final").inc(report.finalDumpPages());
+        }
     }
 
     /**

@@ -126,6 +126,11 @@ public final class Hooks {
                 public void transferred(long sent, long total) {
                     inner.transferred(sent, total);
                 }
+
+                @Override
+                public void precopyRound(OutgoingMove.Round round) {
+                    inner.precopyRound(round);
+                }
             };
         }
 

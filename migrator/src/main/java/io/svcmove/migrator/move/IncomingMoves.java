@@ -36,6 +36,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -181,13 +182,22 @@ public final class IncomingMoves {
         }
     }
 
-    /** Where the images of a move arrive: inside its private tmpfs directory. */
-    public Path imagesFor(String moveId) throws IOException {
+    /**
+     * Where the images of a transfer arrive: inside its move's private tmpfs directory, the final
+     * images or, for a pre-copy round, that round's directory beside them ({@link PrecopyImages}).
+     */
+    public Path imagesFor(String transferId) throws IOException {
+        String moveId = PrecopyImages.moveId(transferId);
         ArrivingMove a = moves.get(moveId);
         if (a == null) {
             throw new IOException("no move " + moveId + " is being prepared on " + config.node());
         }
-        return a.images.images();
+        OptionalInt round = PrecopyImages.round(transferId);
+        if (round.isPresent() && round.getAsInt() > PrecopyPolicy.MAX_ROUNDS) {
+            throw new IOException("move " + moveId + " sent pre-copy round " + round.getAsInt() + ", more than "
+                    + PrecopyPolicy.MAX_ROUNDS + " are ever made");
+        }
+        return round.isPresent() ? a.images.path().resolve(PrecopyImages.dir(round.getAsInt())) : a.images.images();
     }
 
     /** PREPARE: the checks, then an empty cell with the service's MAC and VIP, held. */
@@ -242,6 +252,7 @@ public final class IncomingMoves {
             try {
                 faults.at("dest-restore");
                 Path images = a.images.images();
+                PrecopyImages.link(a.images.path(), images, req.precopyRounds());
                 streams = TcpTimestamps.advance(images, Duration.ofMillis(req.sinceDumpMs() + TSVAL_LEAD_MS));
                 if (req.lazy()) {
                     daemon = startLazyPages(a, req);

@@ -29,6 +29,9 @@ public interface MoveListener {
     /** Bytes of the images sent so far, of the total. */
     default void transferred(long sent, long total) {}
 
+    /** A pre-copy round was dumped and sent. An exception thrown here fails the pre-copy step (a cancel), as at a boundary. */
+    default void precopyRound(OutgoingMove.Round round) {}
+
     /** Both listeners, {@code first} told first. */
     static MoveListener both(MoveListener first, MoveListener second) {
         return new MoveListener() {
@@ -90,6 +93,12 @@ public interface MoveListener {
             public void transferred(long sent, long total) {
                 first.transferred(sent, total);
                 second.transferred(sent, total);
+            }
+
+            @Override
+            public void precopyRound(OutgoingMove.Round round) {
+                first.precopyRound(round);
+                second.precopyRound(round);
             }
         };
     }

@@ -58,14 +58,19 @@ final class MoveMessages {
     /**
      * Restore now: the connections have been stopped {@code sinceDumpMs} by the source's clock (their
      * TCP timestamps resume that much later); a lazy move names the source's page server and
-     * carries the certificate (PEM) the destination presents to it, the only one it accepts.
+     * carries the certificate (PEM) the destination presents to it, the only one it accepts; a
+     * pre-copy move says how many rounds it sent before the final images ({@link PrecopyImages}).
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Restore(String moveId, long sinceDumpMs, String pageServer, int pagePort, String pageCertificate) {
+    record Restore(String moveId, long sinceDumpMs, String pageServer, int pagePort, String pageCertificate, int precopyRounds) {
         Restore {
             requireId(moveId);
             if (pageServer != null && (pageCertificate == null || pageCertificate.isBlank())) {
                 throw new IllegalArgumentException("a lazy restore needs the page certificate the source's page server accepts");
+            }
+            if (precopyRounds < 0 || precopyRounds > PrecopyPolicy.MAX_ROUNDS || pageServer != null && precopyRounds > 0) {
+                throw new IllegalArgumentException("precopy_rounds is 0.." + PrecopyPolicy.MAX_ROUNDS + ", and 0 for a lazy move: "
+                        + precopyRounds);
             }
         }
 
@@ -106,8 +111,11 @@ final class MoveMessages {
     /** A node's part of `svcmove moves`: the moves from it under way. */
     record InFlight(String node, boolean reachable, List<MovesInFlight.Listed> moves) {}
 
-    /** What a node lacks for a lazy move (empty: it can take one). */
-    record LazyCheck(List<String> missing) {}
+    /**
+     * What a node lacks for a lazy move (empty: it can take one), and for a pre-copy one (dirty-page
+     * tracking; null from a node that does not know pre-copy).
+     */
+    record LazyCheck(List<String> missing, List<String> precopyMissing) {}
 
     private static void requireId(String moveId) {
         if (moveId == null || moveId.isBlank()) {

@@ -80,7 +80,7 @@ public final class Moves {
             ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults, MoveMetrics metrics) {
         this.faults = faults;
         this.metrics = metrics;
-        this.unfinished = new UnfinishedMoves(registry, () -> outgoing(new LoggedMove(), null, false), moving);
+        this.unfinished = new UnfinishedMoves(registry, () -> outgoing(new LoggedMove(), null, false, false), moving);
         this.config = config;
         this.cells = cells;
         this.registry = registry;
@@ -98,10 +98,10 @@ public final class Moves {
     }
 
     /** A move from here; {@code buffer} false: no packet buffer (--no-buffer; a recovery has none left to drain). */
-    private OutgoingMove outgoing(MoveListener listener, OutgoingMove.Lazy lazy, boolean buffer) {
+    private OutgoingMove outgoing(MoveListener listener, OutgoingMove.Lazy lazy, boolean precopy, boolean buffer) {
         return new OutgoingMove(OutgoingMove.Effects.on(cells, criu, peers, announcer), registry, Path.of(config.logDir()), listener, faults,
                 new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0, config.move().arpRepeats(),
-                        Duration.ofMillis(config.move().arpIntervalMs()), lazy, Duration.ofSeconds(config.move().callTimeoutS()),
+                        Duration.ofMillis(config.move().arpIntervalMs()), lazy, precopy, Duration.ofSeconds(config.move().callTimeoutS()),
                         Duration.ofSeconds(config.move().lazyTimeoutS())));
     }
 
@@ -168,7 +168,7 @@ public final class Moves {
                 MoveMessages.Type.WHERE, Messages.typed(MoveMessages.ServiceRef.class, this::where),
                 // A destination's answer to "can you take a lazy move?".
                 MoveMessages.Type.LAZY_CHECK, Messages.typed((from, body) -> new MoveMessages.LazyCheck(LazySupport.missing(criu,
-                        config.node()))),
+                        config.node()), PrecopySupport.missing(criu, config.node()))),
                 IN_FLIGHT, (from, body) -> inFlight(),
                 MoveMessages.Type.CANCEL, Messages.typed(MoveMessages.Cancel.class, this::cancelHere));
     }
@@ -247,8 +247,8 @@ public final class Moves {
 
     /** A move from here, counted in the metrics by how it ended (a forwarded move is counted where it runs). */
     private JsonNode moveFromHere(String name, String to, boolean buffer, boolean force, String mode, Consumer<JsonNode> events) {
-        if (!List.of("eager", "lazy", "auto").contains(mode)) {
-            throw new ControlException(Outcome.USAGE, "--mode is eager, lazy or auto, not '" + mode + "'");
+        if (!List.of("eager", "lazy", "precopy", "auto").contains(mode)) {
+            throw new ControlException(Outcome.USAGE, "--mode is eager, lazy, precopy or auto, not '" + mode + "'");
         }
         Mode chosen = new Mode(mode);
         try {
@@ -285,7 +285,7 @@ public final class Moves {
         List<Preflight> source = new ArrayList<>(List.of(criuHere(), clock(to, force), notMoving(svc)));
         Optional<Cell> running = cellOf(svc);
         source.add(running(svc, running));
-        Optional<Preflight> chosen = running.map(cell -> mode(mode, cell, to));
+        Optional<Preflight> chosen = running.map(cell -> mode(mode, cell, to, precopyMissing(mode, to)));
         running.ifPresent(cell -> source.add(uids(svc, cell)));
         chosen.ifPresent(source::add);
         boolean lazy = chosen.filter(m -> m.reason().equals(LAZILY)).isPresent();
@@ -431,17 +431,26 @@ public final class Moves {
             refuseIf(running(svc, running));
             Cell cell = running.get();
             refuseIf(uids(svc, cell));
+            List<String> noPrecopy = precopyMissing(mode.label, to);
+            if (mode.label.equals("precopy") && !noPrecopy.isEmpty()) {
+                refuseIf(PrecopySupport.refusal(noPrecopy));
+            }
+            Choice choice = choose(mode.label, cell, noPrecopy);
             listed.cancelIfAsked("before the pre-prepare hooks");
             Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
             log.info("moving {} from {} to {}", name, config.node(), to);
             try {
-                OutgoingMove.Lazy lazy = lazy(mode.label, cell, to, events);
-                mode.label = lazy == null ? "eager" : "lazy";
-                listed.mode(lazy);
-                OutgoingMove.Report r = outgoing(MoveListener.both(listed, progress), lazy, buffer).run(svc, SourceCell.of(cell), to,
-                        criuVersion);
+                OutgoingMove.Lazy lazy = choice.mode.equals("lazy") ? lazy(cell, to, events) : null;
+                if (choice.mode.equals("lazy") && lazy == null) {
+                    choice = new Choice("eager", choice.why + ", but a lazy move is not possible (see the warning)");
+                }
+                mode.label = choice.mode;
+                listed.mode(choice.mode);
+                events.accept(ControlMessage.JSON.createObjectNode().put("mode", choice.mode).put("mode_reason", choice.why));
+                OutgoingMove.Report r = outgoing(MoveListener.both(listed, progress), lazy, choice.mode.equals("precopy"), buffer)
+                        .run(svc, SourceCell.of(cell), to, criuVersion);
                 metrics.completed(r);
                 log.info("moved {} to {}: buffered {} packets ({} bytes, {} dropped), injected {}", name, to, r.buffer().buffered(),
                         r.buffer().bytes(), r.buffer().dropped(), r.buffer().injected());
@@ -455,7 +464,7 @@ public final class Moves {
                     throw new ControlException(Outcome.FAILED, message);
                 }
                 r.result().cleanupFailures().forEach(e -> log.warn("move of {} done, but cleanup failed: {}", name, e.getMessage()));
-                return report(r);
+                return report(r, choice.why);
             } catch (MoveUnresolvedException e) {
                 unfinished.resolve(name);
                 String message = "move of " + name + " to " + to + ": outcome unknown (" + e.step().phase().label() + ": "
@@ -488,14 +497,10 @@ public final class Moves {
     }
 
     /**
-     * The lazy part of a move, or null for an eager one: {@code auto} is lazy above {@code [move]
-     * lazy_above_mb} of memory; a lazy move that either node cannot make falls back to eager, with a
-     * warning naming what is missing.
+     * The lazy part of a move chosen lazy, or null when either node cannot make one: it then moves
+     * eagerly, with a warning naming what is missing.
      */
-    private OutgoingMove.Lazy lazy(String mode, Cell cell, String to, Consumer<JsonNode> events) {
-        if (!wantsLazy(mode, cell)) {
-            return null;
-        }
+    private OutgoingMove.Lazy lazy(Cell cell, String to, Consumer<JsonNode> events) {
         List<String> missing = lazyMissing(to);
         String address = config.listen().substring(0, config.listen().lastIndexOf(':'));
         if (missing.isEmpty()) {
@@ -519,9 +524,47 @@ public final class Moves {
         return InetAddress.getByName(address.substring(0, address.lastIndexOf(':')));
     }
 
-    /** Whether MODE asks for a lazy move of this tree: lazy, or auto above [move] lazy_above_mb of resident memory. */
-    private boolean wantsLazy(String mode, Cell cell) {
-        return mode.equals("lazy") || mode.equals("auto") && LazySupport.residentBytes(cell.pids()) > config.move().lazyAboveMb() * (1L << 20);
+    /** How a move goes, and why (as its output says). */
+    private record Choice(String mode, String why) {}
+
+    /**
+     * The mode of a move of this tree: as asked, or for auto: pre-copy where both nodes track dirty
+     * pages ({@code noPrecopy} empty), else lazy above [move] lazy_above_mb of resident memory, else
+     * eager. A lazy move either node cannot make still falls back to eager ({@link #lazy}).
+     */
+    private Choice choose(String mode, Cell cell, List<String> noPrecopy) {
+        if (!mode.equals("auto")) {
+            return new Choice(mode, "--mode " + mode);
+        }
+        if (noPrecopy.isEmpty()) {
+            return new Choice("precopy", "--mode auto: both nodes track dirty pages");
+        }
+        long mb = LazySupport.residentBytes(cell.pids()) >> 20;
+        boolean lazy = mb > config.move().lazyAboveMb();
+        return new Choice(lazy ? "lazy" : "eager", "--mode auto: no pre-copy (" + String.join("; ", noPrecopy) + "), and " + mb
+                + " MB resident is " + (lazy ? "" : "not ") + "above [move] lazy_above_mb (" + config.move().lazyAboveMb() + ")");
+    }
+
+    /**
+     * What keeps a pre-copy move of MODE from here to TO: for precopy this node's kernel (only the
+     * source dumps), for auto both nodes' (a service that came here pre-copied can leave the same way);
+     * nothing for the other modes.
+     */
+    private List<String> precopyMissing(String mode, String to) {
+        if (!mode.equals("precopy") && !mode.equals("auto")) {
+            return List.of();
+        }
+        List<String> missing = new ArrayList<>(PrecopySupport.missing(criu, config.node()));
+        if (mode.equals("auto")) {
+            try {
+                List<String> there = Peers.call(peers, to, MoveMessages.Type.LAZY_CHECK, Map.of(), MoveMessages.LazyCheck.class, ASK)
+                        .precopyMissing();
+                missing.addAll(there != null ? there : List.of(to + ": its agent does not know pre-copy"));
+            } catch (Exception e) {
+                missing.add(to + " could not say whether it tracks dirty pages (" + e.getMessage() + ")");
+            }
+        }
+        return missing;
     }
 
     /** What keeps this node or TO from a lazy move, in the operator's words; empty when both can make one. */
@@ -538,21 +581,38 @@ public final class Moves {
     private static final String EAGERLY = "would move eagerly";
     private static final String LAZILY = "would move lazily";
 
-    /** The mode the move would take: lazy when asked (or auto above its size) and both nodes can, else eager with a warning. */
-    private Preflight mode(String mode, Cell cell, String to) {
-        if (!wantsLazy(mode, cell)) {
-            return new Preflight("mode", Preflight.Result.OK, EAGERLY, "");
+    private static final String PRECOPY = "would pre-copy";
+
+    /**
+     * The mode the move would take ({@link #choose}): refused for precopy where this node cannot;
+     * lazy only where both nodes can, else eager with a warning.
+     */
+    private Preflight mode(String mode, Cell cell, String to, List<String> noPrecopy) {
+        if (mode.equals("precopy") && !noPrecopy.isEmpty()) {
+            return PrecopySupport.refusal(noPrecopy);
         }
-        List<String> missing = lazyMissing(to);
-        return missing.isEmpty() ? new Preflight("mode", Preflight.Result.OK, LAZILY, "")
-                : new Preflight("mode", Preflight.Result.WARN, "a lazy move is not possible (" + String.join("; ", missing) + ")",
-                        "it would move eagerly");
+        return switch (choose(mode, cell, noPrecopy).mode) {
+            case "precopy" -> new Preflight("mode", Preflight.Result.OK, PRECOPY, "");
+            case "lazy" -> {
+                List<String> missing = lazyMissing(to);
+                yield missing.isEmpty() ? new Preflight("mode", Preflight.Result.OK, LAZILY, "")
+                        : new Preflight("mode", Preflight.Result.WARN, "a lazy move is not possible (" + String.join("; ", missing) + ")",
+                                "it would move eagerly");
+            }
+            default -> new Preflight("mode", Preflight.Result.OK, EAGERLY, "");
+        };
     }
 
-    private static JsonNode report(OutgoingMove.Report r) {
+    private static JsonNode report(OutgoingMove.Report r, String modeReason) {
         ObjectNode n = ControlMessage.JSON.createObjectNode().put("service", r.service()).put("from", r.from()).put("to", r.to())
                 .put("pid", r.pid()).put("freeze_ms", r.freezeMicros() / 1000.0).put("image_bytes", r.transferBytes())
-                .put("mode", r.lazy() ? "lazy" : "eager");
+                .put("mode", r.mode()).put("mode_reason", modeReason);
+        if (!r.precopyRounds().isEmpty()) {
+            ArrayNode rounds = n.putArray("precopy_rounds");
+            r.precopyRounds().forEach(x -> rounds.addObject().put("round", x.round()).put("pages", x.pages()).put("bytes", x.bytes())
+                    .put("ms", x.micros() / 1000.0));
+            n.put("final_dump_pages", r.finalDumpPages());
+        }
         if (r.lazy()) {
             n.put("last_page_ms", r.lastPageMicros() / 1000.0)
                     .put("depends_on_source_ms", (r.lastPageMicros() - r.freezeMicros()) / 1000.0);
@@ -633,13 +693,21 @@ public final class Moves {
         }
 
         @Override
+        public void precopyRound(OutgoingMove.Round r) {
+            events.accept(ControlMessage.JSON.createObjectNode().put("phase", Phase.PRECOPY.label()).put("round", r.round())
+                    .put("pages", r.pages()).put("bytes", r.bytes()).put("ms", r.micros() / 1000.0));
+        }
+
+        @Override
         public void transferred(long sent, long total) {
             long now = System.nanoTime();
-            if (sent == total ? !complete : now - lastProgress > 100_000_000L) {
-                complete = sent == total;
+            boolean done = sent == total;
+            if (done ? !complete : now - lastProgress > 100_000_000L) {
                 lastProgress = now;
                 events.accept(ControlMessage.JSON.createObjectNode().put("phase", Phase.TRANSFER.label()).put("sent", sent).put("total", total));
             }
+            // A pre-copy move sends several transfers: each one's end is shown once.
+            complete = done;
         }
     }
 }

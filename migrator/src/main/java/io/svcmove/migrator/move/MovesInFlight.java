@@ -113,9 +113,9 @@ public final class MovesInFlight {
             this.started = started;
         }
 
-        /** The move is lazy ({@code lazy} non-null) or eager, now that both nodes were asked. */
-        public void mode(OutgoingMove.Lazy lazy) {
-            mode = lazy != null ? "lazy" : "eager";
+        /** The mode the move runs in (eager, lazy, precopy), now that both nodes were asked. */
+        public void mode(String chosen) {
+            mode = chosen;
         }
 
         /** Before the step table, where nothing was begun to undo: a cancel asked so far acts here. */
@@ -133,6 +133,14 @@ public final class MovesInFlight {
             stage = s.stage() != null ? s.stage() : stage;
             if (cancelledBy != null && (stage == null || !stage.pastNoReturn())) {
                 throw new Cancelled("cancelled by " + cancelledBy + ", at the step " + s.name());
+            }
+        }
+
+        /** Between pre-copy rounds, which can take long while the service runs on: a cancel asked acts here too. */
+        @Override
+        public synchronized void precopyRound(OutgoingMove.Round round) {
+            if (cancelledBy != null) {
+                throw new Cancelled("cancelled by " + cancelledBy + ", after pre-copy round " + round.round());
             }
         }
 

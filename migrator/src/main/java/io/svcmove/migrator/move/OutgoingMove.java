@@ -5,6 +5,7 @@ import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.arp.ArpException;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.DumpOptions;
+import io.svcmove.migrator.criu.DumpResult;
 import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.PageServerTls;
@@ -27,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -92,16 +94,36 @@ public final class OutgoingMove {
         void announce(String iface, Announcement announcement) throws ArpException;
     }
 
-    /** What a finished move reports: where the service runs now and what each phase took. */
+    /**
+     * What a finished move reports: where the service runs now and what each phase took; a pre-copy
+     * move its rounds and the pages of its final dump (the only ones moved during the freeze).
+     */
     public record Report(String service, String from, String to, long pid, MoveRunner.Result result, long freezeMicros, long transferBytes,
-            Drained buffer, boolean lazy, long lastPageMicros, String pagesFailure) {}
+            Drained buffer, boolean lazy, long lastPageMicros, String pagesFailure, List<Round> precopyRounds, long finalDumpPages) {
+        /** The mode it ran in, as --json, metrics and `svcmove moves` name it. */
+        public String mode() {
+            return lazy ? "lazy" : precopyRounds.isEmpty() ? "eager" : "precopy";
+        }
+    }
+
+    /** One pre-copy round: the pages CRIU wrote while the service ran, the bytes sent, and how long both took. */
+    public record Round(int round, long pages, long bytes, long micros) {}
 
     /**
      * How a move is made: the packet buffer's size (0: no buffering, clients retransmit what the
      * freeze dropped); {@code lazy} null for an eager move (every page moves during the freeze);
-     * {@code call} bounds each call to the destination, {@code pagesTimeout} a lazy move's pages.
+     * {@code precopy}: pre-dump rounds while the service runs first ({@link PrecopyPolicy}), then
+     * an eager freeze of what they left; {@code call} bounds each call to the destination,
+     * {@code pagesTimeout} a lazy move's pages.
      */
-    public record Options(long bufferBytes, int arpRepeats, Duration arpInterval, Lazy lazy, Duration call, Duration pagesTimeout) {}
+    public record Options(long bufferBytes, int arpRepeats, Duration arpInterval, Lazy lazy, boolean precopy, Duration call,
+            Duration pagesTimeout) {
+        public Options {
+            if (lazy != null && precopy) {
+                throw new IllegalArgumentException("a move is lazy or pre-copied, not both");
+            }
+        }
+    }
 
     /** Post-copy: the source's CRIU serves the pages from {@code address:port} (TLS with the cluster's certificates). */
     public record Lazy(String address, int port, PageServerTls tls, X509Certificate clusterCa, InetAddress destination) {}
@@ -134,6 +156,8 @@ public final class OutgoingMove {
         long freezeEnd;
         long newPid;
         long bytes;
+        final List<Round> rounds = new ArrayList<>();
+        long finalPages;
         long lastPage;
         String pagesFailure;
         /** The files carried in the images, by path ({@link CarriedFiles#pack}); empty in a recovery. */
@@ -181,7 +205,8 @@ public final class OutgoingMove {
             throw e;
         }
         return new Report(svc.name(), svc.node(), destination, c.newPid, result, (c.freezeEnd - c.freezeStart) / 1000, c.bytes,
-                c.drained, c.lazy, c.lazy ? (c.lastPage - c.freezeStart) / 1000 : 0, c.pagesFailure);
+                c.drained, c.lazy, c.lazy ? (c.lastPage - c.freezeStart) / 1000 : 0, c.pagesFailure, List.copyOf(c.rounds),
+                c.finalPages);
     }
 
     /** Finishes the move {@code svc} records, from its stage, for an agent that did not see it end. */
@@ -221,6 +246,8 @@ public final class OutgoingMove {
                         c.buffer = PacketBuffer.open(c.svc.iface(), c.svc.mac(), options.bufferBytes());
                     }
                 }, () -> reinject(c)),
+                // The service runs on: a failed round leaves nothing to undo here but its images, which go with the move's.
+                Step.of(Phase.PRECOPY, "pre-dump", "pre-dump rounds to the destination while the service runs", () -> preCopy(c)),
                 Step.undoable(Phase.FREEZE, "hold", "hold the VIP's traffic", () -> {
                     c.freezeStart = System.nanoTime();
                     if (c.buffer != null) {
@@ -231,8 +258,8 @@ public final class OutgoingMove {
                 // A failed dump is undone too: CRIU lets the tree go itself, but the resume is what takes
                 // sockets it put in repair mode out of it (and is harmless on a running tree).
                 (c.lazy ? Step.undoable(Phase.FREEZE, "dump", "dump all but the memory, which CRIU then serves", () -> {
-                    c.lazyDump.start(dumpOptions(c).lazyPages(options.lazy().address(), options.lazy().port(), c.pageTls)
-                            .build(), c.id);
+                    c.lazyDump.start(dumpOptions(c, c.images.images()).leaveStopped(true)
+                            .lazyPages(options.lazy().address(), options.lazy().port(), c.pageTls).build(), c.id);
                     dumped(c);
                 }, () -> {
                     // CRIU holds the tree while it serves pages and lets it run when killed: the sockets leave
@@ -249,8 +276,9 @@ public final class OutgoingMove {
                     }
                 })
                         : Step.undoable(Phase.FREEZE, "dump", "dump, leaving the tree stopped", () -> {
-                            DumpOptions dump = dumpOptions(c).build();
-                            CriuLogs.keptOnFailure(logDir, c.id, () -> effects.criu().dump(dump, n -> listener.criu(n.script())));
+                            DumpOptions dump = afterRounds(c, dumpOptions(c, c.images.images()).leaveStopped(true)).build();
+                            c.finalPages = CriuLogs.keptOnFailure(logDir, c.id, () -> effects.criu().dump(dump,
+                                    n -> listener.criu(n.script()))).stats().pagesWritten();
                             dumped(c);
                         }, c.copy::resume)).alsoUndoneIfItFails(),
                 Step.of(Phase.TRANSFER, "transfer", "images to the destination", () -> c.bytes = effects.destination().send(c.to, c.id,
@@ -401,8 +429,8 @@ public final class OutgoingMove {
 
     private MoveMessages.Restore restoreRequest(Context c) {
         long since = (System.nanoTime() - c.dumpEnd) / 1_000_000;
-        return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port(), c.pageCertificate)
-                : new MoveMessages.Restore(c.id, since, null, 0, null);
+        return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port(), c.pageCertificate, 0)
+                : new MoveMessages.Restore(c.id, since, null, 0, null, c.rounds.size());
     }
 
     /**
@@ -443,9 +471,41 @@ public final class OutgoingMove {
         }
     }
 
-    private DumpOptions.Builder dumpOptions(Context c) throws IOException {
-        return DumpOptions.builder(c.images.images(), c.svc.pid(), NetworkLock.SKIP).workDir(c.images.path()).tcpEstablished(true)
-                .leaveStopped(true).externalNetns(c.cell().netnsInode(), CELL_NETNS_KEY);
+    /** A dump or pre-dump of the service's tree into {@code images}; CRIU's logs and stats go to the move's directory. */
+    private DumpOptions.Builder dumpOptions(Context c, Path images) throws IOException {
+        return DumpOptions.builder(images, c.svc.pid(), NetworkLock.SKIP).workDir(c.images.path()).tcpEstablished(true)
+                .externalNetns(c.cell().netnsInode(), CELL_NETNS_KEY);
+    }
+
+    /** After pre-copy rounds, a dump takes only the pages written since the last one (CRIU links it as its parent). */
+    private static DumpOptions.Builder afterRounds(Context c, DumpOptions.Builder dump) {
+        return c.rounds.isEmpty() ? dump : dump.trackMem(true).parent(PrecopyImages.parent(c.rounds.size()));
+    }
+
+    /**
+     * Pre-copy: rounds of {@code criu pre-dump} while the service runs, each into its own directory
+     * (the previous round its parent, so each takes only what was written since), each sent to the
+     * destination at once, until {@link PrecopyPolicy} says the rest is small or stops shrinking.
+     */
+    private void preCopy(Context c) throws Exception {
+        if (!options.precopy()) {
+            return;
+        }
+        List<Long> pages = new ArrayList<>();
+        for (int n = 1; PrecopyPolicy.stop(pages).isEmpty(); n++) {
+            long start = System.nanoTime();
+            Path dir = Files.createDirectory(c.images.path().resolve(PrecopyImages.dir(n)));
+            DumpOptions.Builder round = dumpOptions(c, dir).trackMem(true).logFile("pre-dump-" + n + ".log");
+            DumpOptions dump = (n > 1 ? round.parent(PrecopyImages.parent(n - 1)) : round).build();
+            DumpResult r = CriuLogs.keptOnFailure(logDir, c.id, () -> effects.criu().preDump(dump, x -> listener.criu(x.script())));
+            long bytes = effects.destination().send(c.to, PrecopyImages.transferId(c.id, n), dir, listener::transferred);
+            Round done = new Round(n, r.stats().pagesWritten(), bytes, (System.nanoTime() - start) / 1000);
+            c.rounds.add(done);
+            pages.add(done.pages());
+            listener.precopyRound(done);
+        }
+        log.info("move {}: pre-copy of {} ends after {} rounds: {}", c.id, c.svc.name(), c.rounds.size(),
+                PrecopyPolicy.stop(pages).orElseThrow());
     }
 
     /**

@@ -7,6 +7,11 @@ package io.svcmove.migrator.move;
 public enum Phase {
     /** The service still runs: the destination checks itself and builds an empty cell, held. */
     PREPARE,
+    /**
+     * Pre-copy moves only: CRIU pre-dumps the memory while the service runs, in rounds, each sent to
+     * the destination with only what was written since the one before.
+     */
+    PRECOPY,
     /** The source holds the cell's traffic and CRIU dumps the tree, leaving it stopped. */
     FREEZE,
     /** The images go to the destination over the agents' channel. */

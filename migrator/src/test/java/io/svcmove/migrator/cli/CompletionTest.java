@@ -82,9 +82,9 @@ class CompletionTest {
 
     @Test
     void optionValuesAreSkippedAndCompleted() throws Exception {
-        assertEquals(List.of("eager", "lazy", "auto"), complete(fake, "move", "--mode", ""));
+        assertEquals(List.of("eager", "lazy", "precopy", "auto"), complete(fake, "move", "--mode", ""));
         assertEquals(List.of("lazy"), complete(fake, "move", "--mode", "=", "l"), "bash splits --mode=l at '='");
-        assertEquals(List.of("eager", "lazy", "auto"), complete(fake, "move", "--mode", "="));
+        assertEquals(List.of("eager", "lazy", "precopy", "auto"), complete(fake, "move", "--mode", "="));
         assertEquals(List.of("web", "db"), complete(fake, "move", "--mode", "lazy", ""), "a value is no operand");
         assertEquals(List.of("node1", "node2"), complete(fake, "move", "--mode", "=", "lazy", "web", ""));
         assertEquals(List.of("node1", "node2"), complete(fake, "recover", "web", "--on", ""));

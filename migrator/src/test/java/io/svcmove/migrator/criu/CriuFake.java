@@ -1,6 +1,8 @@
 package io.svcmove.migrator.criu;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -13,6 +15,12 @@ public final class CriuFake implements Criu {
     private volatile String restoreFailure;
     private volatile long restoredPid = 4242;
     private volatile RestoreOptions lastRestore;
+    private volatile boolean dirtyTracking = true;
+    private volatile long[] preDumpPages = {1000};
+    private volatile int failingRound;
+    private volatile long dumpPages = 10;
+    private int preDumps;
+    private final List<DumpOptions> dumps = new ArrayList<>();
 
     public CriuFake(Consumer<String> trace) {
         this.trace = trace;
@@ -28,6 +36,35 @@ public final class CriuFake implements Criu {
     public CriuFake failRestores(String message) {
         restoreFailure = message;
         return this;
+    }
+
+    /** Whether the kernel tracks dirty pages (true unless told). */
+    public CriuFake dirtyTracking(boolean v) {
+        dirtyTracking = v;
+        return this;
+    }
+
+    /** The pages each pre-dump writes, in order; the last repeats. */
+    public CriuFake preDumpPages(long... pages) {
+        preDumpPages = pages.clone();
+        return this;
+    }
+
+    /** Pre-dump {@code round} (from 1) fails. */
+    public CriuFake failPreDump(int round) {
+        failingRound = round;
+        return this;
+    }
+
+    /** The pages the (final) dump writes. */
+    public CriuFake dumpPages(long pages) {
+        dumpPages = pages;
+        return this;
+    }
+
+    /** The options of every pre-dump and dump asked, in order. */
+    public synchronized List<DumpOptions> dumps() {
+        return List.copyOf(dumps);
     }
 
     public CriuFake restoring(long pid) {
@@ -59,12 +96,30 @@ public final class CriuFake implements Criu {
     }
 
     @Override
-    public DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException {
+    public boolean dirtyTrackingAvailable() {
+        return dirtyTracking;
+    }
+
+    @Override
+    public synchronized DumpResult preDump(DumpOptions options, CriuListener listener) throws CriuException {
+        dumps.add(options);
+        int round = ++preDumps;
+        trace.accept("criu pre-dump " + round);
+        if (round == failingRound) {
+            throw new CriuException("pre-dump " + round + " failed (injected)", null, null);
+        }
+        long pages = preDumpPages[Math.min(round, preDumpPages.length) - 1];
+        return new DumpResult(null, Duration.ofMillis(20), new DumpStats(pages, 0, pages));
+    }
+
+    @Override
+    public synchronized DumpResult dump(DumpOptions options, CriuListener listener) throws CriuException {
+        dumps.add(options);
         trace.accept("criu dump");
         if (dumpFailure != null) {
             throw new CriuException(dumpFailure, null, null);
         }
-        return new DumpResult(null, Duration.ofMillis(50));
+        return new DumpResult(null, Duration.ofMillis(50), new DumpStats(dumpPages, 0, dumpPages));
     }
 
     @Override

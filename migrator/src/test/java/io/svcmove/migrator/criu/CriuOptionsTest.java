@@ -57,6 +57,20 @@ class CriuOptionsTest {
     }
 
     @Test
+    void aPreCopyRoundTracksMemoryAndNamesThePreviousRoundAsItsParent() {
+        CriuRpc.CriuOpts first = DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).trackMem(true).build().toRpc(17, 18, null);
+        assertTrue(first.getTrackMem());
+        assertFalse(first.hasParentImg(), "the first round has no parent");
+        CriuRpc.CriuOpts next = DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).trackMem(true).parent("../pre-1").build()
+                .toRpc(17, 18, null);
+        assertEquals("../pre-1", next.getParentImg());
+        assertFalse(DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).build().toRpc(17, 18, null).getTrackMem());
+        assertThrows(IllegalArgumentException.class, () -> DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).parent("../pre-1").build(),
+                "a parent without tracking would dump every page again");
+        assertThrows(IllegalArgumentException.class, () -> DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).parent("/dev/shm/pre-1"));
+    }
+
+    @Test
     void theWorkDirIsTheImagesDirUnlessSetApart() {
         Path work = Path.of("/dev/shm/svcmove-x");
         assertEquals(DIR, DumpOptions.builder(DIR, 7, NetworkLock.SKIP).build().workDir());

@@ -3,12 +3,14 @@ package io.svcmove.migrator.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.WithTestBed;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -83,6 +85,49 @@ class CheckIT {
             if (drained) {
                 bed.svcmove(n1, "undrain", n2);
             }
+            Services.stopEverywhere(bed, name);
+        }
+    }
+
+    /**
+     * Issue 16: this host's kernel does not track dirty pages (no CONFIG_MEM_SOFT_DIRTY), so a move
+     * with --mode precopy is refused before anything changes (exit 3) with the reason and the fix,
+     * as its check says beforehand; --mode auto moves and says why it did not pre-copy. Skipped on
+     * a kernel that tracks them (the VM bed's, where {@code VmPrecopyIT} pre-copies).
+     */
+    @Test
+    void precopyWhereTheKernelDoesNotTrackDirtyPagesIsRefusedByTheCheckAndTheMove(TestBed bed) {
+        ExecResult feature = bed.execOutside(Duration.ofSeconds(60), bed.checkout().resolve("native/build/criu-bin").toString(),
+                "check", "--feature", "mem_dirty_track");
+        assumeTrue(feature.exitCode() != 0, "this kernel tracks dirty pages: " + feature.describe());
+        String n1 = It.node(bed, 0);
+        String n2 = It.node(bed, 1);
+        String name = "itprecopyrefused";
+        ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
+        assertEquals(0, run.exitCode(), run.describe());
+        try {
+            ExecResult check = bed.svcmove(n1, "check", name, n2, "--mode", "precopy", "--json");
+            assertEquals(3, check.exitCode(), "check --mode precopy:\n" + check.describe());
+            assertEquals(List.of("mode@" + n1), results(check.json(), "would refuse"), check.json().toString());
+            JsonNode mode = find(check.json(), "mode");
+            assertTrue(mode.path("reason").asText().startsWith("--mode precopy needs a kernel that tracks dirty pages: " + n1 + ": ")
+                    && mode.path("reason").asText().contains("CONFIG_MEM_SOFT_DIRTY"), mode.toString());
+            assertTrue(mode.path("fix").asText().contains("--mode eager"), mode.toString());
+
+            ExecResult move = bed.svcmove(n1, name, n2, "--mode", "precopy");
+            assertEquals(3, move.exitCode(), "the move itself:\n" + move.describe());
+            assertTrue(move.stderr().contains("--mode precopy needs a kernel that tracks dirty pages")
+                    && move.stderr().contains("CONFIG_MEM_SOFT_DIRTY=y"), "the reason and the fix:\n" + move.describe());
+            assertFalse(move.stderr().contains("Exception") || move.stdout().contains("done in"), "refused before any step:\n"
+                    + move.describe());
+            assertEquals(Map.of(n1, "running"), Services.whereIs(bed, name), "nothing changed");
+
+            ExecResult auto = bed.svcmove(n1, name, n2);
+            assertEquals(0, auto.exitCode(), "--mode auto:\n" + auto.describe());
+            assertTrue(auto.stdout().contains("mode: eager (--mode auto: no pre-copy (" + n1 + ": the kernel does not track"),
+                    "it says which mode and why:\n" + auto.describe());
+            assertEquals(Map.of(n2, "running"), Services.whereIs(bed, name));
+        } finally {
             Services.stopEverywhere(bed, name);
         }
     }

@@ -41,8 +41,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @WithTestBed
 class FaultMatrixIT {
     /** The source's step table, in order (OutgoingMove); the destination's own boundaries follow. */
-    static final List<String> SOURCE_BOUNDARIES = List.of("prepare", "images", "hold-control", "page-gate", "buffer", "hold", "dump",
-            "transfer", "restore", "link-down", "announce", "drain", "pages", "commit", "kill-copy", "remove-cell", "uncarry",
+    static final List<String> SOURCE_BOUNDARIES = List.of("prepare", "images", "hold-control", "page-gate", "buffer", "pre-dump", "hold",
+            "dump", "transfer", "restore", "link-down", "announce", "drain", "pages", "commit", "kill-copy", "remove-cell", "uncarry",
             "forget", "images-gone", "page-gate-closed");
     static final List<String> DESTINATION_BOUNDARIES = List.of("dest-prepare", "dest-restore", "dest-restored", "dest-arrived",
             "dest-announce", "dest-commit");

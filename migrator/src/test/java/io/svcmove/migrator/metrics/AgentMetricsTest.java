@@ -55,18 +55,38 @@ class AgentMetricsTest {
     }
 
     private static OutgoingMove.Report report(boolean lazy, long freezeMicros, long bytes) {
+        return report(lazy, freezeMicros, bytes, List.of(), 0);
+    }
+
+    private static OutgoingMove.Report report(boolean lazy, long freezeMicros, long bytes, List<OutgoingMove.Round> rounds,
+            long finalPages) {
         Map<Phase, Long> phases = new LinkedHashMap<>();
         phases.put(Phase.PREPARE, 40_000L);
         phases.put(Phase.FREEZE, 60_000L);
         return new OutgoingMove.Report("web", "node1", "node2", 42, new MoveRunner.Result(phases, Map.of(), List.of()), freezeMicros,
-                bytes, new OutgoingMove.Drained(3, 180, 0, 3), lazy, 0, null);
+                bytes, new OutgoingMove.Drained(3, 180, 0, 3), lazy, 0, null, rounds, finalPages);
+    }
+
+    @Test
+    void aPrecopyMoveCountsItsRoundsAndTheirPagesApartFromTheFinalDump() throws Exception {
+        metrics.completed(report(false, 50_000, 40_960, List.of(new OutgoingMove.Round(1, 65_536, 268_435_456, 2_000_000),
+                new OutgoingMove.Round(2, 400, 1_638_400, 90_000)), 10));
+        String text = scrape();
+        assertLine(text, "svcmove_move_precopy_rounds_count 1");
+        assertLine(text, "svcmove_move_precopy_rounds_sum 2.0");
+        assertLine(text, "svcmove_move_precopy_rounds_bucket{le=\"1.0\"} 0");
+        assertLine(text, "svcmove_move_precopy_rounds_bucket{le=\"2.0\"} 1");
+        assertLine(text, "svcmove_move_precopy_pages_total{dump=\"pre-dump\"} 65936.0");
+        assertLine(text, "svcmove_move_precopy_pages_total{dump=\"final\"} 10.0");
+        assertLine(text, "svcmove_move_freeze_seconds_count{mode=\"precopy\"} 1");
+        assertLine(text, "svcmove_move_image_bytes_total{mode=\"precopy\"} " + (40_960.0 + 268_435_456 + 1_638_400));
     }
 
     @Test
     void everyOutcomeAndModeStartsAtZero() throws Exception {
         String text = scrape();
         for (String outcome : List.of("ok", "refused", "rolled_back", "failed", "unknown")) {
-            for (String mode : List.of("eager", "lazy")) {
+            for (String mode : List.of("eager", "lazy", "precopy")) {
                 assertLine(text, "svcmove_moves_total{mode=\"" + mode + "\",outcome=\"" + outcome + "\"} 0.0");
             }
         }

@@ -23,6 +23,7 @@ import io.svcmove.vip.Vip;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -173,6 +174,44 @@ class IncomingMovesTest {
         assertEquals(1, trace.stream().filter(t -> t.equals("cell web created held")).count());
     }
 
+    @Test
+    void aPrecopyMovesRoundsArriveBesideItsImagesAndAreLinkedAsTheirParentsBeforeTheRestore() throws Exception {
+        incoming.prepare("node1", prepare(ID));
+        Path images = incoming.imagesFor(ID);
+        for (int n = 1; n <= 3; n++) {
+            Path round = incoming.imagesFor(PrecopyImages.transferId(ID, n));
+            assertEquals(images.resolveSibling("pre-" + n), round, "round " + n + " beside the final images");
+            Files.createDirectories(round);
+        }
+        arrive(ID);
+        incoming.restore("node1", new MoveMessages.Restore(ID, 5, null, 0, null, 3));
+        assertEquals(images, criu.lastRestore().imagesDir(), "CRIU restores from the final images");
+        assertEquals(Path.of("../pre-3"), Files.readSymbolicLink(images.resolve("parent")), "the final images' parent: the last round");
+        assertEquals(Path.of("../pre-2"), Files.readSymbolicLink(images.resolveSibling("pre-3").resolve("parent")));
+        assertEquals(Path.of("../pre-1"), Files.readSymbolicLink(images.resolveSibling("pre-2").resolve("parent")));
+        assertFalse(Files.exists(images.resolveSibling("pre-1").resolve("parent"), LinkOption.NOFOLLOW_LINKS),
+                "the first round has none");
+        assertTrue(Files.isDirectory(images.resolve("parent/parent/parent")), "the links resolve, as CRIU follows them");
+    }
+
+    @Test
+    void aPrecopyRestoreWhoseRoundDidNotArriveFailsAndDropsTheMove() throws Exception {
+        incoming.prepare("node1", prepare(ID));
+        Files.createDirectories(incoming.imagesFor(PrecopyImages.transferId(ID, 1)));
+        arrive(ID);
+        IOException e = assertThrows(IOException.class, () -> incoming.restore("node1", new MoveMessages.Restore(ID, 5, null, 0, null, 2)));
+        assertTrue(e.getMessage().startsWith("pre-copy round 2 of 2 did not arrive"), e.getMessage());
+        assertFalse(trace.contains("criu restore"), trace.toString());
+        assertTrue(cells.isEmpty(), "the move is dropped, as any failed restore");
+    }
+
+    @Test
+    void aRoundBeyondTheMostEverMadeHasNoPlaceHere() throws Exception {
+        incoming.prepare("node1", prepare(ID));
+        assertThrows(IOException.class, () -> incoming.imagesFor(PrecopyImages.transferId(ID, PrecopyPolicy.MAX_ROUNDS + 1)));
+        assertThrows(IOException.class, () -> incoming.imagesFor(PrecopyImages.transferId("web-ffffffff", 1)), "an unknown move");
+    }
+
     private static MoveMessages.Prepare prepare(String id) {
         ServiceRecord svc = new ServiceRecord("web", "node1", "198.18.0.100/24", "02:5c:c6:12:00:64", "eth0", null, List.of("nginx"),
                 Map.of(), "/", 4242, 0, "node1.web", 0, null, null, null, null, null, null);
@@ -180,7 +219,7 @@ class IncomingMovesTest {
     }
 
     private static MoveMessages.Restore restore(String id) {
-        return new MoveMessages.Restore(id, 5, null, 0, null);
+        return new MoveMessages.Restore(id, 5, null, 0, null, 0);
     }
 
     private static MoveMessages.MoveRef ref(String id) {

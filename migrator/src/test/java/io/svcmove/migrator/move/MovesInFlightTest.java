@@ -59,7 +59,7 @@ class MovesInFlightTest {
         MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "auto").orElseThrow();
         assertEquals(List.of(new MovesInFlight.Listed("web", null, "n1", "n2", "auto", "starting", null, null, null, null, 0L)),
                 inFlight.list(recorded, "n1"));
-        e.mode(null);
+        e.mode("eager");
         runner(e).run(List.of(looking(Phase.PREPARE, "prepare", 200).entering(MoveStage.PREPARED),
                 looking(Phase.FREEZE, "dump", 1300).entering(MoveStage.FROZEN)));
         assertEquals(new MovesInFlight.Listed("web", "web-1", "n1", "n2", "eager", "prepare", "prepare", "prepared", null, null, 200L),
@@ -69,6 +69,28 @@ class MovesInFlightTest {
         e.end();
         recorded = Map.of();
         assertEquals(List.of(), inFlight.list(recorded, "n1"), "a move that ended is not listed");
+    }
+
+    @Test
+    void aCancelDuringPreCopyActsAfterTheRoundUnderWayAndRollsBack() {
+        MovesInFlight.Entry e = inFlight.begin("web", "n1", "n2", "precopy").orElseThrow();
+        OutgoingMove.Round round = new OutgoingMove.Round(1, 65_536, 1L << 28, 4_000_000);
+        List<String> rounds = new ArrayList<>();
+        Step precopy = Step.of(Phase.PRECOPY, "pre-dump", "pre-dump rounds", () -> {
+            e.precopyRound(round);
+            rounds.add("round 1");
+            assertEquals(Optional.empty(), e.cancel("'svcmove cancel' on n3"), "the service still runs: it can be cancelled");
+            e.precopyRound(round);
+            rounds.add("round 2");
+        });
+        MoveFailedException failed = assertThrows(MoveFailedException.class, () -> runner(e).run(List.of(
+                looking(Phase.PREPARE, "prepare", 10).entering(MoveStage.PREPARED), precopy,
+                looking(Phase.FREEZE, "hold", 10).entering(MoveStage.FROZEN))));
+        assertEquals("pre-dump", failed.stepId());
+        assertEquals(List.of("round 1"), rounds, "no round after the cancel");
+        assertTrue(failed.getCause().getMessage().contains("cancelled by 'svcmove cancel' on n3, after pre-copy round 1"),
+                failed.getCause().getMessage());
+        e.end();
     }
 
     @Test

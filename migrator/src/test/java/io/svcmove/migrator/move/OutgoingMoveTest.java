@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.svcmove.migrator.criu.CriuFake;
+import io.svcmove.migrator.criu.DumpOptions;
+import io.svcmove.migrator.criu.ImageDir;
 import io.svcmove.migrator.peer.PeerCallException;
 import io.svcmove.migrator.peer.PeerNotReachedException;
 import io.svcmove.migrator.peer.ProgressListener;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
@@ -49,6 +52,10 @@ class OutgoingMoveTest {
     private final CriuFake criu = new CriuFake(trace::add);
     private ServiceRegistry registry;
     private ServiceRecord svc;
+    /** The move pre-copies. */
+    private boolean precopy;
+    /** What each transfer carried: its id, and the files of its directory. */
+    private final List<String> transfers = new ArrayList<>();
 
     @BeforeEach
     void service() throws IOException {
@@ -218,6 +225,76 @@ class OutgoingMoveTest {
         assertTrue(registry.find("web").isEmpty());
     }
 
+    @Test
+    void aPrecopyMoveDumpsRoundsWhileTheServiceRunsUntilTheyStopShrinkingThenFreezesForTheRest() throws Exception {
+        precopy = true;
+        criu.preDumpPages(65_536, 2_000, 1_900).dumpPages(300);
+        OutgoingMove.Report r = move().run(svc, cell(), TO, "4.2.1");
+        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu pre-dump 1", "send", "criu pre-dump 2", "send",
+                "criu pre-dump 3", "send", "cell hold", "criu dump", "send", "call move.restore"), trace.subList(0, 12),
+                "every round sent before the next, all before the hold; round 3 shrank by under 10 %: the last");
+        assertEquals(List.of("pre-1 pre-1", "pre-2 pre-2", "pre-3 pre-3"), transfers.subList(0, 3), "each round its own transfer");
+        assertEquals(List.of(65_536L, 2_000L, 1_900L), r.precopyRounds().stream().map(OutgoingMove.Round::pages).toList());
+        assertEquals(List.of(1, 2, 3), r.precopyRounds().stream().map(OutgoingMove.Round::round).toList());
+        assertEquals(300, r.finalDumpPages());
+        assertEquals("precopy", r.mode());
+    }
+
+    @Test
+    void eachRoundAndTheFinalDumpTakeTheRoundBeforeAsParentAndTrackMemory() throws Exception {
+        precopy = true;
+        criu.preDumpPages(5_000, 1_000, 40);
+        move().run(svc, cell(), TO, "4.2.1");
+        List<DumpOptions> dumps = criu.dumps();
+        assertEquals(4, dumps.size(), "three rounds (the third under 64 pages), then the final dump");
+        assertEquals(Arrays.asList(null, "../pre-1", "../pre-2", "../pre-3"), dumps.stream().map(DumpOptions::parent).toList());
+        assertEquals(List.of("pre-1", "pre-2", "pre-3", "images"), dumps.stream().map(d -> d.imagesDir().getFileName().toString())
+                .toList(), "the rounds beside the final images, where the parent links point");
+        assertTrue(dumps.get(3).leaveStopped(), "the final dump keeps the tree frozen");
+        assertFalse(dumps.get(0).leaveStopped(), "a round leaves it running");
+    }
+
+    @Test
+    void precopyStopsAfterEightRounds() throws Exception {
+        precopy = true;
+        criu.preDumpPages(100_000, 50_000, 25_000, 12_000, 6_000, 3_000, 1_500, 700, 300);
+        OutgoingMove.Report r = move().run(svc, cell(), TO, "4.2.1");
+        assertEquals(8, r.precopyRounds().size());
+        assertEquals("../pre-8", criu.dumps().get(8).parent());
+    }
+
+    @Test
+    void aFailedRoundRollsTheMoveBackWithTheServiceNeverStopped() {
+        precopy = true;
+        criu.preDumpPages(5_000, 1_000).failPreDump(2);
+        MoveFailedException e = assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
+        assertEquals(Phase.PRECOPY, e.phase());
+        assertEquals("pre-dump", e.stepId());
+        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu pre-dump 1", "send", "criu pre-dump 2",
+                "cell closeHoldControl", "call move.abort"), trace, "never held, dumped or resumed: it ran all along");
+        assertEquals(null, registry.find("web").orElseThrow().move(), "the record is as before the move");
+    }
+
+    @Test
+    void anAgentThatDiedDuringPreCopyRollsBackFromItsRecordAndTheRoundsGoWithTheImages() throws Exception {
+        ImageDir left = ImageDir.create(IncomingMoves.imagePrefix("node1") + "web-1-");
+        Files.createDirectory(left.path().resolve("pre-1"));
+        Files.writeString(left.path().resolve("pre-1").resolve("pages-1.img"), "memory");
+        registry.save(svc.moving(new ServiceRecord.MoveInFlight("web-1", TO, MoveStage.PREPARED, false)));
+        assertThrows(MoveFailedException.class, () -> move().recover(registry.find("web").orElseThrow()));
+        assertEquals(List.of("cell closeHoldControl", "call move.abort"), trace, "the service never stopped: nothing resumed");
+        assertFalse(Files.exists(left.path()), "the rounds' images are deleted with the move's");
+        assertEquals(null, registry.find("web").orElseThrow().move());
+    }
+
+    @Test
+    void anEagerMoveMakesNoRound() throws Exception {
+        OutgoingMove.Report r = move().run(svc, cell(), TO, "4.2.1");
+        assertTrue(r.precopyRounds().isEmpty());
+        assertEquals(null, criu.dumps().get(0).parent());
+        assertEquals("eager", r.mode());
+    }
+
     private OutgoingMove move() {
         OutgoingMove.Effects effects = new OutgoingMove.Effects(new CellStore<SourceCell>() {
             @Override
@@ -231,7 +308,7 @@ class OutgoingMoveTest {
             }
         }, criu, destination(), (iface, a) -> trace.add("announce " + a.vip().getHostAddress()), (s, c) -> copy());
         return new OutgoingMove(effects, registry, state, new MoveListener() {}, FaultInjection.OFF,
-                new OutgoingMove.Options(0, 0, Duration.ZERO, null, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+                new OutgoingMove.Options(0, 0, Duration.ZERO, null, precopy, Duration.ofSeconds(1), Duration.ofSeconds(1)));
     }
 
     private DestinationLink destination() {
@@ -250,6 +327,7 @@ class OutgoingMoveTest {
             @Override
             public long send(String node, String moveId, Path dir, ProgressListener progress) {
                 trace.add("send");
+                transfers.add(moveId.substring(moveId.lastIndexOf('.') + 1) + " " + dir.getFileName());
                 sent.add(dir.resolve("carried.json").toFile().exists() ? "carried.json" : "no carried files");
                 return 1000;
             }
