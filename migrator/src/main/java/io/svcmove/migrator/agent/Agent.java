@@ -184,7 +184,7 @@ public final class Agent {
             certificates.start();
             try (checkpoints; metrics; probe; certificates;
                     ControlServer control = new ControlServer(Path.of(config.socket()), Map.ofEntries(
-                    op("run", (req, events) -> services.run(req)),
+                    op("run", (req, events) -> services.run(req, announcer)),
                     op("stop", (req, events) -> {
                         // A dead service's checkpoints stay: they are what recovers it.
                         boolean wasRunning = services.runs(req.path("name").asText());

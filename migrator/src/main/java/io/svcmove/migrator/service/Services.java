@@ -3,6 +3,9 @@ package io.svcmove.migrator.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.svcmove.arp.Announcement;
+import io.svcmove.arp.ArpAnnouncer;
+import io.svcmove.arp.ArpException;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
@@ -15,6 +18,7 @@ import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +68,8 @@ public final class Services {
         }
     }
 
-    public synchronized JsonNode run(JsonNode req) {
+    /** RUN: a cell with the VIP, the service started in it, its VIP announced, DNS written, the record saved. */
+    public synchronized JsonNode run(JsonNode req, ArpAnnouncer announcer) {
         String name = req.path("name").asText();
         Vip vip;
         CellSpec spec;
@@ -117,6 +122,15 @@ public final class Services {
         } catch (RuntimeException e) {
             destroyQuietly(name);
             throw e;
+        }
+        // As keepalived does on taking a VIP: a switch and clients that last saw it on another node (where
+        // the service ran before) would send to that node's port until their caches expire.
+        try {
+            announcer.announce(spec.parentInterface(), Announcement.of(vip.address(), vip.mac())
+                    .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
+        } catch (ArpException e) {
+            log.warn("started {}, but announcing {} failed ({}): clients that knew it on another node reach it once their ARP"
+                    + " caches expire", name, vip.address().getHostAddress(), e.getMessage());
         }
         // DNS is written once the service runs; with [dns] required a failure undoes the start.
         String dnsWarning = null;
