@@ -61,8 +61,12 @@ plain_start() { # KIND VIP: the workload started in a cell of node1 by hand
   # The tree's root must be PID 1 of its namespace and its own session leader, or CRIU refuses it.
   # It runs on the node (its mount namespace), as the user's script would on that server: in this
   # machine's own mount namespace CRIU refuses the netns mounts ("unreachable sharing").
-  "$cluster" exec "$plain_from" nsenter --net="/run/netns/$plain_from.$plain_name" unshare --pid --uts --ipc --fork setsid bash -c "exec $(workload "$1" "$2")" \
-    </dev/null >>"$(plain_output "$1")" 2>&1 &
+  # Its stdio is opened there too, and nothing else inherited: CRIU cannot place a file opened in
+  # another mount namespace.
+  # shellcheck disable=SC2016 # $0 and $1 belong to the inner bash
+  "$cluster" exec "$plain_from" bash -c 'for f in /proc/$$/fd/*; do f=${f##*/}; [ "$f" -gt 2 ] && eval "exec $f>&-"; done
+    exec nsenter --net="$0" unshare --pid --uts --ipc --fork setsid bash -c "exec $1" </dev/null >>"$2" 2>&1' \
+    "/run/netns/$plain_from.$plain_name" "$(workload "$1" "$2")" "$(plain_output "$1")" &
   local unshare_pid=$!
   sleep 2
   ip netns exec "$plain_from.$plain_name" arping -q -U -c 1 -I eth0 "$2" || true   # the switch learns the cell's port
@@ -76,7 +80,7 @@ plain_move() { # -> "freeze total" in ms: the plain service moved to the other n
   inode=$(stat -L -c %i "/run/netns/$from.$name")
   mkdir -p -m 0700 "$img.src" "$img.dst"
   t1=$(now_ms)
-  on "$from" "$criu" dump -t "$plain_pid" --tcp-established -D "$img.src" \
+  nsenter --mount="/proc/$plain_pid/ns/mnt" --net="/run/netns/$from" "$criu" dump -t "$plain_pid" --tcp-established -D "$img.src" \
     --external "net[$inode]:cellnet" -o dump.log
   # The copy a user's script makes between machines: tar over a plain TCP stream (no TLS, so cheaper
   # than svcmove's). -d: the receiver's stdin is /dev/null, and nc would quit at its EOF before the data.
