@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -46,6 +47,13 @@ public record AgentConfig(
 
     public record Peer(String name, String address) {}
 
+    /** The host part of {@code node}'s address in [[peers]]: the one it connects from, to a move's page server too. */
+    public InetAddress peerHost(String node) throws IOException {
+        String address = peers().stream().filter(p -> p.name().equals(node)).findFirst()
+                .orElseThrow(() -> new IOException(node + " is not in [[peers]]")).address();
+        return InetAddress.getByName(address.substring(0, address.lastIndexOf(':')));
+    }
+
     /**
      * How moves are made. The packet buffer keeps what clients send during the freeze (MiB; 0 turns
      * it off). The gratuitous ARP burst: one pair at once, then {@code arp_repeats} more, {@code
@@ -55,13 +63,18 @@ public record AgentConfig(
      * lazy_above_mb} (256); a lazy move's pages must all arrive within {@code lazy_timeout_s} (120).
      * Each call to the other node of a move waits at most {@code call_timeout_s} (30) for its answer.
      * A move still under way after {@code timeout_s} is cancelled as `svcmove cancel` does (rolled
-     * back, unless past its point of no return); 0, the default, sets no limit.
+     * back, unless past its point of no return); 0, the default, sets no limit. An eager move
+     * streams the memory from the source's dump into a page server on the destination ({@code
+     * stream_pages}, true; on both nodes: either one's false sends it after the dump, over the peer
+     * channel, as pre-copy's final dump always does).
      */
     public record Move(@JsonProperty("buffer_mb") Integer bufferMb, @JsonProperty("arp_repeats") Integer arpRepeats,
             @JsonProperty("arp_interval_ms") Integer arpIntervalMs, @JsonProperty("max_clock_offset_ms") Integer maxClockOffsetMs,
             @JsonProperty("lazy_above_mb") Integer lazyAboveMb, @JsonProperty("lazy_timeout_s") Integer lazyTimeoutS,
-            @JsonProperty("call_timeout_s") Integer callTimeoutS, @JsonProperty("timeout_s") Integer timeoutS) {
+            @JsonProperty("call_timeout_s") Integer callTimeoutS, @JsonProperty("timeout_s") Integer timeoutS,
+            @JsonProperty("stream_pages") Boolean streamPages) {
         public Move {
+            streamPages = streamPages == null || streamPages;
             timeoutS = timeoutS == null ? 0 : timeoutS;
             callTimeoutS = callTimeoutS == null ? 30 : callTimeoutS;
             lazyAboveMb = lazyAboveMb == null ? 256 : lazyAboveMb;
@@ -96,7 +109,7 @@ public record AgentConfig(
         stateDir = stateDir == null ? "/var/lib/svcmove" : stateDir;
         logDir = logDir == null ? "/var/log/svcmove" : logDir;
         peers = peers == null ? List.of() : List.copyOf(peers);
-        move = move == null ? new Move(null, null, null, null, null, null, null, null) : move;
+        move = move == null ? new Move(null, null, null, null, null, null, null, null, null) : move;
         hooks = hooks == null ? new Hooks(null, null) : hooks;
     }
 

@@ -120,7 +120,7 @@ public abstract class CriuOptions {
         /**
          * An existing private directory for CRIU's log: set apart from the images when they are read
          * while CRIU still runs (a lazy dump logs on while it serves pages), and shared with the
-         * {@link LazyPagesDaemon} of a lazy restore.
+         * {@link CriuDaemon} of a lazy restore.
          */
         public B workDir(Path v) {
             workDir = Objects.requireNonNull(v, "workDir");

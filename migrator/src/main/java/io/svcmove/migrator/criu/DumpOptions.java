@@ -17,9 +17,10 @@ public final class DumpOptions extends CriuOptions {
     private final boolean leaveStopped;
     private final boolean leaveRunning;
     private final List<String> external;
-    private final String lazyAddress;
-    private final int lazyPort;
-    private final PageServerTls lazyTls;
+    private final String pagesAddress;
+    private final int pagesPort;
+    private final PageServerTls pagesTls;
+    private final boolean lazyPages;
     private final boolean trackMem;
     private final String parent;
 
@@ -37,9 +38,10 @@ public final class DumpOptions extends CriuOptions {
         leaveStopped = b.leaveStopped;
         leaveRunning = b.leaveRunning;
         external = List.copyOf(b.external);
-        lazyAddress = b.lazyAddress;
-        lazyPort = b.lazyPort;
-        lazyTls = b.lazyTls;
+        pagesAddress = b.pagesAddress;
+        pagesPort = b.pagesPort;
+        pagesTls = b.pagesTls;
+        lazyPages = b.lazyPages;
         trackMem = b.trackMem;
         parent = b.parent;
         if (parent != null && !trackMem) {
@@ -66,7 +68,12 @@ public final class DumpOptions extends CriuOptions {
 
     /** Whether the dump serves the memory lazily (post-copy) rather than writing it into the images. */
     public boolean lazy() {
-        return lazyAddress != null;
+        return lazyPages;
+    }
+
+    /** Whether the dump sends the memory to a page server (a streamed eager move) rather than writing it into the images. */
+    public boolean streamed() {
+        return pagesAddress != null && !lazyPages;
     }
 
     /** The previous pre-dump's images, relative to the images dir, or null. */
@@ -76,7 +83,7 @@ public final class DumpOptions extends CriuOptions {
 
     /** CRIU reads a lazy page server's address only from a configuration file (RPC's is for eager page servers). */
     String lazyConfig() {
-        return "address " + lazyAddress + "\n";
+        return "address " + pagesAddress + "\n";
     }
 
     /** @param configFile the file holding {@link #lazyConfig()}, for a lazy dump */
@@ -90,12 +97,17 @@ public final class DumpOptions extends CriuOptions {
         if (parent != null) {
             b.setParentImg(parent);
         }
+        if (pagesAddress != null) {
+            b.setTls(true).setTlsCacert(pagesTls.ca().toString()).setTlsCert(pagesTls.cert().toString())
+                    .setTlsKey(pagesTls.key().toString());
+        }
         if (lazy()) {
-            b.setLazyPages(true).setPs(CriuRpc.PageServerInfo.newBuilder().setPort(lazyPort))
-                    .setConfigFile(configFile.toString()).setTls(true).setTlsCacert(lazyTls.ca().toString())
-                    .setTlsCert(lazyTls.cert().toString()).setTlsKey(lazyTls.key().toString())
+            b.setLazyPages(true).setPs(CriuRpc.PageServerInfo.newBuilder().setPort(pagesPort)).setConfigFile(configFile.toString())
                     // CRIU would match the client's certificate against the server's own address: any node the CA signed may fetch.
                     .setTlsNoCnVerify(true);
+        } else if (streamed()) {
+            // This side is the client: CRIU checks the server's certificate against the address it dials.
+            b.setPs(CriuRpc.PageServerInfo.newBuilder().setAddress(pagesAddress).setPort(pagesPort));
         }
         return b.build();
     }
@@ -105,9 +117,10 @@ public final class DumpOptions extends CriuOptions {
         private boolean leaveStopped;
         private boolean leaveRunning;
         private final List<String> external = new ArrayList<>();
-        private String lazyAddress;
-        private int lazyPort;
-        private PageServerTls lazyTls;
+        private String pagesAddress;
+        private int pagesPort;
+        private PageServerTls pagesTls;
+        private boolean lazyPages;
         private boolean trackMem;
         private String parent;
 
@@ -146,12 +159,27 @@ public final class DumpOptions extends CriuOptions {
          * criu lazy-pages} has fetched every page; only then does {@link Criu#dump} return.
          */
         public Builder lazyPages(String address, int port, PageServerTls tls) {
+            lazyPages = true;
+            return pages(address, port, tls);
+        }
+
+        /**
+         * A streamed eager dump: the memory goes, as CRIU reads it, to the {@code criu page-server}
+         * on {@code address:port} (TLS: {@code tls}'s certificate presented, the server's checked
+         * against its CA and {@code address}); the images get everything else.
+         */
+        public Builder streamPages(String address, int port, PageServerTls tls) {
+            lazyPages = false;
+            return pages(address, port, tls);
+        }
+
+        private Builder pages(String address, int port, PageServerTls tls) {
             if (port <= 0 || port > 65535) {
                 throw new IllegalArgumentException("not a TCP port: " + port);
             }
-            lazyAddress = Objects.requireNonNull(address, "address");
-            lazyPort = port;
-            lazyTls = Objects.requireNonNull(tls, "tls");
+            pagesAddress = Objects.requireNonNull(address, "address");
+            pagesPort = port;
+            pagesTls = Objects.requireNonNull(tls, "tls");
             return this;
         }
 

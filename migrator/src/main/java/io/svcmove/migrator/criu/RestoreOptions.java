@@ -49,7 +49,7 @@ public final class RestoreOptions extends CriuOptions {
             return this;
         }
 
-        /** The memory comes from a {@link LazyPagesDaemon} already started with the same work dir. */
+        /** The memory comes from a {@link CriuDaemon} already started with the same work dir. */
         public Builder lazyPages(boolean v) {
             lazyPages = v;
             return this;

@@ -24,6 +24,8 @@ final class ArrivingMove {
     private MoveStage stage = MoveStage.PREPARED;
     /** A lazy move's page fetcher, once restored. */
     PageWatch pages;
+    /** A streamed move's page server, from prepare to the restore. */
+    PageSink sink;
     /** The files this node wrote for the service ({@link CarriedFiles}): removed if the move is dropped. */
     List<String> carried = List.of();
 
@@ -49,10 +51,13 @@ final class ArrivingMove {
 
     /**
      * Under the lock: the move is over before it arrived, and what was made for it goes (the held
-     * cell, its images, the files carried in, anything CRIU left in the cell).
+     * cell, its page server, its images, the files carried in, anything CRIU left in the cell).
      */
     synchronized void drop(CellStore<ArrivingCell> cells) throws Exception {
         to(MoveStage.ABORTED);
+        if (sink != null) {
+            sink.close();
+        }
         cell.closeHoldControl();
         cells.destroy(service.name());
         images.close();

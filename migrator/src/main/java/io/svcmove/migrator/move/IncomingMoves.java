@@ -8,7 +8,7 @@ import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.criu.Criu;
 import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.ImageDir;
-import io.svcmove.migrator.criu.LazyPagesDaemon;
+import io.svcmove.migrator.criu.CriuDaemon;
 import io.svcmove.migrator.criu.NetworkLock;
 import io.svcmove.migrator.criu.OpenFd;
 import io.svcmove.migrator.criu.PageServerTls;
@@ -17,6 +17,7 @@ import io.svcmove.migrator.criu.RestoreResult;
 import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
+import io.svcmove.migrator.pki.ClusterPki;
 import io.svcmove.migrator.pki.GnuTlsKey;
 import io.svcmove.migrator.service.CarriedFiles;
 import io.svcmove.migrator.service.MoveStage;
@@ -85,8 +86,15 @@ public final class IncomingMoves {
         /** A typed call to a peer (the source of a move). */
         <T> T call(String node, String type, Object request, Class<T> reply, Duration timeout) throws Exception;
 
-        LazyPagesDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls)
+        CriuDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls)
                 throws CriuException, InterruptedException;
+
+        /** CRIU's page server of a streamed move ({@link PageSink}). */
+        CriuDaemon startPageServer(Path pagesDir, Path workDir, String address, int port, PageServerTls tls)
+                throws CriuException, InterruptedException;
+
+        /** At start: the page servers and rules of streamed moves a stopped agent left ({@link PageSink#removeLeftovers}). */
+        void removeLeftoverPageSinks(String imagePrefix);
 
         static Effects on(Cells cells, Criu criu, Path criuBinary, ArpAnnouncer announcer, ServiceLauncher launcher, PeerClient peers) {
             CellStore<ArrivingCell> store = CellStore.of(cells, ArrivingCell::of);
@@ -122,9 +130,20 @@ public final class IncomingMoves {
                 }
 
                 @Override
-                public LazyPagesDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls)
+                public CriuDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls)
                         throws CriuException, InterruptedException {
-                    return LazyPagesDaemon.start(criuBinary, imagesDir, workDir, address, port, tls);
+                    return CriuDaemon.lazyPages(criuBinary, imagesDir, workDir, address, port, tls);
+                }
+
+                @Override
+                public CriuDaemon startPageServer(Path pagesDir, Path workDir, String address, int port, PageServerTls tls)
+                        throws CriuException, InterruptedException {
+                    return CriuDaemon.pageServer(criuBinary, pagesDir, workDir, address, port, tls);
+                }
+
+                @Override
+                public void removeLeftoverPageSinks(String imagePrefix) {
+                    PageSink.removeLeftovers(criuBinary, imagePrefix);
                 }
             };
         }
@@ -156,6 +175,7 @@ public final class IncomingMoves {
 
     /** At start: images a killed agent left behind (they hold process memory) are deleted. */
     public void removeLeftoverImages() throws IOException {
+        effects.removeLeftoverPageSinks(imagePrefix(config.node()));
         for (Path dir : ImageDir.removeLeftovers(imagePrefix(config.node()))) {
             log.warn("removed {}: images of a move that did not finish", dir);
         }
@@ -225,11 +245,36 @@ public final class IncomingMoves {
             throw e;
         }
         ArrivingMove a = new ArrivingMove(p.moveId(), from, svc, cell, images, files, relay);
+        if (p.streamFrom() != null && config.move().streamPages()) {
+            try {
+                a.sink = openSink(a, p);
+            } catch (Exception e) {
+                a.drop(cells);
+                throw e;
+            }
+        }
         moves.put(a.id, a);
         HeldCellWatch.start(a, QUIET, () -> moves.get(a.id) == a, m -> effects.call(m.from, MoveMessages.Type.ACTIVE,
                 new MoveMessages.MoveRef(m.id, m.service.name()), MoveMessages.Active.class, QUIET).active(), this::drop);
         log.info("move {}: prepared cell {} for {} from {} (held)", a.id, cell.netnsName(), svc.name(), from);
-        return new MoveMessages.Prepared(config.node(), criuVersion, Files.readString(Path.of(config.tls().cert())));
+        String certificate = Files.readString(Path.of(config.tls().cert()));
+        return a.sink == null ? new MoveMessages.Prepared(config.node(), criuVersion, certificate, null, 0, null)
+                : new MoveMessages.Prepared(config.node(), criuVersion, certificate, listenHost(), a.sink.port(), a.sink.certificate());
+    }
+
+    /** A streamed move's page server, for the source that sent its certificate, and from its address only. */
+    private PageSink openSink(ArrivingMove a, MoveMessages.Prepare p) throws Exception {
+        long start = System.nanoTime();
+        PageSink sink = PageSink.open(a.id, a.from, p.streamFrom(), config.peerHost(a.from),
+                ClusterPki.loadCertificate(Path.of(config.tls().ca())), a.images.path(), listenHost(), pageServerTls(config),
+                RELAY_WINDOW, effects::startPageServer);
+        log.info("move {}: page server ready in {} ms", a.id, (System.nanoTime() - start) / 1_000_000);
+        return sink;
+    }
+
+    /** This node's address on the peer network (where its page servers listen). */
+    private String listenHost() {
+        return config.listen().substring(0, config.listen().lastIndexOf(':'));
     }
 
     /**
@@ -246,12 +291,15 @@ public final class IncomingMoves {
                         + ", not prepared: it cannot be restored (again)");
             }
             a.to(MoveStage.RESTORING);
-            LazyPagesDaemon daemon = null;
+            CriuDaemon daemon = null;
             RestoreResult r;
             int streams;
             try {
                 faults.at("dest-restore");
                 Path images = a.images.images();
+                if (a.sink != null) {
+                    a.sink.received(images, Duration.ofSeconds(config.move().callTimeoutS()));
+                }
                 PrecopyImages.link(a.images.path(), images, req.precopyRounds());
                 streams = TcpTimestamps.advance(images, Duration.ofMillis(req.sinceDumpMs() + TSVAL_LEAD_MS));
                 if (req.lazy()) {
@@ -294,12 +342,12 @@ public final class IncomingMoves {
     }
 
     /** A lazy move's {@code criu lazy-pages}, presenting the certificate the source's page server accepts for this move. */
-    private LazyPagesDaemon startLazyPages(ArrivingMove a, MoveMessages.Restore req) throws Exception {
+    private CriuDaemon startLazyPages(ArrivingMove a, MoveMessages.Restore req) throws Exception {
         long start = System.nanoTime();
         // This node's key, signed by the move's CA.
         Path pageCert = a.images.path().resolve(PAGE_CERTIFICATE);
         Files.writeString(pageCert, req.pageCertificate(), StandardCharsets.US_ASCII, StandardOpenOption.CREATE_NEW);
-        LazyPagesDaemon daemon = effects.startLazyPages(a.images.images(), a.images.path(), req.pageServer(), req.pagePort(),
+        CriuDaemon daemon = effects.startLazyPages(a.images.images(), a.images.path(), req.pageServer(), req.pagePort(),
                 pageServerTls(config).presenting(pageCert));
         log.info("move {}: criu lazy-pages ready in {} ms", a.id, (System.nanoTime() - start) / 1_000_000);
         return daemon;
@@ -440,6 +488,9 @@ public final class IncomingMoves {
 
     private void forget(String moveId) throws IOException {
         ArrivingMove a = moves.remove(moveId);
+        if (a != null && a.sink != null) {
+            a.sink.close();
+        }
         if (a != null && a.pages == null) {
             a.images.close();
         }

@@ -34,10 +34,15 @@ final class MoveMessages {
         private Type() {}
     }
 
-    /** The source asks for an empty, held cell. {@code service} is recorded as the source has it (its move and arrival left out). */
-    /** {@code needs}: what the service needs of the destination (CPU, memory); null from a source that does not say. */
+    /**
+     * The source asks for an empty, held cell. {@code service} is recorded as the source has it (its
+     * move and arrival left out); {@code needs}: what the service needs of the destination (CPU,
+     * memory), null from a source that does not say; {@code streamFrom}: the source's node
+     * certificate (PEM) when it would stream the memory of its dump to a page server there ({@link
+     * PageSink}), else null.
+     */
     record Prepare(String moveId, String criuVersion, ServiceFiles files, ServiceRecord service, List<Cell.Neighbor> neighbors,
-            NodeResources.Needs needs) {}
+            NodeResources.Needs needs, String streamFrom) {}
 
     /** For move.check: what prepare would be asked, without a move: the destination runs its checks of prepare only. */
     record Check(String criuVersion, ServiceFiles files, ServiceRecord service, NodeResources.Needs needs) {}
@@ -45,8 +50,17 @@ final class MoveMessages {
     /** The destination's checks of prepare, each with its result. */
     record Checked(String node, List<Preflight> checks) {}
 
-    /** The destination, held; {@code certificate} is its node certificate (PEM), whose key a lazy move's page certificate certifies. */
-    record Prepared(String node, String criuVersion, String certificate) {}
+    /**
+     * The destination, held; {@code certificate} is its node certificate (PEM), whose key a lazy
+     * move's page certificate certifies. For a streamed move its page server ({@code pageServer}
+     * and {@code pagePort}; 0 when it takes none, and the images then carry the memory) and the
+     * certificate (PEM) it accepts there, the source's key certified for this move.
+     */
+    record Prepared(String node, String criuVersion, String certificate, String pageServer, int pagePort, String pageCertificate) {
+        boolean streams() {
+            return pagePort > 0;
+        }
+    }
 
     /** For announce, commit, abort, claim and active: the move, and the service it moves. */
     record MoveRef(String moveId, String name) {

@@ -21,7 +21,6 @@ import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.Cells;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -102,7 +101,21 @@ public final class Moves {
         return new OutgoingMove(OutgoingMove.Effects.on(cells, criu, peers, announcer), registry, Path.of(config.logDir()), listener, faults,
                 new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0, config.move().arpRepeats(),
                         Duration.ofMillis(config.move().arpIntervalMs()), lazy, precopy, Duration.ofSeconds(config.move().callTimeoutS()),
-                        Duration.ofSeconds(config.move().lazyTimeoutS())));
+                        Duration.ofSeconds(config.move().lazyTimeoutS()), streamTls()));
+    }
+
+    /** This node's certificates for streaming an eager move's memory ([move] stream_pages), or null: it is then sent after the dump. */
+    private OutgoingMove.Stream streamTls() {
+        if (!config.move().streamPages()) {
+            return null;
+        }
+        try {
+            return new OutgoingMove.Stream(IncomingMoves.pageServerTls(config), Files.readString(Path.of(config.tls().cert())));
+        } catch (IOException e) {
+            log.warn("an eager move sends the memory after the dump, not during it: this node's key cannot be given to CRIU ({})",
+                    e.getMessage());
+            return null;
+        }
     }
 
     /** `svcmove moves`, this node's part (to the CLI and to peers): the moves from here under way. */
@@ -506,7 +519,7 @@ public final class Moves {
         if (missing.isEmpty()) {
             try {
                 return new OutgoingMove.Lazy(address, LazySupport.freePort(address), IncomingMoves.pageServerTls(config),
-                        ClusterPki.loadCertificate(Path.of(config.tls().ca())), peerAddress(to));
+                        ClusterPki.loadCertificate(Path.of(config.tls().ca())), config.peerHost(to));
             } catch (IOException e) {
                 missing.add("the page server cannot be set up on " + address + " (" + e.getMessage() + ")");
             }
@@ -515,13 +528,6 @@ public final class Moves {
         log.warn(warning);
         events.accept(ControlMessage.JSON.createObjectNode().put("warning", warning));
         return null;
-    }
-
-    /** The address TO has in [[peers]]: the one its page fetcher connects from. */
-    private InetAddress peerAddress(String to) throws IOException {
-        String address = config.peers().stream().filter(p -> p.name().equals(to)).findFirst()
-                .orElseThrow(() -> new IOException(to + " is not in [[peers]]")).address();
-        return InetAddress.getByName(address.substring(0, address.lastIndexOf(':')));
     }
 
     /** How a move goes, and why (as its output says). */

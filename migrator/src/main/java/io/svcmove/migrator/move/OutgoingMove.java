@@ -24,8 +24,10 @@ import io.svcmove.vip.PacketBuffer;
 import io.svcmove.vip.Vip;
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -58,6 +60,8 @@ public final class OutgoingMove {
     private static final Duration PAGE_CA_MARGIN = Duration.ofMinutes(2);
     /** The move's page CA, in the move's work directory (tmpfs, 0700), for CRIU's --tls-cacert. */
     private static final String PAGE_CA = "page-ca.crt";
+    /** A streamed move's certificate for the destination's page server, made by it for the move (beside the images, tmpfs). */
+    private static final String STREAM_CERTIFICATE = "stream.crt";
 
     private final Effects effects;
     private final ServiceRegistry registry;
@@ -114,16 +118,21 @@ public final class OutgoingMove {
      * freeze dropped); {@code lazy} null for an eager move (every page moves during the freeze);
      * {@code precopy}: pre-dump rounds while the service runs first ({@link PrecopyPolicy}), then
      * an eager freeze of what they left; {@code call} bounds each call to the destination,
-     * {@code pagesTimeout} a lazy move's pages.
+     * {@code pagesTimeout} a lazy move's pages; {@code stream}: this node's certificates, with
+     * which an eager move streams the memory from its dump into the destination's page server
+     * ({@link PageSink}; the destination may decline), null to send it after the dump.
      */
     public record Options(long bufferBytes, int arpRepeats, Duration arpInterval, Lazy lazy, boolean precopy, Duration call,
-            Duration pagesTimeout) {
+            Duration pagesTimeout, Stream stream) {
         public Options {
             if (lazy != null && precopy) {
                 throw new IllegalArgumentException("a move is lazy or pre-copied, not both");
             }
         }
     }
+
+    /** This node's page server certificates and its node certificate (PEM), for a streamed move. */
+    public record Stream(PageServerTls tls, String certificate) {}
 
     /** Post-copy: the source's CRIU serves the pages from {@code address:port} (TLS with the cluster's certificates). */
     public record Lazy(String address, int port, PageServerTls tls, X509Certificate clusterCa, InetAddress destination) {}
@@ -191,8 +200,10 @@ public final class OutgoingMove {
         if (c.lazy) {
             c.lazyDump = new LazyDump();
         }
+        // Pre-copy's final dump is not streamed: CRIU's page server would need the rounds as its parent images.
+        String streamFrom = options.stream() == null || c.lazy || options.precopy() ? null : options.stream().certificate();
         MoveMessages.Prepare prepare = new MoveMessages.Prepare(c.id, criuVersion, ServiceFiles.of(svc.name(), svc.node(),
-                cell.pids()), svc, cell.neighbors(), NodeResources.Needs.of(cell.pids(), c.lazy));
+                cell.pids()), svc, cell.neighbors(), NodeResources.Needs.of(cell.pids(), c.lazy), streamFrom);
         MoveRunner.Result result;
         try {
             result = new MoveRunner(listener, journal(c), faults).run(steps(c, prepare));
@@ -276,7 +287,7 @@ public final class OutgoingMove {
                     }
                 })
                         : Step.undoable(Phase.FREEZE, "dump", "dump, leaving the tree stopped", () -> {
-                            DumpOptions dump = afterRounds(c, dumpOptions(c, c.images.images()).leaveStopped(true)).build();
+                            DumpOptions dump = streamed(c, afterRounds(c, dumpOptions(c, c.images.images()).leaveStopped(true))).build();
                             c.finalPages = CriuLogs.keptOnFailure(logDir, c.id, () -> effects.criu().dump(dump,
                                     n -> listener.criu(n.script()))).stats().pagesWritten();
                             dumped(c);
@@ -457,17 +468,8 @@ public final class OutgoingMove {
 
     /** The page server's rule goes (by the move's id, so a recovery finds it too); a failure to remove it only leaves a dead rule. */
     private void closePageGate(Context c) {
-        if (!c.lazy) {
-            return;
-        }
-        try {
-            long refused = PageFirewall.close(c.id);
-            if (refused > 0) {
-                log.warn("move {}: the page server refused {} connection attempts from addresses other than {}'s", c.id, refused, c.to);
-            }
-        } catch (IOException e) {
-            log.warn("move {}: {}; it only drops packets to a port nothing listens on now (remove it: nft delete table inet {})", c.id,
-                    e.getMessage(), PageFirewall.table(c.id));
+        if (c.lazy) {
+            PageFirewall.closeLogged(c.id, c.to);
         }
     }
 
@@ -475,6 +477,19 @@ public final class OutgoingMove {
     private DumpOptions.Builder dumpOptions(Context c, Path images) throws IOException {
         return DumpOptions.builder(images, c.svc.pid(), NetworkLock.SKIP).workDir(c.images.path()).tcpEstablished(true)
                 .externalNetns(c.cell().netnsInode(), CELL_NETNS_KEY);
+    }
+
+    /**
+     * A destination that opened a page server for the move gets the memory from the dump itself,
+     * this node presenting the certificate it made for the move; the images keep the rest.
+     */
+    private DumpOptions.Builder streamed(Context c, DumpOptions.Builder dump) throws IOException {
+        if (!c.prepared.streams()) {
+            return dump;
+        }
+        Path cert = c.images.path().resolve(STREAM_CERTIFICATE);
+        Files.writeString(cert, c.prepared.pageCertificate(), StandardCharsets.US_ASCII, StandardOpenOption.CREATE_NEW);
+        return dump.streamPages(c.prepared.pageServer(), c.prepared.pagePort(), options.stream().tls().presenting(cert));
     }
 
     /** After pre-copy rounds, a dump takes only the pages written since the last one (CRIU links it as its parent). */
@@ -499,6 +514,7 @@ public final class OutgoingMove {
             DumpOptions dump = (n > 1 ? round.parent(PrecopyImages.parent(n - 1)) : round).build();
             DumpResult r = CriuLogs.keptOnFailure(logDir, c.id, () -> effects.criu().preDump(dump, x -> listener.criu(x.script())));
             long bytes = effects.destination().send(c.to, PrecopyImages.transferId(c.id, n), dir, listener::transferred);
+            PrecopyImages.releasePages(dir);
             Round done = new Round(n, r.stats().pagesWritten(), bytes, (System.nanoTime() - start) / 1000);
             c.rounds.add(done);
             pages.add(done.pages());

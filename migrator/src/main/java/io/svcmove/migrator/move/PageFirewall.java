@@ -8,17 +8,22 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The source's firewall rule for a lazy move's page server: of all addresses only the
- * destination's reaches its port, for the move's life. CRIU's page server takes one connection
+ * The firewall rule for a move's page server: of all addresses only the other node's reaches its
+ * port, for the move's life (a lazy move's page server on the source, a streamed move's on the
+ * destination). CRIU's page server takes one connection
  * and ends when its TLS handshake fails, so a certificate check alone would let any other node end
  * the transfer; dropped before TCP, another node neither reads the pages nor stops them. The rule
  * is an nftables table of this node named after the move (so a recovery finds it by the move's
  * id), and it counts the connection attempts it refused, for the log.
  */
 final class PageFirewall {
+    private static final Logger log = LoggerFactory.getLogger(PageFirewall.class);
     private static final long NFT_TIMEOUT_S = 10;
+    private static final Pattern TABLE = Pattern.compile("table inet (svcmove_pages_\\w+)");
     private static final Pattern PACKETS = Pattern.compile("counter packets (\\d+)");
 
     private PageFirewall() {}
@@ -66,6 +71,37 @@ final class PageFirewall {
         }
         nft(List.of("nft", "delete", "table", "inet", t), "", "remove the page server's firewall");
         return refused(listing);
+    }
+
+    /**
+     * As {@link #close}, logging instead of throwing: the rule's refusals, from addresses other
+     * than {@code peer}'s, as a warning; a rule that cannot be removed only drops packets to a port
+     * nothing listens on any more.
+     */
+    static void closeLogged(String moveId, String peer) {
+        try {
+            long refused = close(moveId);
+            if (refused > 0) {
+                log.warn("move {}: the page server refused {} connection attempts from addresses other than {}'s", moveId, refused, peer);
+            }
+        } catch (IOException e) {
+            log.warn("move {}: {}; it only drops packets to a port nothing listens on now (remove it: nft delete table inet {})", moveId,
+                    e.getMessage(), table(moveId));
+        }
+    }
+
+    /** The tables of this kind whose name ends with {@code suffix}, as in {@code nft list tables}. */
+    static List<String> tables(String suffix) throws IOException {
+        return tablesIn(nft(List.of("nft", "list", "tables"), "", "list the firewall's tables"), suffix);
+    }
+
+    static List<String> tablesIn(String listing, String suffix) {
+        return TABLE.matcher(listing).results().map(m -> m.group(1)).filter(t -> t.endsWith(suffix)).toList();
+    }
+
+    /** Removes a table {@link #tables} listed. */
+    static void delete(String table) throws IOException {
+        nft(List.of("nft", "delete", "table", "inet", table), "", "remove " + table);
     }
 
     /** The refused attempts in a listing of the table: its SYN rule's counter. */

@@ -2,7 +2,7 @@ package io.svcmove.migrator.move;
 
 import io.svcmove.migrator.criu.FrozenTree;
 import io.svcmove.migrator.criu.ImageDir;
-import io.svcmove.migrator.criu.LazyPagesDaemon;
+import io.svcmove.migrator.criu.CriuDaemon;
 import io.svcmove.migrator.peer.Messages;
 import java.io.IOException;
 import java.time.Duration;
@@ -23,7 +23,7 @@ final class PageWatch {
 
     private PageWatch() {}
 
-    static PageWatch start(String moveId, String service, String node, LazyPagesDaemon daemon, long pid, ImageDir images,
+    static PageWatch start(String moveId, String service, String node, CriuDaemon daemon, long pid, ImageDir images,
             Duration timeout, Consumer<String> failed) {
         PageWatch w = new PageWatch();
         Thread t = new Thread(() -> {

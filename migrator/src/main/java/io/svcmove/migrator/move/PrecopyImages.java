@@ -1,6 +1,7 @@
 package io.svcmove.migrator.move;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalInt;
@@ -45,6 +46,24 @@ final class PrecopyImages {
     static String moveId(String transferId) {
         Matcher m = ROUND.matcher(transferId);
         return m.matches() ? m.group(1) : transferId;
+    }
+
+    /**
+     * The source's round {@code roundDir}, once sent: the next dump reads of it only its pagemaps
+     * (which pages it holds), never the pages themselves, so each pages file becomes a hole of its
+     * size, and the source's tmpfs does not keep a second copy of the service's memory for the
+     * rest of the move (with rounds of a large service, enough to run its node out of memory).
+     */
+    static void releasePages(Path roundDir) throws IOException {
+        try (var files = Files.newDirectoryStream(roundDir, "pages-*.img")) {
+            for (Path f : files) {
+                try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "rw")) {
+                    long size = r.length();
+                    r.setLength(0);
+                    r.setLength(size);
+                }
+            }
+        }
     }
 
     /**

@@ -57,6 +57,23 @@ class CriuOptionsTest {
     }
 
     @Test
+    void aStreamedDumpSendsItsPagesToTheDestinationsPageServerAndChecksItsName() {
+        DumpOptions d = DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).leaveStopped(true)
+                .streamPages("198.18.0.12", 40123, new PageServerTls(Path.of("/p/ca.crt"), Path.of("/p/stream.crt"), Path.of("/p/n1.key")))
+                .build();
+        CriuRpc.CriuOpts o = d.toRpc(17, 18, DIR.resolve("lazy-pages.conf"));
+        assertTrue(d.streamed());
+        assertFalse(d.lazy());
+        assertFalse(o.getLazyPages());
+        assertEquals("198.18.0.12", o.getPs().getAddress());
+        assertEquals(40123, o.getPs().getPort());
+        assertFalse(o.hasConfigFile());
+        assertTrue(o.getTls());
+        assertEquals("/p/stream.crt", o.getTlsCert());
+        assertFalse(o.getTlsNoCnVerify(), "the client checks the page server's certificate against the address it dials");
+    }
+
+    @Test
     void aPreCopyRoundTracksMemoryAndNamesThePreviousRoundAsItsParent() {
         CriuRpc.CriuOpts first = DumpOptions.builder(DIR, 4242, NetworkLock.SKIP).trackMem(true).build().toRpc(17, 18, null);
         assertTrue(first.getTrackMem());

@@ -10,7 +10,7 @@ import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.criu.CriuException;
 import io.svcmove.migrator.criu.CriuFake;
 import io.svcmove.migrator.criu.ImageDir;
-import io.svcmove.migrator.criu.LazyPagesDaemon;
+import io.svcmove.migrator.criu.CriuDaemon;
 import io.svcmove.migrator.criu.PageServerTls;
 import io.svcmove.migrator.pki.ClusterPki;
 import io.svcmove.migrator.service.MoveStage;
@@ -215,7 +215,7 @@ class IncomingMovesTest {
     private static MoveMessages.Prepare prepare(String id) {
         ServiceRecord svc = new ServiceRecord("web", "node1", "198.18.0.100/24", "02:5c:c6:12:00:64", "eth0", null, List.of("nginx"),
                 Map.of(), "/", 4242, 0, "node1.web", 0, null, null, null, null, null, null);
-        return new MoveMessages.Prepare(id, "4.2", null, svc, List.of(), null);
+        return new MoveMessages.Prepare(id, "4.2", null, svc, List.of(), null, null);
     }
 
     private static MoveMessages.Restore restore(String id) {
@@ -289,9 +289,17 @@ class IncomingMovesTest {
         }
 
         @Override
-        public LazyPagesDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls) {
+        public CriuDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls) {
             throw new UnsupportedOperationException("eager moves only");
         }
+
+        @Override
+        public CriuDaemon startPageServer(Path pagesDir, Path workDir, String address, int port, PageServerTls tls) {
+            throw new UnsupportedOperationException("moves sent after the dump only");
+        }
+
+        @Override
+        public void removeLeftoverPageSinks(String imagePrefix) {}
     }
 
     private final class FakeCell implements ArrivingCell {

@@ -63,7 +63,7 @@ class OutgoingMoveTest {
         svc = new ServiceRecord("web", "node1", "198.18.0.100/24", "02:5c:c6:12:00:64", "eth0", null, List.of("nginx"), Map.of(), "/",
                 4242, 0, "node1.web", 0, null, null, null, null, null, null);
         registry.save(svc);
-        answer(MoveMessages.Type.PREPARE, new MoveMessages.Prepared(TO, "4.2.1", null));
+        answer(MoveMessages.Type.PREPARE, new MoveMessages.Prepared(TO, "4.2.1", null, null, 0, null));
         answer(MoveMessages.Type.RESTORE, new MoveMessages.Restored(5151, 90));
         answer(MoveMessages.Type.ANNOUNCE, new MoveMessages.Kept(true, MoveStage.ARRIVED));
         answer(MoveMessages.Type.COMMIT, new MoveMessages.Kept(true, MoveStage.COMMITTED));
@@ -308,7 +308,7 @@ class OutgoingMoveTest {
             }
         }, criu, destination(), (iface, a) -> trace.add("announce " + a.vip().getHostAddress()), (s, c) -> copy());
         return new OutgoingMove(effects, registry, state, new MoveListener() {}, FaultInjection.OFF,
-                new OutgoingMove.Options(0, 0, Duration.ZERO, null, precopy, Duration.ofSeconds(1), Duration.ofSeconds(1)));
+                new OutgoingMove.Options(0, 0, Duration.ZERO, null, precopy, Duration.ofSeconds(1), Duration.ofSeconds(1), null));
     }
 
     private DestinationLink destination() {

@@ -36,4 +36,11 @@ class PageFirewallTest {
         assertEquals(7, PageFirewall.refused(listing));
         assertEquals(0, PageFirewall.refused("table inet x {\n}\n"));
     }
+
+    @Test
+    void leftoverTablesAreFoundByTheirSuffixOnly() {
+        String listing = "table inet svcmove_pages_web_1_in\ntable inet svcmove_pages_web_2\ntable ip nat\n"
+                + "table inet svcmove_hold\ntable inet svcmove_pages_db_9_in\n";
+        assertEquals(java.util.List.of("svcmove_pages_web_1_in", "svcmove_pages_db_9_in"), PageFirewall.tablesIn(listing, "_in"));
+    }
 }
