@@ -125,7 +125,8 @@ final class PageSink implements AutoCloseable {
     /**
      * At start: what an agent that stopped mid-move left of its sinks (every incoming move before
      * ARRIVED dies with its agent): their rules, and page servers still waiting for a dump that
-     * will not come, found by CRIU's binary and by their page directory under {@code imagePrefix}.
+     * will not come, found by CRIU's binary and by their page directory under {@code imagePrefix}
+     * ({@code criuBinary} null: this node has no CRIU, so no page server of its own can be left).
      */
     static void removeLeftovers(Path criuBinary, String imagePrefix) {
         try {
@@ -135,6 +136,9 @@ final class PageSink implements AutoCloseable {
             }
         } catch (IOException e) {
             log.warn("cannot remove the firewall rules of streamed moves that did not finish: {}", e.getMessage());
+        }
+        if (criuBinary == null) {
+            return;
         }
         String binary;
         try {

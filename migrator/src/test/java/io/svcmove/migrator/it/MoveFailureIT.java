@@ -34,9 +34,12 @@ class MoveFailureIT {
     private static final int SMALL_MB = 24;
     private static final String RATE = "2m";
     private static final Duration DOWNLOAD_END = Duration.ofSeconds(90);
+    /** Of the 400 MB tree's pages: the destination is killed once this much has reached it. */
+    private static final int STREAMED_MB = 16;
 
     /**
-     * Eager: killed while the memory is on its way. Lazy (issue 9): killed before the restore, while
+     * Eager: killed while the memory is on its way, streamed into the destination's page server during
+     * the dump (so before the transfer of the other images). Lazy (issue 9): killed before the restore, while
      * the source's CRIU holds the tree to serve its pages; the rollback must take the sockets out of
      * repair mode before it lets CRIU go, or the service would run on with them and reset them. A
      * lazy move's images (1 MB) go in milliseconds, so the source is stopped at the boundary before
@@ -70,9 +73,9 @@ class MoveFailureIT {
                         name, n2, "--mode", mode, "--json")) {
                     Path reached = Path.of(fault + ".reached");
                     Wait.until(Duration.ofSeconds(40), lazy ? "the move reaches the restore (" + reached + "); it printed: "
-                            + move.output() : "the transfer to " + n2 + " has begun (its agent's log says 'receiving transfer');"
-                            + " the move printed: " + move.output(), () -> !move.isAlive()
-                            || (lazy ? Files.exists(reached) : Agents.logSince(bed, n2, mark).contains("receiving transfer")));
+                            + move.output() : "the pages stream into " + n2 + "'s page server (" + STREAMED_MB + " MB in its "
+                            + "streamed-pages); the move printed: " + move.output(), () -> !move.isAlive()
+                            || (lazy ? Files.exists(reached) : streamedBytes(n2, name) >= STREAMED_MB << 20));
                     assertTrue(move.isAlive(), "the move still runs when the destination is killed; it printed: " + move.output());
                     Agents.kill(bed, n2, "KILL");
                     if (lazy) {
@@ -84,9 +87,9 @@ class MoveFailureIT {
                 } finally {
                     Agents.ensureRunning(bed, n2);
                 }
-                assertFalse(seen.contains("received transfer") && !lazy, "the agent was killed in the transfer, before its end;"
-                        + " its log until then:\n" + seen);
-                assertEquals(4, moved.exitCode(), "move with the destination killed " + (lazy ? "before the restore" : "in the transfer")
+                assertFalse(seen.contains("received transfer") && !lazy, "the agent was killed while the pages streamed, before"
+                        + " the transfer of the other images; its log until then:\n" + seen);
+                assertEquals(4, moved.exitCode(), "move with the destination killed " + (lazy ? "before the restore" : "while the pages streamed")
                         + ":\n" + moved.describe());
                 assertTrue(moved.stdout().contains("rolled back") && moved.stdout().contains("still runs on " + n1),
                         "the message says the move was rolled back and the service still runs on " + n1 + ":\n"
@@ -272,8 +275,25 @@ class MoveFailureIT {
      * The killed destination leaves its half-received images in /dev/shm (svcmove-NAME-MOVEID-*):
      * its restart removes the cell but not these (reported). Remove ours so runs do not pile them up.
      */
+    /** What the page server of NODE's incoming move of NAME has written so far (0 before it starts). */
+    private static long streamedBytes(String node, String name) {
+        long bytes = 0;
+        try (DirectoryStream<Path> moves = Files.newDirectoryStream(Path.of("/dev/shm"), "svcmove-" + node + "-" + name + "-*")) {
+            for (Path move : moves) {
+                try (DirectoryStream<Path> pages = Files.newDirectoryStream(move.resolve("streamed-pages"), "pages-*.img")) {
+                    for (Path p : pages) {
+                        bytes += Files.size(p);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // not there yet, or gone with its move
+        }
+        return bytes;
+    }
+
     private static void removeImagesLeftBy(String name) {
-        try (DirectoryStream<Path> left = Files.newDirectoryStream(Path.of("/dev/shm"), "svcmove-" + name + "-*")) {
+        try (DirectoryStream<Path> left = Files.newDirectoryStream(Path.of("/dev/shm"), "svcmove-*-" + name + "-*")) {
             for (Path p : left) {
                 System.err.println("MoveFailureIT: removing images a move left behind: " + p);
                 It.deleteTree(p);
