@@ -8,16 +8,22 @@ import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.move.MoveRunner;
 import io.svcmove.migrator.move.OutgoingMove;
 import io.svcmove.migrator.move.Phase;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -80,6 +86,29 @@ class AgentMetricsTest {
         assertLine(text, "svcmove_move_precopy_pages_total{dump=\"final\"} 10.0");
         assertLine(text, "svcmove_move_freeze_seconds_count{mode=\"precopy\"} 1");
         assertLine(text, "svcmove_move_image_bytes_total{mode=\"precopy\"} " + (40_960.0 + 268_435_456 + 1_638_400));
+    }
+
+    /**
+     * promtool's lint (names, units, types, help) over a scrape in which every family has samples:
+     * MetricsIT runs it on the bed's agents, whose pre-copy families stay empty there (no soft-dirty).
+     */
+    @Test
+    void promtoolAcceptsAScrapeAfterAPrecopyAnEagerAndALazyMove() throws Exception {
+        Path promtool = Path.of("/usr/bin/promtool");
+        Assumptions.assumeTrue(Files.isExecutable(promtool), "promtool (Debian's prometheus package) is not installed");
+        metrics.completed(report(false, 50_000, 40_960, List.of(new OutgoingMove.Round(1, 65_536, 268_435_456, 2_000_000)), 10));
+        metrics.completed(report(false, 150_000, 4_000_000));
+        metrics.completed(report(true, 80_000, 1_000_000));
+        metrics.ended("precopy", Outcome.OK);
+        metrics.ended("lazy", Outcome.ROLLED_BACK);
+        Process check = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true).start();
+        try (OutputStream in = check.getOutputStream()) {
+            in.write(scrape().getBytes(StandardCharsets.UTF_8));
+        }
+        String said = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(check.waitFor(30, TimeUnit.SECONDS), "promtool ended");
+        assertEquals(0, check.exitValue(), "promtool check metrics:\n" + said);
+        assertEquals("", said.strip(), "promtool's lint found nothing to say");
     }
 
     @Test
