@@ -33,14 +33,17 @@ class VmPrecopyIT {
      * follows from the count of writes alone (no table of versions, whose pages the writes would
      * dirty too). On port 8080 it answers one line per connection: "check": "ok|bad N WRITES
      * SHA256" (N pages whose content is not the version the writes gave them); "pause"/"resume":
-     * stops or resumes the writes.
+     * stops or resumes the writes. The buffer is kept in 4 KiB pages (MADV_NOHUGEPAGE): Debian's
+     * kernel backs a large anonymous buffer with transparent huge pages, whose soft-dirty bit is one
+     * per 2 MiB, so that each 4 KiB write would count 512 pages dirty in every round.
      */
     private static final String SERVICE = """
-            import hashlib, socket, struct, sys, threading, time
+            import hashlib, mmap, socket, struct, sys, threading, time
             PAGE, STRIDE = 4096, 7919
             n = int(sys.argv[1]) * 256
             rate = float(sys.argv[2])
-            buf = bytearray(n * PAGE)
+            buf = mmap.mmap(-1, n * PAGE)
+            buf.madvise(mmap.MADV_NOHUGEPAGE)
             lock = threading.Lock()
             state = {"writes": 0, "paused": False}
             def page(p, v):
@@ -169,6 +172,9 @@ class VmPrecopyIT {
         Services.run(bed, node, name, vip, "python3", "-c", SERVICE, Integer.toString(mb), Integer.toString(RATE));
         Wait.until(LONG, name + " answers", () -> bed.exec(bed.client(), LONG, "timeout", "60", "bash", "-c",
                 "exec 3<>/dev/tcp/" + vip + "/8080 && echo check >&3 && read -r a <&3 && [ \"${a%% *}\" = ok ]").ok());
+        System.out.println("VmPrecopyIT: " + name + " on " + node + ": transparent huge pages "
+                + bed.exec(node, LONG, "sh", "-c", "cat /sys/kernel/mm/transparent_hugepage/enabled; grep AnonHugePages /proc/meminfo")
+                        .stdout().strip().replace('\n', ';'));
     }
 
     /** The service's answer to CMD, split at spaces. */
