@@ -33,7 +33,8 @@ class VmPrecopyIT {
      * follows from the count of writes alone (no table of versions, whose pages the writes would
      * dirty too). On port 8080 it answers one line per connection: "check": "ok|bad N WRITES
      * SHA256" (N pages whose content is not the version the writes gave them); "pause"/"resume":
-     * stops or resumes the writes. The buffer is kept in 4 KiB pages (MADV_NOHUGEPAGE): Debian's
+     * stops or resumes the writes. The buffer is private (CRIU pre-dumps no shared memory: a
+     * MAP_SHARED buffer goes whole into the final dump) and kept in 4 KiB pages (MADV_NOHUGEPAGE): Debian's
      * kernel backs a large anonymous buffer with transparent huge pages, whose soft-dirty bit is one
      * per 2 MiB, so that each 4 KiB write would count 512 pages dirty in every round.
      */
@@ -42,7 +43,7 @@ class VmPrecopyIT {
             PAGE, STRIDE = 4096, 7919
             n = int(sys.argv[1]) * 256
             rate = float(sys.argv[2])
-            buf = mmap.mmap(-1, n * PAGE)
+            buf = mmap.mmap(-1, n * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
             buf.madvise(mmap.MADV_NOHUGEPAGE)
             lock = threading.Lock()
             state = {"writes": 0, "paused": False}
