@@ -191,6 +191,8 @@ class VmPrecopyIT {
         JsonNode j = r.json();
         assertEquals("precopy", j.path("mode").asText(), j.toString());
         assertTrue(j.path("precopy_rounds").isArray() && !j.path("precopy_rounds").isEmpty(), "its rounds are listed: " + j);
+        System.out.println("VmPrecopyIT: " + name + " " + from + " -> " + to + ": rounds of " + pages(j) + " pages, final dump "
+                + j.path("final_dump_pages").asLong() + " pages, freeze " + j.path("freeze_ms").asLong() + " ms (emulated)");
         return j;
     }
 
