@@ -271,10 +271,6 @@ class MoveFailureIT {
         return kb;
     }
 
-    /**
-     * The killed destination leaves its half-received images in /dev/shm (svcmove-NAME-MOVEID-*):
-     * its restart removes the cell but not these (reported). Remove ours so runs do not pile them up.
-     */
     /** What the page server of NODE's incoming move of NAME has written so far (0 before it starts). */
     private static long streamedBytes(String node, String name) {
         long bytes = 0;
@@ -292,6 +288,11 @@ class MoveFailureIT {
         return bytes;
     }
 
+    /**
+     * The killed destination leaves its half-received images in /dev/shm (svcmove-NODE-NAME-MOVEID-*),
+     * which its restarted agent removes; a test that fails before that restart would leave them, and
+     * they hold process memory: remove ours.
+     */
     private static void removeImagesLeftBy(String name) {
         try (DirectoryStream<Path> left = Files.newDirectoryStream(Path.of("/dev/shm"), "svcmove-*-" + name + "-*")) {
             for (Path p : left) {

@@ -106,7 +106,10 @@ class AgentMetricsTest {
             in.write(scrape().getBytes(StandardCharsets.UTF_8));
         }
         String said = new String(check.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(check.waitFor(30, TimeUnit.SECONDS), "promtool ended");
+        if (!check.waitFor(30, TimeUnit.SECONDS)) {
+            check.destroyForcibly();
+            throw new AssertionError("promtool did not end within 30 s; it said:\n" + said);
+        }
         assertEquals(0, check.exitValue(), "promtool check metrics:\n" + said);
         assertEquals("", said.strip(), "promtool's lint found nothing to say");
     }
