@@ -1,8 +1,11 @@
 package io.svcmove.testbed;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -136,6 +139,17 @@ public final class Services {
             } catch (RuntimeException | AssertionError e) {
                 // best effort: the bed is torn down at the end of the run anyway
             }
+        }
+    }
+
+    /** NAME's output on NODE (the file its agent writes beside its config, in log/), empty if none. */
+    public static List<String> log(TestBed bed, String node, String name) {
+        Path log = Path.of(bed.status().agents().stream().filter(a -> a.node().equals(node)).findFirst().orElseThrow().config())
+                .resolveSibling("log").resolve(name + ".log");
+        try {
+            return Files.exists(log) ? Files.readAllLines(log) : List.of();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

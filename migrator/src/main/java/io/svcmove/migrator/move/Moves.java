@@ -301,6 +301,9 @@ public final class Moves {
         Optional<Preflight> chosen = running.map(cell -> mode(mode, cell, to, precopyMissing(mode, to)));
         running.ifPresent(cell -> source.add(uids(svc, cell)));
         chosen.ifPresent(source::add);
+        if (running.isPresent() && (mode.equals("precopy") || chosen.filter(m -> m.reason().equals(PRECOPY)).isPresent())) {
+            source.add(PrecopySupport.memory(PrecopySupport.Memory.of(running.get().pids())));
+        }
         boolean lazy = chosen.filter(m -> m.reason().equals(LAZILY)).isPresent();
         if (Files.isDirectory(Path.of(config.hooks().dir()))) {
             source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config.hooks().dir()
@@ -462,6 +465,9 @@ public final class Moves {
                 mode.label = choice.mode;
                 listed.mode(choice.mode);
                 events.accept(ControlMessage.JSON.createObjectNode().put("mode", choice.mode).put("mode_reason", choice.why));
+                if (choice.mode.equals("precopy")) {
+                    warnOfPrecopyMemory(cell, events);
+                }
                 OutgoingMove.Report r = outgoing(MoveListener.both(listed, progress), lazy, choice.mode.equals("precopy"), buffer)
                         .run(svc, SourceCell.of(cell), to, criuVersion);
                 metrics.completed(r);
@@ -528,6 +534,16 @@ public final class Moves {
         log.warn(warning);
         events.accept(ControlMessage.JSON.createObjectNode().put("warning", warning));
         return null;
+    }
+
+    /** A pre-copy move of a service whose memory the rounds cannot shrink much says so, as its check does. */
+    private static void warnOfPrecopyMemory(Cell cell, Consumer<JsonNode> events) {
+        Preflight memory = PrecopySupport.memory(PrecopySupport.Memory.of(cell.pids()));
+        if (memory.result() == Preflight.Result.WARN) {
+            String warning = "pre-copy will not shrink all of the freeze: " + memory.message();
+            log.warn(warning);
+            events.accept(ControlMessage.JSON.createObjectNode().put("warning", warning));
+        }
     }
 
     /** How a move goes, and why (as its output says). */

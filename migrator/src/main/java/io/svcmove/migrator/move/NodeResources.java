@@ -31,7 +31,7 @@ final class NodeResources {
         static Needs of(List<Long> pids, boolean lazy) {
             long pssKb = 0;
             for (long pid : pids) {
-                pssKb += pssKb(read(Path.of("/proc", Long.toString(pid), "smaps_rollup")));
+                pssKb += pssKb(smapsRollup(pid));
             }
             return new Needs(List.copyOf(new TreeSet<>(NodeResources.cpuFlags(read(Path.of("/proc/cpuinfo")), false))),
                     lazy ? pssKb : 2 * pssKb);
@@ -83,7 +83,13 @@ final class NodeResources {
         return field(smapsRollup, "Pss:", 0);
     }
 
-    private static long field(String text, String name, long absent) {
+    /** /proc/PID/smaps_rollup, "" for a process gone meanwhile. */
+    static String smapsRollup(long pid) {
+        return read(Path.of("/proc", Long.toString(pid), "smaps_rollup"));
+    }
+
+    /** The number after {@code name} on its line of /proc text ({@code Name:  123 kB}), {@code absent} when no line has it. */
+    static long field(String text, String name, long absent) {
         for (String line : text.split("\n")) {
             if (line.startsWith(name)) {
                 return Long.parseLong(line.substring(name.length()).trim().split("\\s+")[0]);

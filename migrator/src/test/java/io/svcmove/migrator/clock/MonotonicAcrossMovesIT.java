@@ -46,9 +46,9 @@ class MonotonicAcrossMovesIT {
 
         try {
             Services.run(bed, n1, name, bed.nextVip(), "/usr/bin/python3", "-u", "-c", TICKER);
-            Wait.until(Duration.ofSeconds(20), name + " prints", () -> ClockBed.serviceLog(bed, n1, name).size() > 50);
+            Wait.until(Duration.ofSeconds(20), name + " prints", () -> Services.log(bed, n1, name).size() > 50);
             // A new cell starts with its node's clocks.
-            List<String> early = ClockBed.serviceLog(bed, n1, name);
+            List<String> early = Services.log(bed, n1, name);
             long nodeNow = ClockBed.nodeMonotonicNs(bed, n1);
             long cellLast = Long.parseLong(early.get(early.size() - 1).split(" ")[1]);
             assertTrue(cellLast <= nodeNow && nodeNow - cellLast < 5_000 * MS, "the service's monotonic clock " + cellLast
@@ -63,7 +63,7 @@ class MonotonicAcrossMovesIT {
             // Lines by sequence number, from both nodes' logs: the relay of each node wrote its part.
             TreeMap<Integer, long[]> lines = new TreeMap<>();
             for (String n : List.of(n1, n2)) {
-                for (String l : ClockBed.serviceLog(bed, n, name)) {
+                for (String l : Services.log(bed, n, name)) {
                     String[] f = l.trim().split(" ");
                     if (f.length == 3) {
                         lines.put(Integer.parseInt(f[0]), new long[] {Long.parseLong(f[1]), Long.parseLong(f[2])});
@@ -100,7 +100,7 @@ class MonotonicAcrossMovesIT {
             System.out.printf("%d lines; freezes %.1f ms (%s to %s) and %.1f ms (back); largest steps: monotonic %.1f ms,"
                     + " boot-time %.1f ms; steps over 50 ms (us): %s%n", lines.size(), there.path("freeze_ms").asDouble(), n1, n2,
                     back.path("freeze_ms").asDouble(), maxMono / 1e6, maxBoot / 1e6, bigSteps);
-            assertTrue(ClockBed.serviceLog(bed, n2, name).size() > 10, "the service printed on " + n2 + " between the moves");
+            assertTrue(Services.log(bed, n2, name).size() > 10, "the service printed on " + n2 + " between the moves");
         } finally {
             Services.stopEverywhere(bed, name);
         }

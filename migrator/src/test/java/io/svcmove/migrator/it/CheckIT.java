@@ -9,7 +9,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
+import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,16 +100,19 @@ class CheckIT {
      * a kernel that tracks them (the VM bed's, where {@code VmPrecopyIT} pre-copies).
      */
     @Test
-    void precopyWhereTheKernelDoesNotTrackDirtyPagesIsRefusedByTheCheckAndTheMove(TestBed bed) {
+    void precopyWhereTheKernelDoesNotTrackDirtyPagesIsRefusedByTheCheckAndTheMove(TestBed bed) throws IOException {
         ExecResult feature = bed.execOutside(Duration.ofSeconds(60), bed.checkout().resolve("native/build/criu-bin").toString(),
                 "check", "--feature", "mem_dirty_track");
         assumeTrue(feature.exitCode() != 0, "this kernel tracks dirty pages: " + feature.describe());
         String n1 = It.node(bed, 0);
         String n2 = It.node(bed, 1);
         String name = "itprecopyrefused";
-        ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "sleep", "600");
+        // 48 MB of shared memory and 48 MB advised to huge pages: what pre-copy cannot shrink, which the check names.
+        ExecResult run = bed.svcmove(n1, "run", name, "--vip", It.cidr(bed, bed.nextVip()), "--", "python3",
+                Services.script(CheckIT.class, "memory_kinds.py"), "48", "48");
         assertEquals(0, run.exitCode(), run.describe());
         try {
+            Wait.until(Duration.ofSeconds(30), name + " writes its memory", () -> Services.log(bed, n1, name).contains("ready"));
             ExecResult check = bed.svcmove(n1, "check", name, n2, "--mode", "precopy", "--json");
             assertEquals(3, check.exitCode(), "check --mode precopy:\n" + check.describe());
             assertEquals(List.of("mode@" + n1), results(check.json(), "would refuse"), check.json().toString());
@@ -113,6 +120,14 @@ class CheckIT {
             assertTrue(mode.path("reason").asText().startsWith("--mode precopy needs a kernel that tracks dirty pages: " + n1 + ": ")
                     && mode.path("reason").asText().contains("CONFIG_MEM_SOFT_DIRTY"), mode.toString());
             assertTrue(mode.path("fix").asText().contains("--mode eager"), mode.toString());
+            JsonNode memory = find(check.json(), "precopy-memory");
+            assertEquals("warning", memory.path("result").asText(), memory.toString());
+            assertTrue(memory.path("reason").asText().matches("the service holds 4[89] MiB of shared memory, which CRIU's pre-dump does"
+                    + " not copy ahead.*"), memory.toString());
+            // Huge pages are the kernel's to give (THP enabled, memory not too fragmented): named where the service got them.
+            long hugeKb = anonHugeKb(Services.on(bed, n1).get(name).path("pid").asLong());
+            System.out.println("precopy-memory: the service got " + hugeKb / 1024 + " MiB of transparent huge pages; " + memory);
+            assertEquals(hugeKb >= 32 * 1024, memory.path("reason").asText().contains("MiB in transparent huge pages"), memory.toString());
 
             ExecResult move = bed.svcmove(n1, name, n2, "--mode", "precopy");
             assertEquals(3, move.exitCode(), "the move itself:\n" + move.describe());
@@ -130,6 +145,12 @@ class CheckIT {
         } finally {
             Services.stopEverywhere(bed, name);
         }
+    }
+
+    /** AnonHugePages of the process, in kB, as its /proc/PID/smaps_rollup says (the bed's nodes share this /proc). */
+    private static long anonHugeKb(long pid) throws IOException {
+        return Files.readAllLines(Path.of("/proc", Long.toString(pid), "smaps_rollup")).stream()
+                .filter(l -> l.startsWith("AnonHugePages:")).mapToLong(l -> Long.parseLong(l.split("\\s+")[1])).sum();
     }
 
     /** The checks of a `check --json` answer, as CHECK@NODE. */

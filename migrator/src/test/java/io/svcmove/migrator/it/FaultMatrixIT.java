@@ -54,6 +54,7 @@ class FaultMatrixIT {
     private static final Duration CUT = Duration.ofSeconds(CALL_TIMEOUT_S + 5);
     private static final Duration LONG_CUT = Duration.ofSeconds(45);
     private static final int PORT = 7000;
+    private static final String NAME = "itfm";
     private static final List<String> ROWS = new ArrayList<>();
     /** The matrix has more cases than the bed has VIPs: each case stops its service, so a few VIPs go round. */
     private static final List<String> VIPS = new ArrayList<>();
@@ -190,23 +191,32 @@ class FaultMatrixIT {
         String dst = It.node(bed, 1);
         long srcMark = Agents.logMark(bed, src);
         long dstMark = Agents.logMark(bed, dst);
+        int srcOutput = Services.log(bed, src, NAME).size();
+        int dstOutput = Services.log(bed, dst, NAME).size();
         try {
             return faultCase(mode, boundary, fault, cut, src, dst);
         } catch (AssertionError e) {
+            // The service's own output too: a connection lost before the dump shows there (a traceback of its thread).
             AssertionError named = new AssertionError(mode + " move, " + fault.name().toLowerCase().replace('_', ' ') + " at "
                     + boundary + ": " + e.getMessage() + "\n--- " + src + "'s agent during the case:\n" + lastLines(Agents.logSince(bed,
-                    src, srcMark)) + "\n--- " + dst + "'s agent during the case:\n" + lastLines(Agents.logSince(bed, dst, dstMark)), e);
+                    src, srcMark).lines().toList()) + "\n--- " + dst + "'s agent during the case:\n" + lastLines(Agents.logSince(bed,
+                    dst, dstMark).lines().toList()) + "\n--- the service's output on " + src + ":\n" + outputSince(src, srcOutput)
+                    + "\n--- on " + dst + ":\n" + outputSince(dst, dstOutput), e);
             throw named;
         }
     }
 
-    private static String lastLines(String log) {
-        List<String> lines = log.lines().toList();
+    private static String outputSince(String node, int mark) {
+        List<String> lines = Services.log(bed, node, NAME);
+        return lastLines(lines.subList(Math.min(mark, lines.size()), lines.size()));
+    }
+
+    private static String lastLines(List<String> lines) {
         return String.join("\n", lines.subList(Math.max(0, lines.size() - 80), lines.size()));
     }
 
     private int faultCase(String mode, String boundary, Fault fault, Duration cut, String src, String dst) throws Exception {
-        String name = "itfm";
+        String name = NAME;
         if (VIPS.isEmpty()) {
             for (int i = 0; i < 8; i++) {
                 VIPS.add(bed.nextVip());
