@@ -106,7 +106,17 @@ public final class PacketBuffer implements AutoCloseable {
         PacketCounts.countBuffered(len);
     }
 
-    /** Stops capturing and returns what was kept. */
+    /**
+     * Hands over the packets kept so far, to be injected as soon as the service runs again; the
+     * capture goes on, and {@link #stop()} returns only what was kept after (its counts are of all).
+     */
+    public synchronized List<byte[]> take() {
+        List<byte[]> out = List.copyOf(packets);
+        packets.clear();
+        return out;
+    }
+
+    /** Stops capturing and returns what was kept (since {@link #take()}, if taken). */
     public Contents stop() {
         stopping = true;
         try {

@@ -334,10 +334,12 @@ public final class IncomingMoves {
             }
             a.cell.release();
             a.cell.closeHoldControl();
-            log.info("move {}: {} restored as pid {} in {} ms, {} connections' timestamps {} ms on; arrived, hold lifted",
-                    a.id, a.service.name(), r.pid(), r.elapsed().toMillis(), streams, req.sinceDumpMs() + TSVAL_LEAD_MS);
+            int injected = injectAtRestore(a, req.packets());
+            log.info("move {}: {} restored as pid {} in {} ms, {} connections' timestamps {} ms on; arrived, hold lifted, {} of {}"
+                    + " buffered packets injected", a.id, a.service.name(), r.pid(), r.elapsed().toMillis(), streams,
+                    req.sinceDumpMs() + TSVAL_LEAD_MS, injected, req.packets().size());
             faults.at("dest-arrived"); // a failure from here on is a restore whose answer was lost: the source claims
-            return new MoveMessages.Restored(r.pid(), r.elapsed().toMillis());
+            return new MoveMessages.Restored(r.pid(), r.elapsed().toMillis(), injected);
         }
     }
 
@@ -376,6 +378,20 @@ public final class IncomingMoves {
     }
 
     /** DRAIN: what the source buffered during the freeze goes into the restored service's stack, in order. */
+    /** The packets the restore brought, into the running service's cell; one that cannot be injected is retransmitted by its client. */
+    private static int injectAtRestore(ArrivingMove a, List<byte[]> packets) {
+        if (packets.isEmpty()) {
+            return 0;
+        }
+        try {
+            return a.cell.inject(packets);
+        } catch (RuntimeException e) {
+            log.warn("move {}: {} buffered packets not injected at the restore ({}): the clients retransmit them", a.id, packets.size(),
+                    e.getMessage());
+            return 0;
+        }
+    }
+
     MoveMessages.Injected inject(String from, MoveMessages.Inject req) {
         ServiceRecord r = arrived(req.moveId())
                 .orElseThrow(() -> new IllegalStateException("no move " + req.moveId() + " has arrived on " + config.node()));

@@ -73,12 +73,16 @@ final class MoveMessages {
      * Restore now: the connections have been stopped {@code sinceDumpMs} by the source's clock (their
      * TCP timestamps resume that much later); a lazy move names the source's page server and
      * carries the certificate (PEM) the destination presents to it, the only one it accepts; a
-     * pre-copy move says how many rounds it sent before the final images ({@link PrecopyImages}).
+     * pre-copy move says how many rounds it sent before the final images ({@link PrecopyImages});
+     * {@code packets}: what the service's clients sent during the freeze so far, injected as soon as
+     * the service runs (the rest follows at the drain).
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    record Restore(String moveId, long sinceDumpMs, String pageServer, int pagePort, String pageCertificate, int precopyRounds) {
+    record Restore(String moveId, long sinceDumpMs, String pageServer, int pagePort, String pageCertificate, int precopyRounds,
+            List<byte[]> packets) {
         Restore {
             requireId(moveId);
+            packets = packets == null ? List.of() : packets;
             if (pageServer != null && (pageCertificate == null || pageCertificate.isBlank())) {
                 throw new IllegalArgumentException("a lazy restore needs the page certificate the source's page server accepts");
             }
@@ -93,7 +97,8 @@ final class MoveMessages {
         }
     }
 
-    record Restored(long pid, long restoreMs) {}
+    /** {@code injected}: how many of the restore's packets went into the service's cell. */
+    record Restored(long pid, long restoreMs, int injected) {}
 
     record Inject(String moveId, List<byte[]> packets) {}
 

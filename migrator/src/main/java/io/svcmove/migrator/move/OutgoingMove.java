@@ -154,6 +154,9 @@ public final class OutgoingMove {
         MoveInFlight recorded;
         ImageDir images;
         PacketBuffer buffer;
+        /** The buffered packets the restore request carried, and how many of them the destination injected. */
+        List<byte[]> withRestore = List.of();
+        int injectedAtRestore;
         LazyDump lazyDump;
         MoveMessages.Prepared prepared;
         /** A lazy move's page server certificates, and the one certificate it accepts (PEM), for the destination. */
@@ -297,7 +300,10 @@ public final class OutgoingMove {
                 Step.undoable(Phase.RESTORE, "restore", c.lazy ? "destination restores lazily and lifts its hold"
                         : "destination restores and lifts its hold", () -> {
                             try {
-                                c.newPid = call(c, MoveMessages.Type.RESTORE, restoreRequest(c), MoveMessages.Restored.class).pid();
+                                MoveMessages.Restored restored = call(c, MoveMessages.Type.RESTORE, restoreRequest(c),
+                                        MoveMessages.Restored.class);
+                                c.newPid = restored.pid();
+                                c.injectedAtRestore = restored.injected();
                             } catch (PeerNotReachedException e) {
                                 c.restoreNotSent = true;
                                 throw e;
@@ -337,11 +343,13 @@ public final class OutgoingMove {
             return;
         }
         try {
-            PacketBuffer.Contents contents = c.buffer.stop();
-            if (!contents.packets().isEmpty() && c.cell.isPresent()) {
-                int n = c.cell.get().inject(contents.packets());
+            // A restore that took packets along and failed injected none of them: the destination injects only once arrived.
+            List<byte[]> packets = new ArrayList<>(c.withRestore);
+            packets.addAll(c.buffer.stop().packets());
+            if (!packets.isEmpty() && c.cell.isPresent()) {
+                int n = c.cell.get().inject(packets);
                 log.info("move {}: rolled back; {} of {} frames its clients sent during the freeze injected here", c.id, n,
-                        contents.packets().size());
+                        packets.size());
             }
         } catch (RuntimeException e) {
             log.warn("move {}: frames buffered during the freeze not injected here ({}): the clients retransmit them", c.id,
@@ -438,10 +446,16 @@ public final class OutgoingMove {
         }
     }
 
+    /**
+     * The restore carries what the clients sent so far: the destination injects it the moment the
+     * service runs, so that they are answered at the end of the freeze, not after the announce and
+     * the drain.
+     */
     private MoveMessages.Restore restoreRequest(Context c) {
         long since = (System.nanoTime() - c.dumpEnd) / 1_000_000;
-        return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port(), c.pageCertificate, 0)
-                : new MoveMessages.Restore(c.id, since, null, 0, null, c.rounds.size());
+        c.withRestore = c.buffer == null ? List.of() : c.buffer.take();
+        return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port(), c.pageCertificate, 0,
+                c.withRestore) : new MoveMessages.Restore(c.id, since, null, 0, null, c.rounds.size(), c.withRestore);
     }
 
     /**
@@ -585,17 +599,17 @@ public final class OutgoingMove {
             return Drained.NONE;
         }
         PacketBuffer.Contents contents = c.buffer.stop();
-        int injected = 0;
+        int injected = c.injectedAtRestore;
         if (!contents.packets().isEmpty()) {
             try {
-                injected = call(c, MoveMessages.Type.INJECT, new MoveMessages.Inject(c.id, contents.packets()),
+                injected += call(c, MoveMessages.Type.INJECT, new MoveMessages.Inject(c.id, contents.packets()),
                         MoveMessages.Injected.class).injected();
             } catch (Exception e) {
                 log.warn("move {}: {} buffered packets not injected ({}): the clients retransmit them", c.id, contents.packets().size(),
                         e.getMessage());
             }
         }
-        return new Drained(contents.packets().size(), contents.bytes(), contents.dropped(), injected);
+        return new Drained(c.withRestore.size() + contents.packets().size(), contents.bytes(), contents.dropped(), injected);
     }
 
     private <T> T call(Context c, String type, Object request, Class<T> reply) throws Exception {

@@ -184,7 +184,7 @@ class IncomingMovesTest {
             Files.createDirectories(round);
         }
         arrive(ID);
-        incoming.restore("node1", new MoveMessages.Restore(ID, 5, null, 0, null, 3));
+        incoming.restore("node1", new MoveMessages.Restore(ID, 5, null, 0, null, 3, null));
         assertEquals(images, criu.lastRestore().imagesDir(), "CRIU restores from the final images");
         assertEquals(Path.of("../pre-3"), Files.readSymbolicLink(images.resolve("parent")), "the final images' parent: the last round");
         assertEquals(Path.of("../pre-2"), Files.readSymbolicLink(images.resolveSibling("pre-3").resolve("parent")));
@@ -199,7 +199,7 @@ class IncomingMovesTest {
         incoming.prepare("node1", prepare(ID));
         Files.createDirectories(incoming.imagesFor(PrecopyImages.transferId(ID, 1)));
         arrive(ID);
-        IOException e = assertThrows(IOException.class, () -> incoming.restore("node1", new MoveMessages.Restore(ID, 5, null, 0, null, 2)));
+        IOException e = assertThrows(IOException.class, () -> incoming.restore("node1", new MoveMessages.Restore(ID, 5, null, 0, null, 2, null)));
         assertTrue(e.getMessage().startsWith("pre-copy round 2 of 2 did not arrive"), e.getMessage());
         assertFalse(trace.contains("criu restore"), trace.toString());
         assertTrue(cells.isEmpty(), "the move is dropped, as any failed restore");
@@ -219,7 +219,7 @@ class IncomingMovesTest {
     }
 
     private static MoveMessages.Restore restore(String id) {
-        return new MoveMessages.Restore(id, 5, null, 0, null, 0);
+        return new MoveMessages.Restore(id, 5, null, 0, null, 0, null);
     }
 
     private static MoveMessages.MoveRef ref(String id) {
