@@ -80,10 +80,12 @@ class IncomingMovesTest {
         assertTrue(registry.find("web").isEmpty(), "before it arrives, a move is in memory only");
 
         arrive(ID);
-        MoveMessages.Restored restored = incoming.restore("node1", restore(ID));
+        MoveMessages.Restored restored = incoming.restore("node1", new MoveMessages.Restore(ID, 5, null, 0, null, 0,
+                List.of(new byte[20], new byte[40], new byte[60])));
         assertEquals(5151, restored.pid());
+        assertEquals(3, restored.injected(), "what the clients sent until the restore goes in as soon as the service runs");
         assertEquals(List.of("cell web created held", "cell web openHoldControl", "criu restore", "cell web release (recorded arrived)",
-                "cell web closeHoldControl"), trace, "the arrival is recorded before the hold is lifted");
+                "cell web inject 3"), trace, "the arrival is recorded before the hold is lifted, and the packets go in after");
         ServiceRecord r = registry.find("web").orElseThrow();
         assertEquals(new ServiceRecord.Arrival(ID, "node1", MoveStage.ARRIVED), r.arrival());
         assertEquals(NODE, r.node());
@@ -95,6 +97,7 @@ class IncomingMovesTest {
 
         assertEquals(new MoveMessages.Kept(true, MoveStage.COMMITTED), incoming.commit("node1", ref(ID)));
         assertEquals(MoveStage.COMMITTED, registry.find("web").orElseThrow().arrival().stage());
+        assertEquals("cell web closeHoldControl", trace.get(trace.size() - 1), "the hold's nft ends with the move, outside the freeze");
         assertThrows(IOException.class, () -> incoming.imagesFor(ID), "the move's images are gone with it");
         assertFalse(trace.stream().anyMatch(t -> t.contains("destroyed")), trace.toString());
     }
@@ -350,6 +353,7 @@ class IncomingMovesTest {
 
         @Override
         public int inject(List<byte[]> packets) {
+            trace.add("cell " + service + " inject " + packets.size());
             return packets.size();
         }
     }
