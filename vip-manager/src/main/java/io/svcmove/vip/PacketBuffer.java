@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * its own LAN interface every frame addressed to the VIP's MAC (they still reach this node: the
  * switch learns the VIP's new port only from the destination's gratuitous ARP), keeps the IPv4
  * packets in arrival order, up to a byte limit (what does not fit is counted as dropped: the client
- * retransmits it), and hands them over for injection on the destination. The capture is on the
+ * retransmits it, as it does a frame the kernel dropped because the capture fell behind: both are
+ * counted as dropped), and hands them over for injection on the destination. The capture is on the
  * node's interface, below the cell, so the cell's hold does not hide anything from it.
  */
 public final class PacketBuffer implements AutoCloseable {
@@ -107,18 +108,25 @@ public final class PacketBuffer implements AutoCloseable {
     }
 
     /**
-     * Hands over the packets kept so far, to be injected as soon as the service runs again; the
-     * capture goes on, and {@link #stop()} returns only what was kept after (its counts are of all).
+     * Hands over the oldest packets kept so far, at most {@code maxBytes} of them, to be injected as
+     * soon as the service runs again; the capture goes on, and {@link #stop()} returns the others and
+     * what comes after (its counts are of all).
      */
-    public synchronized List<byte[]> take() {
-        List<byte[]> out = List.copyOf(packets);
-        packets.clear();
+    public synchronized List<byte[]> take(long maxBytes) {
+        int n = 0;
+        for (long sum = 0; n < packets.size() && sum + packets.get(n).length <= maxBytes; n++) {
+            sum += packets.get(n).length;
+        }
+        List<byte[]> head = packets.subList(0, n);
+        List<byte[]> out = List.copyOf(head);
+        head.clear();
         return out;
     }
 
-    /** Stops capturing and returns what was kept (since {@link #take()}, if taken). */
+    /** Stops capturing and returns what was kept (what {@link #take} did not hand over). */
     public Contents stop() {
         stopping = true;
+        long lost = captureDrops();
         try {
             // libpcap (>= 1.10 on Linux) wakes a capture blocked in poll when the loop is broken.
             handle.breakLoop();
@@ -134,8 +142,21 @@ public final class PacketBuffer implements AutoCloseable {
             LOG.warn("the packet buffer's reader did not stop; its capture handle is left to the reader");
         }
         synchronized (this) {
+            if (lost > 0) {
+                LOG.warn("the capture fell behind: the kernel dropped {} frames before this buffer saw them", lost);
+            }
+            dropped += lost;
             LOG.info("buffer closed: {} packets, {} bytes kept, {} dropped", packets.size(), bytes, dropped);
             return new Contents(List.copyOf(packets), bytes, dropped);
+        }
+    }
+
+    /** Frames the kernel dropped for want of room in the capture's ring (libpcap's ps_drop); 0 when it cannot tell. */
+    private long captureDrops() {
+        try {
+            return handle.getStats().getNumPacketsDropped();
+        } catch (PcapNativeException | NotOpenException e) {
+            return 0;
         }
     }
 

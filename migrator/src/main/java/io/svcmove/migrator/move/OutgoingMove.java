@@ -65,6 +65,11 @@ public final class OutgoingMove {
     private static final String PAGE_CA = "page-ca.crt";
     /** A streamed move's certificate for the destination's page server, made by it for the move (beside the images, tmpfs). */
     private static final String STREAM_CERTIFICATE = "stream.crt";
+    /**
+     * Buffered packets per message to the destination (the restore's, each of the drain's): base64 in
+     * JSON makes them a third larger, and a peer message is at most 16 MiB (the buffer's default size).
+     */
+    static final long INJECT_BATCH_BYTES = 4 << 20;
 
     private final Effects effects;
     private final ServiceRegistry registry;
@@ -475,7 +480,7 @@ public final class OutgoingMove {
      */
     private MoveMessages.Restore restoreRequest(Context c) {
         long since = (System.nanoTime() - c.dumpEnd) / 1_000_000;
-        c.withRestore = c.buffer == null ? List.of() : c.buffer.take();
+        c.withRestore = c.buffer == null ? List.of() : c.buffer.take(INJECT_BATCH_BYTES);
         return c.lazy ? new MoveMessages.Restore(c.id, since, options.lazy().address(), options.lazy().port(), c.pageCertificate, 0,
                 c.withRestore) : new MoveMessages.Restore(c.id, since, null, 0, null, c.rounds.size(), c.withRestore);
     }
@@ -622,16 +627,38 @@ public final class OutgoingMove {
         }
         PacketBuffer.Contents contents = c.buffer.stop();
         int injected = c.injectedAtRestore;
-        if (!contents.packets().isEmpty()) {
+        List<List<byte[]>> batches = batches(contents.packets());
+        for (int i = 0; i < batches.size(); i++) {
             try {
-                injected += call(c, MoveMessages.Type.INJECT, new MoveMessages.Inject(c.id, contents.packets()),
+                injected += call(c, MoveMessages.Type.INJECT, new MoveMessages.Inject(c.id, batches.get(i)),
                         MoveMessages.Injected.class).injected();
             } catch (Exception e) {
-                log.warn("move {}: {} buffered packets not injected ({}): the clients retransmit them", c.id, contents.packets().size(),
-                        e.getMessage());
+                int left = batches.subList(i, batches.size()).stream().mapToInt(List::size).sum();
+                log.warn("move {}: {} buffered packets not injected ({}): the clients retransmit them", c.id, left, e.getMessage());
+                break;
             }
         }
         return new Drained(c.withRestore.size() + contents.packets().size(), contents.bytes(), contents.dropped(), injected);
+    }
+
+    /** Consecutive runs of {@code packets}, each within {@link #INJECT_BATCH_BYTES} (a packet larger than that, alone). */
+    static List<List<byte[]>> batches(List<byte[]> packets) {
+        List<List<byte[]>> out = new ArrayList<>();
+        List<byte[]> batch = new ArrayList<>();
+        long bytes = 0;
+        for (byte[] p : packets) {
+            if (!batch.isEmpty() && bytes + p.length > INJECT_BATCH_BYTES) {
+                out.add(batch);
+                batch = new ArrayList<>();
+                bytes = 0;
+            }
+            batch.add(p);
+            bytes += p.length;
+        }
+        if (!batch.isEmpty()) {
+            out.add(batch);
+        }
+        return out;
     }
 
     private <T> T call(Context c, String type, Object request, Class<T> reply) throws Exception {

@@ -50,8 +50,8 @@ final class PrecopySupport {
             fixes.add("expect the freeze of an eager move for the shared memory");
         }
         if (m.hugeKb() >= WARN_ABOVE_KB) {
-            reasons.add(m.hugeKb() / 1024 + " MiB in transparent huge pages, whose writes the kernel tracks per 2 MiB: a 4 KiB"
-                    + " write puts 512 pages into the next round and the final dump");
+            reasons.add(m.hugeKb() / 1024 + " MiB in transparent huge pages, whose writes the kernel tracks per 2 MiB: where the"
+                    + " service writes them, each 4 KiB write puts 512 pages into the next round and the final dump");
             fixes.add("back a large, sparsely written buffer with 4 KiB pages (madvise MADV_NOHUGEPAGE), or set"
                     + " /sys/kernel/mm/transparent_hugepage/enabled to madvise on the nodes");
         }

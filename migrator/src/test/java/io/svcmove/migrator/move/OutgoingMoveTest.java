@@ -120,6 +120,23 @@ class OutgoingMoveTest {
         return pidfile;
     }
 
+    /** A full packet buffer (16 MiB) goes to the destination in messages that fit a peer frame, in order, none left out. */
+    @Test
+    void bufferedPacketsGoInBatchesThatFitAPeerMessage() {
+        int mtu = 1500;
+        List<byte[]> packets = new ArrayList<>();
+        for (int i = 0; i < (16 << 20) / mtu; i++) {
+            packets.add(new byte[mtu]);
+        }
+        packets.add(new byte[(int) OutgoingMove.INJECT_BATCH_BYTES + 1]);
+        List<List<byte[]>> batches = OutgoingMove.batches(packets);
+        assertEquals(packets, batches.stream().flatMap(List::stream).toList(), "every packet once, in order");
+        assertTrue(batches.stream().allMatch(b -> b.size() == 1 || b.stream().mapToLong(p -> p.length).sum()
+                <= OutgoingMove.INJECT_BATCH_BYTES), "each batch within the bound, or one packet alone");
+        assertEquals(5, batches.size(), "four of 4 MiB, then the large one alone");
+        assertEquals(List.of(), OutgoingMove.batches(List.of()));
+    }
+
     /** The hold comes with CRIU's network-lock: a dump without one never held the clients, and is rolled back. */
     @Test
     void aDumpWithoutNetworkLockIsRolledBackForItNeverHeldTheClients() {
