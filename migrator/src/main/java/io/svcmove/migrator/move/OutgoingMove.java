@@ -4,8 +4,6 @@ import io.svcmove.arp.Announcement;
 import io.svcmove.arp.ArpAnnouncer;
 import io.svcmove.arp.ArpException;
 import io.svcmove.migrator.criu.Criu;
-import io.svcmove.migrator.criu.CriuNotification;
-import io.svcmove.migrator.criu.CriuPhase;
 import io.svcmove.migrator.criu.DumpOptions;
 import io.svcmove.migrator.criu.DumpResult;
 import io.svcmove.migrator.criu.ImageDir;
@@ -42,7 +40,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiFunction;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -171,8 +168,6 @@ public final class OutgoingMove {
         PageServerTls pageTls;
         String pageCertificate;
         Drained drained = Drained.NONE;
-        /** The hold step was taken: the dump holds the VIP's traffic at CRIU's network-lock ({@code freezeStart}). */
-        boolean holdAtLock;
         long freezeStart;
         long dumpEnd;
         long freezeEnd;
@@ -272,16 +267,20 @@ public final class OutgoingMove {
                 }, () -> reinject(c)),
                 // The service runs on: a failed round leaves nothing to undo here but its images, which go with the move's.
                 Step.of(Phase.PRECOPY, "pre-dump", "pre-dump rounds to the destination while the service runs", () -> preCopy(c)),
-                // CRIU starts, connects to the page server and freezes the tree before its network-lock: only then
-                // do the service's clients need holding (CRIU's own lock falls there too), so that all of it is
-                // outside their freeze.
-                Step.undoable(Phase.FREEZE, "hold", "hold the VIP's traffic at CRIU's network-lock", () -> c.holdAtLock = true,
-                        () -> c.cell.ifPresent(SourceCell::release)).entering(MoveStage.FROZEN),
+                // Before CRIU starts, not at its network-lock: a datagram that reaches the frozen tree's UDP socket
+                // before that lock would be lost (CRIU dumps no UDP queue; UdpMoveIT caught it).
+                Step.undoable(Phase.FREEZE, "hold", "hold the VIP's traffic", () -> {
+                    c.freezeStart = System.nanoTime();
+                    if (c.buffer != null) {
+                        c.buffer.arm();
+                    }
+                    c.cell().hold();
+                }, () -> c.cell.ifPresent(SourceCell::release)).entering(MoveStage.FROZEN),
                 // A failed dump is undone too: CRIU lets the tree go itself, but the resume is what takes
                 // sockets it put in repair mode out of it (and is harmless on a running tree).
                 (c.lazy ? Step.undoable(Phase.FREEZE, "dump", "dump all but the memory, which CRIU then serves", () -> {
                     c.lazyDump.start(dumpOptions(c, c.images.images()).leaveStopped(true)
-                            .lazyPages(options.lazy().address(), options.lazy().port(), c.pageTls).build(), c.id, n -> criuReached(c, n));
+                            .lazyPages(options.lazy().address(), options.lazy().port(), c.pageTls).build(), c.id);
                     dumped(c);
                 }, () -> {
                     // CRIU holds the tree while it serves pages and lets it run when killed: the sockets leave
@@ -300,7 +299,7 @@ public final class OutgoingMove {
                         : Step.undoable(Phase.FREEZE, "dump", "dump, leaving the tree stopped", () -> {
                             DumpOptions dump = streamed(c, afterRounds(c, dumpOptions(c, c.images.images()).leaveStopped(true))).build();
                             c.finalPages = CriuLogs.keptOnFailure(logDir, c.id, () -> effects.criu().dump(dump,
-                                    n -> criuReached(c, n))).stats().pagesWritten();
+                                    n -> listener.criu(n.script()))).stats().pagesWritten();
                             dumped(c);
                         }, c.copy::resume)).alsoUndoneIfItFails(),
                 Step.of(Phase.TRANSFER, "transfer", "images to the destination", () -> c.bytes = effects.destination().send(c.to, c.id,
@@ -367,27 +366,8 @@ public final class OutgoingMove {
         }
     }
 
-    /**
-     * A phase of the dump's CRIU: at its network-lock (the tree frozen, its sockets not yet dumped)
-     * the VIP's traffic is held and buffered from then on. A failure here makes CRIU abort the dump.
-     */
-    private void criuReached(Context c, CriuNotification n) {
-        if (c.holdAtLock && n.phase().filter(p -> p == CriuPhase.NETWORK_LOCK).isPresent()) {
-            c.freezeStart = System.nanoTime();
-            if (c.buffer != null) {
-                c.buffer.arm();
-            }
-            c.cell().hold();
-        }
-        listener.criu(n.script());
-    }
-
     /** The tree is dumped and still frozen: what it wrote to its carried files is final, and goes with the images. */
     private static void dumped(Context c) throws IOException {
-        if (c.holdAtLock && c.freezeStart == 0) {
-            throw new IllegalStateException("CRIU dumped the tree without its network-lock notification, so the VIP's traffic was"
-                    + " never held: the move is rolled back");
-        }
         c.dumpEnd = System.nanoTime();
         c.carried = CarriedFiles.pack(c.svc.carry(), c.images.images());
     }
@@ -575,11 +555,11 @@ public final class OutgoingMove {
         private Thread thread;
 
         /** Starts the dump and returns once the images are written (the memory is still in the frozen tree). */
-        void start(DumpOptions dump, String moveId, Consumer<CriuNotification> reached) throws Exception {
+        void start(DumpOptions dump, String moveId) throws Exception {
             thread = new Thread(() -> {
                 try {
                     CriuLogs.keptOnFailure(logDir, moveId, () -> effects.criu().dump(dump, n -> {
-                        reached.accept(n);
+                        listener.criu(n.script());
                         if (n.script().equals("post-dump")) {
                             imagesWritten.complete(null);
                         }

@@ -12,7 +12,6 @@ import java.util.function.Consumer;
 public final class CriuFake implements Criu {
     private final Consumer<String> trace;
     private volatile String dumpFailure;
-    private volatile boolean networkLock = true;
     private volatile String restoreFailure;
     private volatile long restoredPid = 4242;
     private volatile RestoreOptions lastRestore;
@@ -30,12 +29,6 @@ public final class CriuFake implements Criu {
     /** The next dumps fail with {@code message} (null: they succeed again). */
     public CriuFake failDumps(String message) {
         dumpFailure = message;
-        return this;
-    }
-
-    /** Dumps notify no network-lock, as CRIU's do for a tree that shares CRIU's network namespace. */
-    public CriuFake withoutNetworkLock() {
-        networkLock = false;
         return this;
     }
 
@@ -124,9 +117,7 @@ public final class CriuFake implements Criu {
         dumps.add(options);
         trace.accept("criu dump");
         // As CRIU does for a tree in a network namespace of its own: network-lock once it is frozen, post-dump at the end.
-        if (networkLock) {
-            notify(listener, "network-lock");
-        }
+        notify(listener, "network-lock");
         if (dumpFailure != null) {
             throw new CriuException(dumpFailure, null, null);
         }

@@ -88,7 +88,7 @@ class OutgoingMoveTest {
     void aMoveThatGoesThroughKillsTheCopyOnlyAfterTheCommitAndForgetsTheService() throws Exception {
         OutgoingMove.Report r = move().run(svc, cell(), TO, "4.2.1");
         assertEquals(5151, r.pid());
-        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu dump", "cell hold", "send", "call move.restore",
+        assertEquals(List.of("call move.prepare", "cell openHoldControl", "cell hold", "criu dump", "send", "call move.restore",
                 "cell linkDown", "call move.announce", "call move.commit", "copy kill", "cell closeHoldControl", "cells destroy web"),
                 trace);
         assertTrue(registry.find("web").isEmpty(), "the source forgets the service");
@@ -137,23 +137,12 @@ class OutgoingMoveTest {
         assertEquals(List.of(), OutgoingMove.batches(List.of()));
     }
 
-    /** The hold comes with CRIU's network-lock: a dump without one never held the clients, and is rolled back. */
-    @Test
-    void aDumpWithoutNetworkLockIsRolledBackForItNeverHeldTheClients() {
-        criu.withoutNetworkLock();
-        MoveFailedException e = assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
-        assertEquals("dump, leaving the tree stopped", e.step());
-        assertTrue(e.getMessage().contains("without its network-lock notification"), e.getMessage());
-        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu dump", "copy resume", "cell release",
-                "cell closeHoldControl", "call move.abort"), trace);
-    }
-
     @Test
     void aFailedDumpResumesTheTreeAndLiftsTheHoldAndTheDestinationDropsItsCell() {
         criu.failDumps("dump failed (injected)");
         MoveFailedException e = assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
         assertEquals("dump, leaving the tree stopped", e.step());
-        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu dump", "cell hold", "copy resume", "cell release",
+        assertEquals(List.of("call move.prepare", "cell openHoldControl", "cell hold", "criu dump", "copy resume", "cell release",
                 "cell closeHoldControl", "call move.abort"), trace);
         assertEquals(null, registry.find("web").orElseThrow().move(), "the record is as before the move");
     }
@@ -162,7 +151,7 @@ class OutgoingMoveTest {
     void aRestoreTheDestinationRefusedIsAskedAsAClaimThenRolledBack() {
         answer(MoveMessages.Type.RESTORE, refused(MoveMessages.Type.RESTORE, "CRIU failed"));
         assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
-        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu dump", "cell hold", "send", "call move.restore",
+        assertEquals(List.of("call move.prepare", "cell openHoldControl", "cell hold", "criu dump", "send", "call move.restore",
                 "call move.claim", "copy resume", "cell release", "cell closeHoldControl", "call move.abort"), trace);
         assertFalse(trace.contains("copy kill"));
     }
@@ -172,7 +161,7 @@ class OutgoingMoveTest {
         answer(MoveMessages.Type.RESTORE, lost("restore"));
         answer(MoveMessages.Type.CLAIM, new MoveMessages.Kept(true, MoveStage.COMMITTED));
         move().run(svc, cell(), TO, "4.2.1");
-        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu dump", "cell hold", "send", "call move.restore",
+        assertEquals(List.of("call move.prepare", "cell openHoldControl", "cell hold", "criu dump", "send", "call move.restore",
                 "call move.claim", "cell linkDown", "call move.announce", "call move.commit", "copy kill", "cell closeHoldControl",
                 "cells destroy web"), trace);
     }
@@ -183,7 +172,7 @@ class OutgoingMoveTest {
         answer(MoveMessages.Type.CLAIM, lost("claim"));
         MoveFailedException e = assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
         assertEquals("destination restores and lifts its hold", e.step());
-        assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu dump", "cell hold", "send", "call move.restore",
+        assertEquals(List.of("call move.prepare", "cell openHoldControl", "cell hold", "criu dump", "send", "call move.restore",
                 "copy resume", "cell release", "cell closeHoldControl", "call move.abort"), trace);
         assertEquals(null, registry.find("web").orElseThrow().move(), "the record is as before the move");
     }
@@ -259,7 +248,7 @@ class OutgoingMoveTest {
         criu.preDumpPages(65_536, 2_000, 1_900).dumpPages(300);
         OutgoingMove.Report r = move().run(svc, cell(), TO, "4.2.1");
         assertEquals(List.of("call move.prepare", "cell openHoldControl", "criu pre-dump 1", "send", "criu pre-dump 2", "send",
-                "criu pre-dump 3", "send", "criu dump", "cell hold", "send", "call move.restore"), trace.subList(0, 12),
+                "criu pre-dump 3", "send", "cell hold", "criu dump", "send", "call move.restore"), trace.subList(0, 12),
                 "every round sent before the next, all before the hold; round 3 shrank by under 10 %: the last");
         assertEquals(List.of("pre-1 pre-1", "pre-2 pre-2", "pre-3 pre-3"), transfers.subList(0, 3), "each round its own transfer");
         assertEquals(List.of(65_536L, 2_000L, 1_900L), r.precopyRounds().stream().map(OutgoingMove.Round::pages).toList());
