@@ -8,11 +8,12 @@ import java.util.List;
 import java.util.TreeMap;
 
 /**
- * A CRIU command that serves one move's pages over TLS and then exits (0 when every page went
- * through): on the destination of a post-copy move {@code criu lazy-pages}, which a lazy restore
- * hands the restored tree's userfaultfds and which fetches each page from the source's page server
- * on first touch, pushing the rest in the background; on the destination of a streamed eager move
- * {@code criu page-server}, into which the source's dump writes the memory as it reads it. RPC has
+ * A CRIU command that serves one move's pages and then exits (0 when every page went through): on
+ * the destination of a post-copy move {@code criu lazy-pages}, which a lazy restore hands the
+ * restored tree's userfaultfds and which fetches each page from the source's page server (over
+ * TLS) on first touch, pushing the rest in the background, or copies them in from the images
+ * already here; on the destination of a streamed eager move {@code criu page-server}, into which
+ * the source's dump writes the memory (over TLS) as it reads it. RPC has
  * no request that runs either as a child we can wait for, so each is spawned as a command, like swrk
  * (never by forking the JVM).
  */
@@ -64,9 +65,27 @@ public final class CriuDaemon implements AutoCloseable {
         return start(criu, "criu page-server", args, workDir.resolve(PAGE_SERVER_LOG), "the source's dump did not send every page");
     }
 
+    /**
+     * Starts {@code criu lazy-pages} for a lazy restore whose memory is already here, in {@code
+     * imagesDir} (a streamed move's pages): the tree runs as soon as it is restored, and the daemon
+     * copies its memory in meanwhile, each page first touched at once, then exits.
+     */
+    public static CriuDaemon localPages(Path criu, Path imagesDir, Path workDir) throws CriuException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("lazy-pages"));
+        args.addAll(logged(imagesDir, workDir, LAZY_PAGES_LOG));
+        return start(criu, "criu lazy-pages", args, workDir.resolve(LAZY_PAGES_LOG),
+                "the service's memory could not be copied in from its images on this node");
+    }
+
     private static List<String> serving(Path imagesDir, Path workDir, String address, int port, String log) {
-        return List.of("--address", address, "--port", Integer.toString(port), "-D", imagesDir.toString(), "-W", workDir.toString(),
-                "-v4", "-o", log, "--status-fd", Integer.toString(SwrkProcess.RPC_FD));
+        List<String> args = new ArrayList<>(List.of("--address", address, "--port", Integer.toString(port)));
+        args.addAll(logged(imagesDir, workDir, log));
+        return args;
+    }
+
+    private static List<String> logged(Path imagesDir, Path workDir, String log) {
+        return List.of("-D", imagesDir.toString(), "-W", workDir.toString(), "-v4", "-o", log, "--status-fd",
+                Integer.toString(SwrkProcess.RPC_FD));
     }
 
     /** Spawns it and waits for CRIU's status fd, which it writes once it listens. */

@@ -22,7 +22,7 @@ final class ArrivingMove {
     final ServiceFiles files;
     final ServiceLauncher.Relay relay;
     private MoveStage stage = MoveStage.PREPARED;
-    /** A lazy move's page fetcher, once restored. */
+    /** The page fetcher of a lazy move, or of a streamed one whose memory is copied in after the restore. */
     PageWatch pages;
     /** A streamed move's page server, from prepare to the restore. */
     PageSink sink;

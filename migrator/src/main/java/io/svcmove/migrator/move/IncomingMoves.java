@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,6 +64,12 @@ public final class IncomingMoves {
     private static final long TSVAL_LEAD_MS = 10;
     /** A lazy move's page certificate, beside the images (CRIU's work directory, tmpfs, gone with them). */
     static final String PAGE_CERTIFICATE = "page.crt";
+    /**
+     * A streamed move with at least this much memory is restored without it, and CRIU copies it in
+     * from the images here while the service runs: the copy into fresh memory (most of a large
+     * restore) leaves the freeze. Below it, starting the daemon costs more than it saves.
+     */
+    static final long MEMORY_AFTER_BYTES = 64L << 20;
     /** A held cell whose move went quiet this long asks its source whether the move is still on. */
     private static final Duration QUIET = Duration.ofSeconds(10);
 
@@ -88,6 +95,9 @@ public final class IncomingMoves {
 
         CriuDaemon startLazyPages(Path imagesDir, Path workDir, String address, int port, PageServerTls tls)
                 throws CriuException, InterruptedException;
+
+        /** CRIU's lazy-pages daemon copying a restored tree's memory in from the images here ({@link CriuDaemon#localPages}). */
+        CriuDaemon startLocalPages(Path imagesDir, Path workDir) throws CriuException, InterruptedException;
 
         /** CRIU's page server of a streamed move ({@link PageSink}). */
         CriuDaemon startPageServer(Path pagesDir, Path workDir, String address, int port, PageServerTls tls)
@@ -136,6 +146,11 @@ public final class IncomingMoves {
                 }
 
                 @Override
+                public CriuDaemon startLocalPages(Path imagesDir, Path workDir) throws CriuException, InterruptedException {
+                    return CriuDaemon.localPages(criuBinary, imagesDir, workDir);
+                }
+
+                @Override
                 public CriuDaemon startPageServer(Path pagesDir, Path workDir, String address, int port, PageServerTls tls)
                         throws CriuException, InterruptedException {
                     return CriuDaemon.pageServer(criuBinary, pagesDir, workDir, address, port, tls);
@@ -157,6 +172,10 @@ public final class IncomingMoves {
     private final FaultInjection faults;
     private final Admission admission;
     private final Map<String, ArrivingMove> moves = new ConcurrentHashMap<>();
+    /** Why moves lost their copy here after the restore, until their source has heard it (its claim). */
+    private final Map<String, String> lost = new ConcurrentHashMap<>();
+    /** Whether CRIU can restore lazily here (userfaultfd): asked at the first streamed prepare, not in a freeze. */
+    private volatile Boolean lazyRestores;
 
     public IncomingMoves(AgentConfig config, Effects effects, ServiceRegistry registry, String criuVersion, FaultInjection faults) {
         this.config = config;
@@ -269,6 +288,9 @@ public final class IncomingMoves {
                 ClusterPki.loadCertificate(Path.of(config.tls().ca())), a.images.path(), listenHost(), pageServerTls(config),
                 RELAY_WINDOW, effects::startPageServer);
         log.info("move {}: page server ready in {} ms", a.id, (System.nanoTime() - start) / 1_000_000);
+        if (lazyRestores == null) {
+            lazyRestores = effects.criu().lazyPagesAvailable();
+        }
         return sink;
     }
 
@@ -280,7 +302,8 @@ public final class IncomingMoves {
     /**
      * RESTORE: the tree into the prepared cell, recorded here as ARRIVED, then the hold is lifted.
      * For a lazy move (the request names the source's page server) a {@code criu lazy-pages} is
-     * started first, and watched. A restore that fails drops the move: its cell and images go, and
+     * started first, and watched; for a streamed move of {@link #MEMORY_AFTER_BYTES} or more, one
+     * that copies the memory in from the images here (commit waits for either). A restore that fails drops the move: its cell and images go, and
      * the source resumes its own copy.
      */
     MoveMessages.Restored restore(String from, MoveMessages.Restore req) throws Exception {
@@ -304,12 +327,18 @@ public final class IncomingMoves {
                 streams = TcpTimestamps.advance(images, Duration.ofMillis(req.sinceDumpMs() + TSVAL_LEAD_MS));
                 if (req.lazy()) {
                     daemon = startLazyPages(a, req);
+                } else if (a.sink != null && Boolean.TRUE.equals(lazyRestores)) {
+                    long memory = pageBytes(images);
+                    if (memory >= MEMORY_AFTER_BYTES) {
+                        daemon = startLocalPages(a, images, memory);
+                    }
                 }
                 a.carried = CarriedFiles.place(images, a.service.carry());
+                boolean lazily = daemon != null;
                 try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); ServiceFiles.Opened inherited = a.files.open(a.relay.pipe())) {
                     r = CriuLogs.keptOnFailure(Path.of(config.logDir()), a.id, () ->
                             effects.criu().restore(inherited.into(RestoreOptions.builder(images, NetworkLock.SKIP).workDir(a.images.path())
-                                    .lazyPages(req.lazy()).tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()))
+                                    .lazyPages(lazily).tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()))
                                     .build(), n -> {}));
                 }
                 faults.at("dest-restored");
@@ -328,9 +357,14 @@ public final class IncomingMoves {
                 throw e;
             }
             a.to(MoveStage.ARRIVED);
-            if (daemon != null) {
+            if (req.lazy()) {
                 a.pages = PageWatch.start(a.id, a.service.name(), config.node(), daemon, r.pid(), a.images,
-                        Duration.ofSeconds(config.move().lazyTimeoutS()), why -> failed(a, why));
+                        Duration.ofSeconds(config.move().lazyTimeoutS()), faults, "the source's pages stopped arriving before the"
+                        + " last one: the service cannot run without them and cannot be rolled back", why -> failed(a, why));
+            } else if (daemon != null) {
+                a.pages = PageWatch.start(a.id, a.service.name(), config.node(), daemon, r.pid(), a.images,
+                        Duration.ofSeconds(config.move().lazyTimeoutS()), faults, "copying its memory in from the images here"
+                        + " failed: its frozen copy on " + a.from + " resumes", why -> lostHere(a, why));
             }
             // The hold's nft is ended when the move is (forget, drop): waiting for it to exit costs ~40 ms, here in the freeze.
             a.cell.release();
@@ -355,12 +389,45 @@ public final class IncomingMoves {
         return daemon;
     }
 
-    /** A lazy move whose pages stopped: the service here was killed; it is recorded failed, and the move is over. */
+    /** A streamed move's memory, copied in by CRIU from the images here once the service runs. */
+    private CriuDaemon startLocalPages(ArrivingMove a, Path images, long memory) throws Exception {
+        long start = System.nanoTime();
+        CriuDaemon daemon = effects.startLocalPages(images, a.images.path());
+        log.info("move {}: {} MiB of memory copied in after the restore, from the images here; criu lazy-pages ready in {} ms", a.id,
+                memory >> 20, (System.nanoTime() - start) / 1_000_000);
+        return daemon;
+    }
+
+    /** The memory in a dump's images (CRIU's pages-N.img). */
+    private static long pageBytes(Path images) throws IOException {
+        try (Stream<Path> files = Files.list(images)) {
+            return files.filter(f -> f.getFileName().toString().startsWith("pages-")).mapToLong(f -> f.toFile().length()).sum();
+        }
+    }
+
+    /** A move whose pages stopped (lazy, or copied in after the restore): the service here was killed; it is recorded failed, and the move is over. */
     private void failed(ArrivingMove a, String why) {
         synchronized (a) {
             registry.find(a.service.name()).ifPresent(r -> registry.save(r.failed(why).arrived(new Arrival(a.id, a.from,
                     MoveStage.COMMITTED))));
             moves.remove(a.id);
+        }
+    }
+
+    /**
+     * A streamed move whose memory could not be copied in here (its copy was killed): the copy's
+     * record and cell go too, so that the source, which still holds the whole service frozen, finds
+     * no copy here at its commit and resumes its own. Its clients' connections may not survive: this
+     * copy had answered them.
+     */
+    private void lostHere(ArrivingMove a, String why) {
+        synchronized (a) {
+            lost.put(a.id, why);
+            registry.remove(a.service.name());
+            moves.remove(a.id);
+            a.cell.closeHoldControl();
+            cells.destroy(a.service.name());
+            log.error("move {}: {} removed from {}: {}", a.id, a.service.name(), config.node(), why);
         }
     }
 
@@ -439,7 +506,8 @@ public final class IncomingMoves {
             announce(from, ref);
             return commit(from, ref);
         }
-        log.info("move {}: {} asks who has {}: not this node", ref.moveId(), from, ref.name());
+        String why = lost.remove(ref.moveId());
+        log.info("move {}: {} asks who has {}: not this node{}", ref.moveId(), from, ref.name(), why == null ? "" : " (" + why + ")");
         return new MoveMessages.Kept(false, null);
     }
 
@@ -463,6 +531,10 @@ public final class IncomingMoves {
     }
 
     private IllegalStateException notArrived(String moveId) {
+        String why = lost.get(moveId);
+        if (why != null) {
+            return new IllegalStateException("move " + moveId + " lost its copy on " + config.node() + ": " + why);
+        }
         ArrivingMove a = moves.get(moveId);
         return new IllegalStateException(a != null
                 ? "move " + moveId + " has not arrived on " + config.node() + " (it is at stage " + a.stage().label() + ")"

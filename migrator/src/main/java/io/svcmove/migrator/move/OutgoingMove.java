@@ -324,8 +324,7 @@ public final class OutgoingMove {
                             effects.announcer().announce(c.svc.iface(), Announcement.of(Vip.parse(c.svc.vip()).address(), c.svc.mac())
                                     .withBurst(options.arpRepeats(), options.arpInterval()));
                         }).entering(c.lazy ? MoveStage.HANDED_OVER : MoveStage.ARRIVED),
-                Step.of(Phase.ANNOUNCE, "announce", "destination announces the VIP",
-                        () -> call(c, MoveMessages.Type.ANNOUNCE, c.ref(), MoveMessages.Kept.class)),
+                Step.of(Phase.ANNOUNCE, "announce", "destination announces the VIP", () -> kept(c, MoveMessages.Type.ANNOUNCE)),
                 Step.of(Phase.DRAIN, "drain", "buffered frames to the destination", () -> c.drained = drain(c)),
                 Step.of(Phase.COMMIT, "pages", "every page moved", () -> awaitPages(c)),
                 Step.of(Phase.COMMIT, "commit", "destination keeps the service", () -> commit(c)),
@@ -412,26 +411,34 @@ public final class OutgoingMove {
         }
     }
 
-    /**
-     * The destination records the service as its own. An answer other than "kept" is asked again as a
-     * claim, whose answer is definite: a destination without a copy (it lost it) leaves the frozen
-     * copy here as the only one, and it resumes.
-     */
+    /** The destination records the service as its own ({@link #kept}). */
     private void commit(Context c) throws Exception {
         if (c.pagesFailure != null) {
             return; // the destination killed its copy and marked it failed; nothing to keep
         }
+        kept(c, MoveMessages.Type.COMMIT);
+    }
+
+    /**
+     * A call past the restore that needs the service on the destination (announce, commit). An
+     * answer other than "kept" is asked again as a claim, whose answer is definite: a destination
+     * without a copy (it lost it) leaves the frozen copy here as the only one, and it resumes.
+     */
+    private void kept(Context c, String type) throws Exception {
         MoveMessages.Kept k;
+        String refused = null;
         try {
-            k = call(c, MoveMessages.Type.COMMIT, c.ref(), MoveMessages.Kept.class);
+            k = call(c, type, c.ref(), MoveMessages.Kept.class);
         } catch (Exception e) {
             if (!Peers.answered(e)) {
                 throw e;
             }
+            refused = e.getMessage();
             k = call(c, MoveMessages.Type.CLAIM, c.ref(), MoveMessages.Kept.class);
         }
         if (!k.kept()) {
-            throw new Step.DestinationLacksIt(c.to + " has no copy of " + c.svc.name() + " (its node may have restarted)");
+            throw new Step.DestinationLacksIt(c.to + " has no copy of " + c.svc.name() + (refused == null
+                    ? " (its node may have restarted)" : ": " + refused));
         }
     }
 

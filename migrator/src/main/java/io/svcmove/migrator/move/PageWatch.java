@@ -13,9 +13,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A lazy move's service on the destination faults on every page it has not got yet: when the page
- * fetcher fails (the source failed) or stalls, the service is killed at once and reported failed,
- * whether or not the source is still there to hear of it. The images go once the fetcher is done.
+ * A lazily restored service on the destination faults on every page it has not got yet: when the
+ * page fetcher fails or stalls (a lazy move's source failed; the copy from the images here failed),
+ * the service is killed at once, whether or not the source is still there to hear of it, and
+ * {@code failed} is told why. The images go once the fetcher is done. Fault boundary {@code
+ * dest-pages}: a failure there is the fetcher's.
  */
 final class PageWatch {
     private static final Logger log = LoggerFactory.getLogger(PageWatch.class);
@@ -23,17 +25,21 @@ final class PageWatch {
 
     private PageWatch() {}
 
+    /**
+     * @param lost what the failure means for the service, for the log and {@code failed}: "the
+     *     source's pages stopped arriving before the last one"
+     */
     static PageWatch start(String moveId, String service, String node, CriuDaemon daemon, long pid, ImageDir images,
-            Duration timeout, Consumer<String> failed) {
+            Duration timeout, FaultInjection faults, String lost, Consumer<String> failed) {
         PageWatch w = new PageWatch();
         Thread t = new Thread(() -> {
             try {
+                faults.at("dest-pages");
                 daemon.await(timeout);
                 log.info("move {}: every page of {} arrived", moveId, service);
                 w.done.complete(null);
             } catch (Exception e) {
-                String why = "the source's pages stopped arriving before the last one (" + firstLine(e.getMessage())
-                        + "): the service cannot run without them and cannot be rolled back";
+                String why = lost + " (" + firstLine(e.getMessage()) + ")";
                 log.error("move {}: {} FAILED on {}: {}; killed. Full reason: {}", moveId, service, node, why, e.getMessage());
                 try {
                     new FrozenTree(pid).kill(5, TimeUnit.SECONDS);

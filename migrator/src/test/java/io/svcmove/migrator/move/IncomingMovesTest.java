@@ -297,6 +297,11 @@ class IncomingMovesTest {
         }
 
         @Override
+        public CriuDaemon startLocalPages(Path imagesDir, Path workDir) {
+            throw new UnsupportedOperationException("moves sent after the dump only");
+        }
+
+        @Override
         public CriuDaemon startPageServer(Path pagesDir, Path workDir, String address, int port, PageServerTls tls) {
             throw new UnsupportedOperationException("moves sent after the dump only");
         }
