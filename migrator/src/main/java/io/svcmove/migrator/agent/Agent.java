@@ -131,21 +131,22 @@ public final class Agent {
                 PeerServer server = new PeerServer(identity, peerAddresses::containsKey, peerWork)) {
             ConfigReload reload = new ConfigReload(file, config, identity, server, peers);
             FaultInjection faults = FaultInjection.fromEnvironment();
-            IncomingMoves incoming = new IncomingMoves(config, IncomingMoves.Effects.on(cells, criu, criu == null ? null
+            // What a reload changes ([[peers]], [tls]) reaches each part at its next operation, through reload.
+            IncomingMoves incoming = new IncomingMoves(reload::config, IncomingMoves.Effects.on(cells, criu, criu == null ? null
                     : Installation.criu(), announcer, launcher, peers), registry, criuVersion, faults);
             incoming.removeLeftoverImages();
             incoming.finishArrivals();
             PeerClocks clocks = new PeerClocks(PeerClocks.fromEnvironment(), peers);
             AgentMetrics metrics = new AgentMetrics(version);
-            Moves moves = new Moves(config, cells, registry, criu, criuVersion, peers, announcer, clocks, faults, metrics);
+            Moves moves = new Moves(reload::config, cells, registry, criu, criuVersion, peers, announcer, clocks, faults, metrics);
             Nodes nodes = new Nodes(config, reload, registry, criuVersion, peers, clocks);
-            DnsSync dnsSync = new DnsSync(config, registry, peers);
-            Drains drains = new Drains(config, registry, cells, peers, nodes, moves);
+            DnsSync dnsSync = new DnsSync(reload::config, registry, peers);
+            Drains drains = new Drains(reload::config, registry, cells, peers, nodes, moves);
             CheckpointStore checkpointStore = new CheckpointStore(Path.of(config.stateDir()), peers);
-            CheckpointRecipients recipients = new CheckpointRecipients(identity, peers);
-            Checkpoints checkpoints = new Checkpoints(config, registry, cells, criu, peers, recipients, moves.lock());
-            Recovery recovery = new Recovery(config, registry, cells, criu, peers, announcer, launcher, checkpointStore, identity,
-                    moves.lock());
+            CheckpointRecipients recipients = new CheckpointRecipients(reload::identity, peers);
+            Checkpoints checkpoints = new Checkpoints(reload::config, registry, cells, criu, peers, recipients, moves.lock());
+            Recovery recovery = new Recovery(reload::config, registry, cells, criu, peers, announcer, launcher, checkpointStore,
+                    reload::identity, moves.lock());
             // Every peer request passes the audit, which logs those that are part of a move, drain or recovery.
             BiConsumer<String, RequestHandler> serve = (type, h) -> server.registerHandler(type, Audit.peer(type, h));
             incoming.handlers().forEach(serve);
@@ -166,10 +167,10 @@ public final class Agent {
             log.info("peer channel listening on {} (mutual TLS; peers: {})", config.listen(), peerAddresses.keySet());
             reload.onHangup();
             moves.unfinished().start();
-            new StaleRecords(config, services, peers, Duration.ofSeconds(15), 20).start();
+            new StaleRecords(reload::config, services, peers, Duration.ofSeconds(15), 20).start();
 
             checkpoints.start();
-            PeerProbe probe = new PeerProbe(config.peers().stream().map(AgentConfig.Peer::name).toList(),
+            PeerProbe probe = new PeerProbe(() -> reload.config().peerNames(),
                     peer -> clocks.measure(peer).offsetNs(Clock.REALTIME) / 1e9);
             metrics.countRefusedPeerConnections(server::refusedConnections);
             metrics.watch(new AgentMetrics.Sources(services::countByState, checkpoints::takenAt, probe::states,

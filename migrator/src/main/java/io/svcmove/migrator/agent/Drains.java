@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,7 +41,7 @@ final class Drains {
     private static final Logger log = LoggerFactory.getLogger(Drains.class);
     private static final Duration ASK = Duration.ofSeconds(5);
 
-    private final AgentConfig config;
+    private final Supplier<AgentConfig> inForce;
     private final ServiceRegistry registry;
     private final Cells cells;
     private final Draining draining;
@@ -48,14 +49,20 @@ final class Drains {
     private final Nodes nodes;
     private final Moves moves;
 
-    Drains(AgentConfig config, ServiceRegistry registry, Cells cells, PeerClient peers, Nodes nodes, Moves moves) {
-        this.config = config;
+    /** {@code config}: the configuration in force, whose [[peers]] a reload changes. */
+    Drains(Supplier<AgentConfig> config, ServiceRegistry registry, Cells cells, PeerClient peers, Nodes nodes, Moves moves) {
+        this.inForce = config;
         this.registry = registry;
         this.cells = cells;
-        this.draining = new Draining(Path.of(config.stateDir()));
+        this.draining = new Draining(Path.of(config().stateDir()));
         this.peers = peers;
         this.nodes = nodes;
         this.moves = moves;
+    }
+
+    /** The configuration as last reloaded; an operation that goes over the peers takes it once. */
+    private AgentConfig config() {
+        return inForce.get();
     }
 
     /** The handlers of the peer requests a drain makes of the drained node. */
@@ -69,9 +76,9 @@ final class Drains {
         boolean on = drain.draining();
         if (on != draining.on()) {
             draining.set(on);
-            log.info("{} {} (asked by {})", config.node(), on ? "is draining: moves onto it are refused" : "takes moves again", from);
+            log.info("{} {} (asked by {})", config().node(), on ? "is draining: moves onto it are refused" : "takes moves again", from);
         }
-        return new NodeMessages.Marked(config.node(), on);
+        return new NodeMessages.Marked(config().node(), on);
     }
 
     /** Peer request: this node's services, with the memory each uses (for placement). */
@@ -81,7 +88,7 @@ final class Drains {
             long rss = cells.find(r.name()).map(c -> c.pids().stream().mapToLong(Drains::rssBytes).sum()).orElse(0L);
             list.add(new NodeMessages.Services.Service(r.name(), r.vip(), rss));
         }
-        return new NodeMessages.Services(config.node(), list);
+        return new NodeMessages.Services(config().node(), list);
     }
 
     JsonNode undrain(JsonNode req) throws Exception {
@@ -93,7 +100,7 @@ final class Drains {
     /** Sets or clears NODE's mark, by its agent or this one's own handler. */
     private NodeMessages.Marked mark(String node, boolean on) throws Exception {
         NodeMessages.Drain drain = new NodeMessages.Drain(on);
-        return node.equals(config.node()) ? mark(node, drain) : ask(node, NodeMessages.Type.DRAIN, drain, NodeMessages.Marked.class);
+        return node.equals(config().node()) ? mark(node, drain) : ask(node, NodeMessages.Type.DRAIN, drain, NodeMessages.Marked.class);
     }
 
     JsonNode drain(JsonNode req, Consumer<JsonNode> sink) throws Exception {
@@ -113,7 +120,7 @@ final class Drains {
             }
         };
         mark(node, true);
-        List<NodeMessages.Services.Service> services = (node.equals(config.node()) ? services()
+        List<NodeMessages.Services.Service> services = (node.equals(config().node()) ? services()
                 : ask(node, NodeMessages.Type.SERVICES, Map.of(), NodeMessages.Services.class)).services();
         Map<String, String> plan = place(node, to, services);
         events.accept(ControlMessage.JSON.createObjectNode().put("draining", node).put("services", services.size()));
@@ -196,9 +203,10 @@ final class Drains {
     }
 
     private void requireKnown(String node) {
-        if (!node.equals(config.node()) && config.peers().stream().noneMatch(p -> p.name().equals(node))) {
+        AgentConfig config = config();
+        if (!node.equals(config.node()) && !config.isPeer(node)) {
             throw new ControlException(Outcome.NOT_FOUND, "unknown node " + node + ": " + config.node() + " knows itself and "
-                    + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList()) + " (its agent.toml)");
+                    + String.join(", ", config.peerNames()) + " (its agent.toml)");
         }
     }
 

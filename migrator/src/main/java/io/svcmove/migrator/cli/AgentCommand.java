@@ -31,7 +31,8 @@ final class AgentCommand implements Command {
                 and for its peers on 'listen' (mutual TLS with the cluster's certificates). It logs to
                 standard error; stop it with SIGTERM: the services keep running. SIGHUP (systemctl reload
                 svcmove-agent) reads the configuration again and applies its [[peers]] and [tls] at once:
-                connections of peers no longer listed, or whose certificate no longer passes, are closed;
+                connections of peers no longer listed, or whose certificate no longer passes, are closed,
+                and moves, drains, dns sync, checkpoints and recovery use the new peers from then on;
                 a file that does not load is refused and the running configuration kept.
                 """;
     }

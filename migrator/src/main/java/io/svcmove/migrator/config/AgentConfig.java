@@ -47,6 +47,16 @@ public record AgentConfig(
 
     public record Peer(String name, String address) {}
 
+    /** The names in [[peers]], in the file's order. */
+    public List<String> peerNames() {
+        return peers().stream().map(Peer::name).toList();
+    }
+
+    /** Whether {@code node} is one of [[peers]]. */
+    public boolean isPeer(String node) {
+        return peers().stream().anyMatch(p -> p.name().equals(node));
+    }
+
     /** The host part of {@code node}'s address in [[peers]]: the one it connects from, to a move's page server too. */
     public InetAddress peerHost(String node) throws IOException {
         String address = peers().stream().filter(p -> p.name().equals(node)).findFirst()

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,16 +41,17 @@ public final class DnsSync {
     /** A name a service needs: its owner (the service) and its VIP. */
     record Wanted(String name, String owner, String address, String node) {}
 
-    private final AgentConfig config;
+    private final Supplier<AgentConfig> config;
     private final ServiceRegistry registry;
     private final PeerClient peers;
     private final ServiceNames names;
 
-    public DnsSync(AgentConfig config, ServiceRegistry registry, PeerClient peers) {
+    /** {@code config}: the configuration in force, whose [[peers]] a reload changes; [dns] is read once (it changes at a restart). */
+    public DnsSync(Supplier<AgentConfig> config, ServiceRegistry registry, PeerClient peers) {
         this.config = config;
         this.registry = registry;
         this.peers = peers;
-        this.names = new ServiceNames(config);
+        this.names = new ServiceNames(config.get());
     }
 
     public Map<String, RequestHandler> handlers() {
@@ -58,7 +60,7 @@ public final class DnsSync {
 
     /** This node's services with their VIP and DNS name. */
     private DnsMessages.Listed list() {
-        return new DnsMessages.Listed(config.node(), registry.all().stream()
+        return new DnsMessages.Listed(config.get().node(), registry.all().stream()
                 .map(r -> new DnsMessages.Listed.Service(r.name(), r.vip(), r.dns())).toList());
     }
 
@@ -67,15 +69,16 @@ public final class DnsSync {
         DnsUpdater dns = names.updater();
         List<DnsMessages.Listed> answers = new ArrayList<>();
         answers.add(list());
+        List<AgentConfig.Peer> peerList = config.get().peers(); // one list for the whole sync, as a reload may change it
         List<CompletableFuture<DnsMessages.Listed>> asked = new ArrayList<>();
-        config.peers().forEach(p -> asked.add(Messages.call(peers, p.name(), DnsMessages.Type.LIST, Map.of(), DnsMessages.Listed.class,
+        peerList.forEach(p -> asked.add(Messages.call(peers, p.name(), DnsMessages.Type.LIST, Map.of(), DnsMessages.Listed.class,
                 ASK)));
         for (int i = 0; i < asked.size(); i++) {
             try {
                 answers.add(asked.get(i).join());
             } catch (RuntimeException e) {
                 Throwable c = e.getCause() != null ? e.getCause() : e;
-                throw new ControlException(Outcome.UNAVAILABLE, "cannot list the services of " + config.peers().get(i).name()
+                throw new ControlException(Outcome.UNAVAILABLE, "cannot list the services of " + peerList.get(i).name()
                         + " (" + c.getMessage() + "): DNS was not changed, since a name that node's services use could be"
                         + " removed; retry when every node answers ('svcmove nodes' shows them)");
             }

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,20 +32,23 @@ public final class CheckpointRecipients {
     private static final Logger log = LoggerFactory.getLogger(CheckpointRecipients.class);
     private static final Duration ASK = Duration.ofSeconds(5);
 
-    private final NodeIdentity self;
+    private final Supplier<NodeIdentity> self;
     private final PeerClient peers;
     private final Map<String, PublicKey> known = new ConcurrentHashMap<>();
     private final Set<String> warned = ConcurrentHashMap.newKeySet();
 
-    public CheckpointRecipients(NodeIdentity self, PeerClient peers) {
+    /** {@code self}: this node's key and certificates as last loaded (a reload renews them). */
+    public CheckpointRecipients(Supplier<NodeIdentity> self, PeerClient peers) {
         this.self = self;
         this.peers = peers;
     }
 
     /** The answer to a peer's {@value CheckpointMessages.Type#RECIPIENT}: this node's certificate. */
     public Map<String, RequestHandler> handlers() {
-        return Map.of(CheckpointMessages.Type.RECIPIENT, Messages.typed((from, body) -> new CheckpointMessages.Recipient(self.name(),
-                ClusterPki.toPem(self.certificate()))));
+        return Map.of(CheckpointMessages.Type.RECIPIENT, Messages.typed((from, body) -> {
+            NodeIdentity id = self.get();
+            return new CheckpointMessages.Recipient(id.name(), ClusterPki.toPem(id.certificate()));
+        }));
     }
 
     /**
@@ -55,8 +59,9 @@ public final class CheckpointRecipients {
         Map<String, CompletableFuture<CheckpointMessages.Recipient>> asked = new LinkedHashMap<>();
         nodes.forEach(n -> asked.put(n, Messages.call(peers, n, CheckpointMessages.Type.RECIPIENT, Map.of(),
                 CheckpointMessages.Recipient.class, ASK)));
+        NodeIdentity id = self.get();
         Map<String, PublicKey> keys = new LinkedHashMap<>();
-        keys.put(self.name(), self.certificate().getPublicKey());
+        keys.put(id.name(), id.certificate().getPublicKey());
         asked.forEach((node, answer) -> {
             try {
                 PublicKey k = verified(node, Messages.await(answer).certificate());
@@ -80,7 +85,7 @@ public final class CheckpointRecipients {
 
     /** The certificate's key, if the cluster CA signed it for {@code node} and it is valid now. */
     PublicKey verified(String node, String pem) throws IOException {
-        X509Certificate cert = ClusterPki.peerCertificate(node, pem, self.ca());
+        X509Certificate cert = ClusterPki.peerCertificate(node, pem, self.get().ca());
         if (!(cert.getPublicKey() instanceof ECPublicKey)) {
             throw new IOException(node + "'s certificate holds no EC key, which checkpoints are sealed with");
         }

@@ -32,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.crypto.SecretKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,7 +57,7 @@ public final class Checkpoints implements AutoCloseable {
     /** The last checkpoint this node took of a service: where it went, when, what it cost. */
     public record Taken(String keeper, long takenAt, double freezeMs, long bytes, double transferMs) {}
 
-    private final AgentConfig config;
+    private final Supplier<AgentConfig> inForce;
     private final ServiceRegistry registry;
     private final Cells cells;
     private final Criu criu;
@@ -73,15 +74,21 @@ public final class Checkpoints implements AutoCloseable {
         return t;
     });
 
-    public Checkpoints(AgentConfig config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers,
+    /** {@code config}: the configuration in force, whose [[peers]] (the keepers) a reload changes. */
+    public Checkpoints(Supplier<AgentConfig> config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers,
             CheckpointRecipients recipients, Object moveLock) {
-        this.config = config;
+        this.inForce = config;
         this.recipients = recipients;
         this.registry = registry;
         this.cells = cells;
         this.criu = criu;
         this.peers = peers;
         this.moveLock = moveLock;
+    }
+
+    /** The configuration as last reloaded; an operation that goes over the peers takes it once. */
+    private AgentConfig config() {
+        return inForce.get();
     }
 
     /** Starts the timer: one thread, so a node takes one checkpoint at a time. */
@@ -107,10 +114,10 @@ public final class Checkpoints implements AutoCloseable {
     /** One checkpoint of NAME, to the first reachable keeper; a failure is logged (once per cause) and retried next tick. */
     void take(String name) {
         if (criu == null) {
-            warnOnce(name, "CRIU is missing or does not work on " + config.node() + ": no checkpoint of " + name + " can be taken");
+            warnOnce(name, "CRIU is missing or does not work on " + config().node() + ": no checkpoint of " + name + " can be taken");
             return;
         }
-        try (ImageDir images = ImageDir.create("svcmove-" + config.node() + "-ckpt-")) {
+        try (ImageDir images = ImageDir.create("svcmove-" + config().node() + "-ckpt-")) {
             long takenAt;
             long freezeNanos;
             ServiceRecord svc;
@@ -125,7 +132,7 @@ public final class Checkpoints implements AutoCloseable {
                 if (svc.move() != null || svc.arriving()) {
                     return; // frozen by a move, or not yet let go of by its source: the next tick takes it
                 }
-                files = ServiceFiles.of(name, config.node(), cell.get().pids());
+                files = ServiceFiles.of(name, config().node(), cell.get().pids());
                 takenAt = System.currentTimeMillis();
                 long t0 = System.nanoTime();
                 criu.dump(DumpOptions.builder(images.path(), svc.pid(), NetworkLock.SKIP).leaveRunning(true).tcpClose(true)
@@ -136,15 +143,17 @@ public final class Checkpoints implements AutoCloseable {
             String transferId = CheckpointStore.TRANSFER_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
             // Encrypted here, on tmpfs, before any byte leaves: a keeper receives, stores and sends back ciphertext only.
             SecretKey dataKey = CheckpointCipher.newDataKey();
-            ObjectNode record = ControlMessage.JSON.createObjectNode().put("name", name).put("node", config.node()).put("taken_at", takenAt);
+            ObjectNode record = ControlMessage.JSON.createObjectNode().put("name", name).put("node", config().node())
+                    .put("taken_at", takenAt);
             record.set("service", ControlMessage.JSON.valueToTree(svc));
             record.set("files", ControlMessage.JSON.valueToTree(files));
             Path sealed = images.path().resolve("sealed");
             CheckpointCipher.encryptDir(dataKey, images.path(), sealed, record);
-            byte[] context = CheckpointCipher.context(name, config.node(), takenAt, transferId);
-            Map<String, PublicKey> keys = recipients.keys(keepers());
+            byte[] context = CheckpointCipher.context(name, config().node(), takenAt, transferId);
+            List<String> keepers = keepers(); // one list for the whole checkpoint, as a reload may change it
+            Map<String, PublicKey> keys = recipients.keys(keepers);
             Exception lastError = null;
-            for (String keeper : keepers()) {
+            for (String keeper : keepers) {
                 try {
                     List<CheckpointMessages.Seal> seals = new ArrayList<>();
                     for (Map.Entry<String, PublicKey> k : keys.entrySet()) {
@@ -169,14 +178,14 @@ public final class Checkpoints implements AutoCloseable {
                         onlyHere.remove(name);
                     } else if (onlyHere.add(name)) {
                         log.warn("the checkpoint of {} can be recovered on {} only: its keeper {} never holds its key and no other"
-                                + " peer gave its certificate (with a third node, that node can recover it)", name, config.node(), keeper);
+                                + " peer gave its certificate (with a third node, that node can recover it)", name, config().node(), keeper);
                     }
                     return;
                 } catch (Exception e) {
                     lastError = e;
                 }
             }
-            warnOnce(name, "no keeper took the checkpoint of " + name + " (peers " + keepers() + "): "
+            warnOnce(name, "no keeper took the checkpoint of " + name + " (peers " + keepers + "): "
                     + (lastError == null ? "this node has no peers" : lastError.getMessage()));
         } catch (Exception e) {
             warnOnce(name, "the checkpoint of " + name + " failed: " + e.getMessage());
@@ -189,7 +198,8 @@ public final class Checkpoints implements AutoCloseable {
 
     /** Keepers in the order of the [[peers]] of agent.toml: never this node, whose loss the checkpoint is for. */
     private List<String> keepers() {
-        return config.peers().stream().map(AgentConfig.Peer::name).filter(n -> !n.equals(config.node())).toList();
+        AgentConfig config = config();
+        return config.peerNames().stream().filter(n -> !n.equals(config.node())).toList();
     }
 
     private void warnOnce(String name, String message) {

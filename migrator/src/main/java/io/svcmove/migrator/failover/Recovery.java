@@ -42,6 +42,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import javax.crypto.SecretKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,7 +64,7 @@ public final class Recovery {
     /** Transfer ids of checkpoints sent back for a recovery. */
     private static final String FETCH_PREFIX = "recover-";
 
-    private final AgentConfig config;
+    private final Supplier<AgentConfig> inForce;
     private final ServiceRegistry registry;
     private final Cells cells;
     private final Criu criu;
@@ -71,13 +72,14 @@ public final class Recovery {
     private final ArpAnnouncer announcer;
     private final ServiceLauncher launcher;
     private final CheckpointStore store;
-    private final NodeIdentity identity;
+    private final Supplier<NodeIdentity> identity;
     private final Object moveLock;
     private final Map<String, ImageDir> fetching = new ConcurrentHashMap<>();
 
-    public Recovery(AgentConfig config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers, ArpAnnouncer announcer,
-            ServiceLauncher launcher, CheckpointStore store, NodeIdentity identity, Object moveLock) {
-        this.config = config;
+    /** {@code config} and {@code identity}: those in force, whose [[peers]], key and certificates a reload changes. */
+    public Recovery(Supplier<AgentConfig> config, ServiceRegistry registry, Cells cells, Criu criu, PeerClient peers,
+            ArpAnnouncer announcer, ServiceLauncher launcher, CheckpointStore store, Supplier<NodeIdentity> identity, Object moveLock) {
+        this.inForce = config;
         this.identity = identity;
         this.registry = registry;
         this.cells = cells;
@@ -87,6 +89,11 @@ public final class Recovery {
         this.launcher = launcher;
         this.store = store;
         this.moveLock = moveLock;
+    }
+
+    /** The configuration as last reloaded; an operation that goes over the peers takes it once. */
+    private AgentConfig config() {
+        return inForce.get();
     }
 
     /** Where an incoming transfer goes: a checkpoint to keep, a checkpoint fetched for a recovery, or null (not ours). */
@@ -100,13 +107,14 @@ public final class Recovery {
 
     /** The CLI's request: recover here, or on --on NODE (forwarded to that node's agent). */
     public JsonNode recover(JsonNode req) throws Exception {
+        AgentConfig config = config();
         String on = req.path("node").asText(config.node());
         if (on.isEmpty() || on.equals(config.node())) {
             return recoverHere(req.path("name").asText());
         }
-        if (config.peers().stream().noneMatch(p -> p.name().equals(on))) {
+        if (!config.isPeer(on)) {
             throw new ControlException(Outcome.NOT_FOUND, "unknown node " + on + ": " + config.node() + " knows "
-                    + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList()) + " (the [[peers]] of its agent.toml)");
+                    + String.join(", ", config.peerNames()) + " (the [[peers]] of its agent.toml)");
         }
         String name = req.path("name").asText();
         Forwarded r;
@@ -122,7 +130,7 @@ public final class Recovery {
     /** The handlers of the peer requests of a recovery. */
     public Map<String, RequestHandler> handlers() {
         return Map.of(CheckpointMessages.Type.STATE, Messages.typed(CheckpointMessages.ServiceRef.class,
-                (from, s) -> new CheckpointMessages.State(config.node(), presence(s.name()))),
+                (from, s) -> new CheckpointMessages.State(config().node(), presence(s.name()))),
                 CheckpointMessages.Type.RECOVER, Messages.typed(CheckpointMessages.ServiceRef.class, this::forwarded));
     }
 
@@ -147,29 +155,30 @@ public final class Recovery {
     private JsonNode recoverHere(String name) throws Exception {
         long t0 = System.nanoTime();
         if (criu == null) {
-            throw new ControlException(Outcome.REFUSED, "CRIU is missing or does not work on " + config.node()
-                    + ", so nothing can be recovered here: run 'make setup' on " + config.node() + " or recover with --on NODE");
+            throw new ControlException(Outcome.REFUSED, "CRIU is missing or does not work on " + config().node()
+                    + ", so nothing can be recovered here: run 'make setup' on " + config().node() + " or recover with --on NODE");
         }
-        if (new Draining(Path.of(config.stateDir())).on()) {
-            throw new ControlException(Outcome.REFUSED, config.node() + " is draining: recover " + name + " with --on NODE elsewhere");
+        if (new Draining(Path.of(config().stateDir())).on()) {
+            throw new ControlException(Outcome.REFUSED, config().node() + " is draining: recover " + name + " with --on NODE elsewhere");
         }
         synchronized (moveLock) {
             CheckpointMessages.Presence here = presence(name);
             if (here == CheckpointMessages.Presence.RUNNING) {
-                throw new ControlException(Outcome.REFUSED, name + " already runs on " + config.node() + ": nothing to recover");
+                throw new ControlException(Outcome.REFUSED, name + " already runs on " + config().node() + ": nothing to recover");
             }
             if (here == CheckpointMessages.Presence.DEAD) {
-                throw new ControlException(Outcome.REFUSED, name + " has a dead record on " + config.node()
+                throw new ControlException(Outcome.REFUSED, name + " has a dead record on " + config().node()
                         + ": 'svcmove stop " + name + "' clears it (its checkpoints stay), then recover");
             }
             List<String> unreachable = new ArrayList<>();
             List<Kept> kept = new ArrayList<>();
             CheckpointMessages.ServiceRef service = new CheckpointMessages.ServiceRef(name);
-            CheckpointMessages.Info mine = store.info(config.node(), service);
+            CheckpointMessages.Info mine = store.info(config().node(), service);
             if (mine.checkpoint() != null) {
-                kept.add(new Kept(config.node(), mine.checkpoint()));
+                kept.add(new Kept(config().node(), mine.checkpoint()));
             }
-            for (AgentConfig.Peer p : config.peers()) {
+            List<AgentConfig.Peer> peerList = config().peers(); // one list for the whole search, as a reload may change it
+            for (AgentConfig.Peer p : peerList) {
                 try {
                     CheckpointMessages.State s = Messages.await(Messages.call(peers, p.name(), CheckpointMessages.Type.STATE, service,
                             CheckpointMessages.State.class, ASK));
@@ -189,8 +198,8 @@ public final class Recovery {
                 }
             }
             if (kept.isEmpty()) {
-                throw new ControlException(Outcome.NOT_FOUND, "no checkpoint of " + name + " on " + config.node()
-                        + (config.peers().isEmpty() ? "" : " or any reachable peer") + (unreachable.isEmpty() ? "" : " (unreachable: "
+                throw new ControlException(Outcome.NOT_FOUND, "no checkpoint of " + name + " on " + config().node()
+                        + (peerList.isEmpty() ? "" : " or any reachable peer") + (unreachable.isEmpty() ? "" : " (unreachable: "
                         + String.join(", ", unreachable) + ")") + ": it was started without --checkpoint-every, or no checkpoint"
                         + " was taken yet, or its keeper is down too. Start it anew with 'svcmove run'");
             }
@@ -211,7 +220,7 @@ public final class Recovery {
         if (c.format() < CheckpointCipher.FORMAT) {
             return Optional.empty();
         }
-        return c.sealedTo().stream().filter(s -> config.node().equals(s.node())).findFirst();
+        return c.sealedTo().stream().filter(s -> config().node().equals(s.node())).findFirst();
     }
 
     private String whyNotHere(String name, Kept k) {
@@ -225,7 +234,7 @@ public final class Recovery {
         String instead = to.stream().filter(n -> !n.equals(source)).findFirst().map(n -> "recover it with --on " + n)
                 .orElse("only " + source + " can recover it (no other peer had given its certificate when it was taken)");
         return "the checkpoint of " + name + " kept on " + k.keeper() + " is sealed to " + String.join(", ", to) + ", not to "
-                + config.node() + (k.keeper().equals(config.node()) ? " (a keeper never holds the key to what it keeps)" : "")
+                + config().node() + (k.keeper().equals(config().node()) ? " (a keeper never holds the key to what it keeps)" : "")
                 + ": " + instead;
     }
 
@@ -234,9 +243,10 @@ public final class Recovery {
             throws IOException, ControlException {
         try {
             CheckpointMessages.Seal s = seal(meta).orElseThrow(() -> new CheckpointCipher.NotAuthentic("its record on " + keeper
-                    + " changed while it was fetched: its key is no longer sealed to " + config.node()));
+                    + " changed while it was fetched: its key is no longer sealed to " + config().node()));
             byte[] context = CheckpointCipher.context(name, meta.from(), meta.takenAt(), meta.transferId());
-            SecretKey key = CheckpointCipher.unseal(s, config.node(), identity.key(), identity.certificate().getPublicKey(), context);
+            NodeIdentity self = identity.get();
+            SecretKey key = CheckpointCipher.unseal(s, config().node(), self.key(), self.certificate().getPublicKey(), context);
             return CheckpointCipher.decryptDir(key, sealed(images), images.images());
         } catch (CheckpointCipher.NotAuthentic e) {
             throw new ControlException(Outcome.REFUSED, "the checkpoint of " + name + " kept on " + keeper + " does not authenticate,"
@@ -253,7 +263,7 @@ public final class Recovery {
 
     private JsonNode restore(String name, String keeper, CheckpointMessages.Checkpoint found, long t0) throws Exception {
         long fetchStart = System.nanoTime();
-        ImageDir images = ImageDir.create("svcmove-" + config.node() + "-recover-");
+        ImageDir images = ImageDir.create("svcmove-" + config().node() + "-recover-");
         try {
             CheckpointMessages.Checkpoint meta;
             String transferId = FETCH_PREFIX + name + "-" + UUID.randomUUID().toString().substring(0, 8);
@@ -273,13 +283,13 @@ public final class Recovery {
             Cell cell;
             try {
                 // Up, with the duplicate-address probe: a VIP that still answers means the node is not dead.
-                cell = cells.create(new CellSpec(name, config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())), true);
+                cell = cells.create(new CellSpec(name, config().node(), vip, config().iface(), CellSpec.gateway(svc.gateway())), true);
             } catch (CellException e) {
-                throw new ControlException(Outcome.REFUSED, "cannot recover " + name + " on " + config.node() + ": " + e.getMessage());
+                throw new ControlException(Outcome.REFUSED, "cannot recover " + name + " on " + config().node() + ": " + e.getMessage());
             }
             RestoreResult r;
             try {
-                ServiceLauncher.Relay relay = launcher.startRelay(Path.of(config.logDir(), name + ".log"), Duration.ofMinutes(1));
+                ServiceLauncher.Relay relay = launcher.startRelay(Path.of(config().logDir(), name + ".log"), Duration.ofMinutes(1));
                 ServiceFiles files = fromManifest(manifest.path("files"), ServiceFiles.class);
                 CarriedFiles.place(images.images(), svc.carry());
                 try (OpenFd netns = OpenFd.open(cell.netnsPath()); ServiceFiles.Opened inherited = files.open(relay.pipe())) {
@@ -289,18 +299,18 @@ public final class Recovery {
             } catch (Exception e) {
                 cells.destroy(name);
                 throw new ControlException(Outcome.FAILED, "restoring the checkpoint of " + name + " (from " + keeper + ") failed: "
-                        + e.getMessage() + "; its cell on " + config.node() + " was removed, the checkpoint is kept (CRIU's log: "
+                        + e.getMessage() + "; its cell on " + config().node() + " was removed, the checkpoint is kept (CRIU's log: "
                         + images.path().resolve("images/restore.log") + " until the agent's next start)");
             }
-            announcer.announce(config.iface(), Announcement.of(vip.address(), vip.mac())
-                    .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
-            registry.save(svc.withPlacement(config.node(), r.pid(), cell.netnsName(), config.iface(), null));
+            announcer.announce(config().iface(), Announcement.of(vip.address(), vip.mac())
+                    .withBurst(config().move().arpRepeats(), Duration.ofMillis(config().move().arpIntervalMs())));
+            registry.save(svc.withPlacement(config().node(), r.pid(), cell.netnsName(), config().iface(), null));
             long total = System.nanoTime() - t0;
             long age = System.currentTimeMillis() - manifest.path("taken_at").asLong();
-            log.info("recovered {} on {} from its checkpoint on {} ({} s old): pid {}, {} ms in all", name, config.node(), keeper,
+            log.info("recovered {} on {} from its checkpoint on {} ({} s old): pid {}, {} ms in all", name, config().node(), keeper,
                     age / 1000, r.pid(), total / 1_000_000);
             images.close();
-            return ControlMessage.JSON.createObjectNode().put("name", name).put("node", config.node()).put("vip", svc.vip())
+            return ControlMessage.JSON.createObjectNode().put("name", name).put("node", config().node()).put("vip", svc.vip())
                     .put("pid", r.pid()).put("keeper", keeper).put("checkpoint_taken_at", manifest.path("taken_at").asLong())
                     .put("checkpoint_age_ms", age).put("checkpoint_bytes", found.bytes())
                     .put("fetch_ms", fetchNanos / 1e6).put("decrypt_ms", openNanos / 1e6).put("restore_ms", r.elapsed().toMillis())

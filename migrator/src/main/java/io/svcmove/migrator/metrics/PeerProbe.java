@@ -8,10 +8,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * Each peer's reachability and wall-clock offset, measured on a thread of its own every so often,
- * so that a scrape reads the last measurement and never waits on a peer.
+ * so that a scrape reads the last measurement and never waits on a peer. The peers are those in
+ * force at each round: a reload that adds one has it measured, one that removes it drops its state.
  */
 public final class PeerProbe implements AutoCloseable {
     /** The peer's wall clock minus this node's, in seconds; throws when the peer does not answer. */
@@ -23,19 +25,21 @@ public final class PeerProbe implements AutoCloseable {
     /** A peer as last measured: reachable or not, and (when reachable) its wall-clock offset. */
     public record State(boolean up, double offsetSeconds) {}
 
-    private final List<String> peers;
+    private final Supplier<List<String>> peers;
     private final Measure measure;
     private final Map<String, State> states = new ConcurrentHashMap<>();
     private ScheduledExecutorService timer;
 
-    public PeerProbe(List<String> peers, Measure measure) {
-        this.peers = List.copyOf(peers);
+    public PeerProbe(Supplier<List<String>> peers, Measure measure) {
+        this.peers = peers;
         this.measure = measure;
     }
 
     /** Measures every peer once, one after the other. */
     void probeAll() {
-        for (String p : peers) {
+        List<String> listed = peers.get();
+        states.keySet().retainAll(listed);
+        for (String p : listed) {
             State s;
             try {
                 s = new State(true, measure.wallOffsetSeconds(p));

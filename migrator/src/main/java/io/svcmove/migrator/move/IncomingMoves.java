@@ -39,6 +39,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -164,7 +165,7 @@ public final class IncomingMoves {
         }
     }
 
-    private final AgentConfig config;
+    private final Supplier<AgentConfig> inForce;
     private final Effects effects;
     private final CellStore<ArrivingCell> cells;
     private final ServiceRegistry registry;
@@ -177,14 +178,21 @@ public final class IncomingMoves {
     /** Whether CRIU can restore lazily here (userfaultfd): asked at the first streamed prepare, not in a freeze. */
     private volatile Boolean lazyRestores;
 
-    public IncomingMoves(AgentConfig config, Effects effects, ServiceRegistry registry, String criuVersion, FaultInjection faults) {
-        this.config = config;
+    /** {@code config}: the configuration in force, whose [[peers]] and [tls] a reload changes. */
+    public IncomingMoves(Supplier<AgentConfig> config, Effects effects, ServiceRegistry registry, String criuVersion,
+            FaultInjection faults) {
+        this.inForce = config;
         this.effects = effects;
         this.cells = effects.cells();
         this.registry = registry;
         this.criuVersion = criuVersion;
         this.faults = faults;
-        this.admission = new Admission(config, registry, effects.criu(), criuVersion);
+        this.admission = new Admission(config.get(), registry, effects.criu(), criuVersion);
+    }
+
+    /** The configuration as last reloaded; an operation that goes over the peers takes it once. */
+    private AgentConfig config() {
+        return inForce.get();
     }
 
     /** Image directories are named after their node, so that an agent restarted mid-move finds its own leftovers. */
@@ -194,8 +202,8 @@ public final class IncomingMoves {
 
     /** At start: images a killed agent left behind (they hold process memory) are deleted. */
     public void removeLeftoverImages() throws IOException {
-        effects.removeLeftoverPageSinks(imagePrefix(config.node()));
-        for (Path dir : ImageDir.removeLeftovers(imagePrefix(config.node()))) {
+        effects.removeLeftoverPageSinks(imagePrefix(config().node()));
+        for (Path dir : ImageDir.removeLeftovers(imagePrefix(config().node()))) {
             log.warn("removed {}: images of a move that did not finish", dir);
         }
     }
@@ -229,7 +237,7 @@ public final class IncomingMoves {
         String moveId = PrecopyImages.moveId(transferId);
         ArrivingMove a = moves.get(moveId);
         if (a == null) {
-            throw new IOException("no move " + moveId + " is being prepared on " + config.node());
+            throw new IOException("no move " + moveId + " is being prepared on " + config().node());
         }
         OptionalInt round = PrecopyImages.round(transferId);
         if (round.isPresent() && round.getAsInt() > PrecopyPolicy.MAX_ROUNDS) {
@@ -250,21 +258,22 @@ public final class IncomingMoves {
             cells.destroy(svc.name());
         }
         Vip vip = Vip.parse(svc.vip());
-        ArrivingCell cell = effects.createHeld(new CellSpec(svc.name(), config.node(), vip, config.iface(), CellSpec.gateway(svc.gateway())));
+        ArrivingCell cell = effects.createHeld(new CellSpec(svc.name(), config().node(), vip, config().iface(),
+                CellSpec.gateway(svc.gateway())));
         ImageDir images;
         ServiceLauncher.Relay relay;
         try {
             cell.addNeighbors(p.neighbors() == null ? List.of() : p.neighbors());
             cell.openHoldControl();
-            images = ImageDir.create(imagePrefix(config.node()) + p.moveId() + "-");
-            relay = effects.startRelay(Path.of(config.logDir(), svc.name() + ".log"), RELAY_WINDOW);
+            images = ImageDir.create(imagePrefix(config().node()) + p.moveId() + "-");
+            relay = effects.startRelay(Path.of(config().logDir(), svc.name() + ".log"), RELAY_WINDOW);
         } catch (IOException | RuntimeException e) {
             cell.closeHoldControl();
             cells.destroy(svc.name());
             throw e;
         }
         ArrivingMove a = new ArrivingMove(p.moveId(), from, svc, cell, images, files, relay);
-        if (p.streamFrom() != null && config.move().streamPages()) {
+        if (p.streamFrom() != null && config().move().streamPages()) {
             try {
                 a.sink = openSink(a, p);
             } catch (Exception e) {
@@ -276,14 +285,15 @@ public final class IncomingMoves {
         HeldCellWatch.start(a, QUIET, () -> moves.get(a.id) == a, m -> effects.call(m.from, MoveMessages.Type.ACTIVE,
                 new MoveMessages.MoveRef(m.id, m.service.name()), MoveMessages.Active.class, QUIET).active(), this::drop);
         log.info("move {}: prepared cell {} for {} from {} (held)", a.id, cell.netnsName(), svc.name(), from);
-        String certificate = Files.readString(Path.of(config.tls().cert()));
-        return a.sink == null ? new MoveMessages.Prepared(config.node(), criuVersion, certificate, null, 0, null)
-                : new MoveMessages.Prepared(config.node(), criuVersion, certificate, listenHost(), a.sink.port(), a.sink.certificate());
+        String certificate = Files.readString(Path.of(config().tls().cert()));
+        return a.sink == null ? new MoveMessages.Prepared(config().node(), criuVersion, certificate, null, 0, null)
+                : new MoveMessages.Prepared(config().node(), criuVersion, certificate, listenHost(), a.sink.port(), a.sink.certificate());
     }
 
     /** A streamed move's page server, for the source that sent its certificate, and from its address only. */
     private PageSink openSink(ArrivingMove a, MoveMessages.Prepare p) throws Exception {
         long start = System.nanoTime();
+        AgentConfig config = config();
         PageSink sink = PageSink.open(a.id, a.from, p.streamFrom(), config.peerHost(a.from),
                 ClusterPki.loadCertificate(Path.of(config.tls().ca())), a.images.path(), listenHost(), pageServerTls(config),
                 RELAY_WINDOW, effects::startPageServer);
@@ -296,7 +306,7 @@ public final class IncomingMoves {
 
     /** This node's address on the peer network (where its page servers listen). */
     private String listenHost() {
-        return config.listen().substring(0, config.listen().lastIndexOf(':'));
+        return config().listen().substring(0, config().listen().lastIndexOf(':'));
     }
 
     /**
@@ -310,7 +320,7 @@ public final class IncomingMoves {
         ArrivingMove a = incoming(req.moveId());
         synchronized (a) {
             if (a.stage() != MoveStage.PREPARED) {
-                throw new IllegalStateException("move " + a.id + " is at stage " + a.stage().label() + " on " + config.node()
+                throw new IllegalStateException("move " + a.id + " is at stage " + a.stage().label() + " on " + config().node()
                         + ", not prepared: it cannot be restored (again)");
             }
             a.to(MoveStage.RESTORING);
@@ -321,7 +331,7 @@ public final class IncomingMoves {
                 faults.at("dest-restore");
                 Path images = a.images.images();
                 if (a.sink != null) {
-                    a.sink.received(images, Duration.ofSeconds(config.move().callTimeoutS()));
+                    a.sink.received(images, Duration.ofSeconds(config().move().callTimeoutS()));
                 }
                 PrecopyImages.link(a.images.path(), images, req.precopyRounds());
                 streams = TcpTimestamps.advance(images, Duration.ofMillis(req.sinceDumpMs() + TSVAL_LEAD_MS));
@@ -336,14 +346,14 @@ public final class IncomingMoves {
                 a.carried = CarriedFiles.place(images, a.service.carry());
                 boolean lazily = daemon != null;
                 try (OpenFd netns = OpenFd.open(a.cell.netnsPath()); ServiceFiles.Opened inherited = a.files.open(a.relay.pipe())) {
-                    r = CriuLogs.keptOnFailure(Path.of(config.logDir()), a.id, () ->
+                    r = CriuLogs.keptOnFailure(Path.of(config().logDir()), a.id, () ->
                             effects.criu().restore(inherited.into(RestoreOptions.builder(images, NetworkLock.SKIP).workDir(a.images.path())
                                     .lazyPages(lazily).tcpEstablished(true).inheritFd(OutgoingMove.CELL_NETNS_KEY, netns.fd()))
                                     .build(), n -> {}));
                 }
                 faults.at("dest-restored");
                 // Durable before the hold is lifted: an agent that dies from here on finds the service its own.
-                registry.save(a.service.withPlacement(config.node(), r.pid(), a.cell.netnsName(), config.iface(),
+                registry.save(a.service.withPlacement(config().node(), r.pid(), a.cell.netnsName(), config().iface(),
                         new Arrival(a.id, from, MoveStage.ARRIVED)));
             } catch (Exception e) {
                 if (daemon != null) {
@@ -358,12 +368,12 @@ public final class IncomingMoves {
             }
             a.to(MoveStage.ARRIVED);
             if (req.lazy()) {
-                a.pages = PageWatch.start(a.id, a.service.name(), config.node(), daemon, r.pid(), a.images,
-                        Duration.ofSeconds(config.move().lazyTimeoutS()), faults, "the source's pages stopped arriving before the"
+                a.pages = PageWatch.start(a.id, a.service.name(), config().node(), daemon, r.pid(), a.images,
+                        Duration.ofSeconds(config().move().lazyTimeoutS()), faults, "the source's pages stopped arriving before the"
                         + " last one: the service cannot run without them and cannot be rolled back", why -> failed(a, why));
             } else if (daemon != null) {
-                a.pages = PageWatch.start(a.id, a.service.name(), config.node(), daemon, r.pid(), a.images,
-                        Duration.ofSeconds(config.move().lazyTimeoutS()), faults, "copying its memory in from the images here"
+                a.pages = PageWatch.start(a.id, a.service.name(), config().node(), daemon, r.pid(), a.images,
+                        Duration.ofSeconds(config().move().lazyTimeoutS()), faults, "copying its memory in from the images here"
                         + " failed: its frozen copy on " + a.from + " resumes", why -> lostHere(a, why));
             }
             // The hold's nft is ended when the move is (forget, drop): waiting for it to exit costs ~40 ms, here in the freeze.
@@ -384,7 +394,7 @@ public final class IncomingMoves {
         Path pageCert = a.images.path().resolve(PAGE_CERTIFICATE);
         Files.writeString(pageCert, req.pageCertificate(), StandardCharsets.US_ASCII, StandardOpenOption.CREATE_NEW);
         CriuDaemon daemon = effects.startLazyPages(a.images.images(), a.images.path(), req.pageServer(), req.pagePort(),
-                pageServerTls(config).presenting(pageCert));
+                pageServerTls(config()).presenting(pageCert));
         log.info("move {}: criu lazy-pages ready in {} ms", a.id, (System.nanoTime() - start) / 1_000_000);
         return daemon;
     }
@@ -427,7 +437,7 @@ public final class IncomingMoves {
             moves.remove(a.id);
             a.cell.closeHoldControl();
             cells.destroy(a.service.name());
-            log.error("move {}: {} removed from {}: {}", a.id, a.service.name(), config.node(), why);
+            log.error("move {}: {} removed from {}: {}", a.id, a.service.name(), config().node(), why);
         }
     }
 
@@ -440,8 +450,8 @@ public final class IncomingMoves {
     }
 
     private void announce(ArrivingCell cell) throws ArpException {
-        effects.announce(config.iface(), Announcement.of(cell.vip().address(), cell.vip().mac())
-                .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
+        effects.announce(config().iface(), Announcement.of(cell.vip().address(), cell.vip().mac())
+                .withBurst(config().move().arpRepeats(), Duration.ofMillis(config().move().arpIntervalMs())));
     }
 
     /** DRAIN: what the source buffered during the freeze goes into the restored service's stack, in order. */
@@ -461,7 +471,7 @@ public final class IncomingMoves {
 
     MoveMessages.Injected inject(String from, MoveMessages.Inject req) {
         ServiceRecord r = arrived(req.moveId())
-                .orElseThrow(() -> new IllegalStateException("no move " + req.moveId() + " has arrived on " + config.node()));
+                .orElseThrow(() -> new IllegalStateException("no move " + req.moveId() + " has arrived on " + config().node()));
         ArrivingCell cell = cells.find(r.name()).orElseThrow(() -> new IllegalStateException("the cell of " + r.name() + " is gone"));
         int n = cell.inject(req.packets());
         log.info("move {}: injected {} of {} buffered packets into {}", req.moveId(), n, req.packets().size(), cell.netnsName());
@@ -519,7 +529,7 @@ public final class IncomingMoves {
         Optional<ServiceRecord> r = arrived(ref.moveId());
         if (r.isPresent()) {
             throw new IllegalStateException("move " + ref.moveId() + " is " + r.get().arrival().stage().label() + " on "
-                    + config.node() + ": " + r.get().name() + " runs here and is not rolled back (a source that cannot tell asks"
+                    + config().node() + ": " + r.get().name() + " runs here and is not rolled back (a source that cannot tell asks"
                     + " with a claim)");
         }
         return new MoveMessages.Aborted(false);
@@ -533,18 +543,18 @@ public final class IncomingMoves {
     private IllegalStateException notArrived(String moveId) {
         String why = lost.get(moveId);
         if (why != null) {
-            return new IllegalStateException("move " + moveId + " lost its copy on " + config.node() + ": " + why);
+            return new IllegalStateException("move " + moveId + " lost its copy on " + config().node() + ": " + why);
         }
         ArrivingMove a = moves.get(moveId);
         return new IllegalStateException(a != null
-                ? "move " + moveId + " has not arrived on " + config.node() + " (it is at stage " + a.stage().label() + ")"
-                : "no move " + moveId + " arrived on " + config.node() + " (unknown move id, or it was aborted)");
+                ? "move " + moveId + " has not arrived on " + config().node() + " (it is at stage " + a.stage().label() + ")"
+                : "no move " + moveId + " arrived on " + config().node() + " (unknown move id, or it was aborted)");
     }
 
     private ArrivingMove incoming(String moveId) {
         ArrivingMove a = moves.get(moveId);
         if (a == null) {
-            throw new IllegalStateException("no move " + moveId + " is under way on " + config.node());
+            throw new IllegalStateException("no move " + moveId + " is under way on " + config().node());
         }
         return a;
     }
@@ -589,7 +599,7 @@ public final class IncomingMoves {
 
     /** CHECK (`svcmove check`): the checks of prepare, run now, without a cell or anything else. */
     MoveMessages.Checked check(String from, MoveMessages.Check c) {
-        return new MoveMessages.Checked(config.node(), admission.checks(from, c.service().moving(null).arrived(null), c.criuVersion(),
+        return new MoveMessages.Checked(config().node(), admission.checks(from, c.service().moving(null).arrived(null), c.criuVersion(),
                 c.files() == null ? new ServiceFiles(null, null, null) : c.files(), c.needs()));
     }
 

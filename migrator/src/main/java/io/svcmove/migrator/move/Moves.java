@@ -53,7 +53,7 @@ public final class Moves {
     /** A forwarded check waits for the owner's, which asks NODE a few questions (each up to {@link #ASK}). */
     private static final Duration FORWARDED_CHECK = Duration.ofSeconds(30);
 
-    private final AgentConfig config;
+    private final Supplier<AgentConfig> inForce;
     private final Cells cells;
     private final ServiceRegistry registry;
     private final Criu criu;
@@ -75,20 +75,26 @@ public final class Moves {
         return t;
     });
 
-    public Moves(AgentConfig config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
+    /** {@code config}: the configuration in force, whose [[peers]] and [tls] a reload changes. */
+    public Moves(Supplier<AgentConfig> config, Cells cells, ServiceRegistry registry, Criu criu, String criuVersion, PeerClient peers,
             ArpAnnouncer announcer, PeerClocks clocks, FaultInjection faults, MoveMetrics metrics) {
         this.faults = faults;
         this.metrics = metrics;
         this.unfinished = new UnfinishedMoves(registry, () -> outgoing(new LoggedMove(), null, false, false), moving);
-        this.config = config;
+        this.inForce = config;
         this.cells = cells;
         this.registry = registry;
         this.criu = criu;
         this.criuVersion = criuVersion;
         this.peers = peers;
         this.announcer = announcer;
-        this.hooks = new Hooks(Path.of(config.hooks().dir()), Duration.ofSeconds(config.hooks().timeoutS()));
+        this.hooks = new Hooks(Path.of(config().hooks().dir()), Duration.ofSeconds(config().hooks().timeoutS()));
         this.clocks = clocks;
+    }
+
+    /** The configuration as last reloaded; an operation that goes over the peers takes it once. */
+    private AgentConfig config() {
+        return inForce.get();
     }
 
     /** Moves that did not end: at start, and those whose outcome a move could not know. */
@@ -98,6 +104,7 @@ public final class Moves {
 
     /** A move from here; {@code buffer} false: no packet buffer (--no-buffer; a recovery has none left to drain). */
     private OutgoingMove outgoing(MoveListener listener, OutgoingMove.Lazy lazy, boolean precopy, boolean buffer) {
+        AgentConfig config = config();
         return new OutgoingMove(OutgoingMove.Effects.on(cells, criu, peers, announcer), registry, Path.of(config.logDir()), listener, faults,
                 new OutgoingMove.Options(buffer ? config.move().bufferMb() * (1L << 20) : 0, config.move().arpRepeats(),
                         Duration.ofMillis(config.move().arpIntervalMs()), lazy, precopy, Duration.ofSeconds(config.move().callTimeoutS()),
@@ -106,6 +113,7 @@ public final class Moves {
 
     /** This node's certificates for streaming an eager move's memory ([move] stream_pages), or null: it is then sent after the dump. */
     private OutgoingMove.Stream streamTls() {
+        AgentConfig config = config();
         if (!config.move().streamPages()) {
             return null;
         }
@@ -122,7 +130,7 @@ public final class Moves {
     public JsonNode inFlight() {
         Map<String, ServiceRecord.MoveInFlight> recorded = new LinkedHashMap<>();
         registry.all().stream().filter(r -> r.move() != null).forEach(r -> recorded.put(r.name(), r.move()));
-        return Messages.tree(new MoveMessages.InFlight(config.node(), true, inFlight.list(recorded, config.node())));
+        return Messages.tree(new MoveMessages.InFlight(config().node(), true, inFlight.list(recorded, config().node())));
     }
 
     /**
@@ -132,11 +140,12 @@ public final class Moves {
     public JsonNode cancel(JsonNode req) {
         String name = req.path("name").asText();
         MoveMessages.Cancel ask = new MoveMessages.Cancel(name, (req.path("interrupted").asBoolean()
-                ? "Ctrl-C on 'svcmove move'" : "'svcmove cancel'") + " on " + config.node());
-        Forwarded r = cancelHere(config.node(), ask);
+                ? "Ctrl-C on 'svcmove move'" : "'svcmove cancel'") + " on " + config().node());
+        Forwarded r = cancelHere(config().node(), ask);
         List<String> silent = new ArrayList<>();
-        for (int i = 0; i < config.peers().size() && r.outcome() == Outcome.NOT_FOUND; i++) {
-            String peer = config.peers().get(i).name();
+        List<String> peerList = config().peerNames();
+        for (int i = 0; i < peerList.size() && r.outcome() == Outcome.NOT_FOUND; i++) {
+            String peer = peerList.get(i);
             try {
                 r = Peers.call(peers, peer, MoveMessages.Type.CANCEL, ask, Forwarded.class, ASK);
             } catch (Exception e) {
@@ -155,7 +164,8 @@ public final class Moves {
         Optional<MovesInFlight.Entry> move = inFlight.running(c.name());
         if (move.isEmpty()) {
             return Forwarded.failed(Outcome.NOT_FOUND, "no move of " + c.name() + " is under way on "
-                    + config.node() + (config.peers().isEmpty() ? "" : " or on any peer that answered") + " ('svcmove moves' lists them)");
+                    + config().node() + (config().peers().isEmpty() ? "" : " or on any peer that answered")
+                    + " ('svcmove moves' lists them)");
         }
         Optional<String> refused = move.get().cancel(c.by());
         if (refused.isPresent()) {
@@ -163,7 +173,7 @@ public final class Moves {
                     + refused.get());
         }
         log.info("move of {} cancelled by {}, at {}: it rolls back at its next step", c.name(), c.by(), move.get().at());
-        return Forwarded.done(ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config.node())
+        return Forwarded.done(ControlMessage.JSON.createObjectNode().put("service", c.name()).put("node", config().node())
                 .put("at", move.get().at()));
     }
 
@@ -181,7 +191,7 @@ public final class Moves {
                 MoveMessages.Type.WHERE, Messages.typed(MoveMessages.ServiceRef.class, this::where),
                 // A destination's answer to "can you take a lazy move?".
                 MoveMessages.Type.LAZY_CHECK, Messages.typed((from, body) -> new MoveMessages.LazyCheck(LazySupport.missing(criu,
-                        config.node()), PrecopySupport.missing(criu, config.node()))),
+                        config().node()), PrecopySupport.missing(criu, config().node()))),
                 IN_FLIGHT, (from, body) -> inFlight(),
                 MoveMessages.Type.CANCEL, Messages.typed(MoveMessages.Cancel.class, this::cancelHere));
     }
@@ -239,12 +249,12 @@ public final class Moves {
      * its own, or it is in a move from or to here. A dead record (a node back from a crash) is not.
      */
     private MoveMessages.Where where(String from, MoveMessages.ServiceRef service) {
-        return new MoveMessages.Where(config.node(), registry.find(service.name())
+        return new MoveMessages.Where(config().node(), registry.find(service.name())
                 .filter(r -> r.move() != null || r.arriving() || ProcessIdentity.same(r.pid(), r.pidStart())).isPresent());
     }
 
     private String whereIs(String name) {
-        for (AgentConfig.Peer p : config.peers()) {
+        for (AgentConfig.Peer p : config().peers()) {
             try {
                 if (Peers.call(peers, p.name(), MoveMessages.Type.WHERE, new MoveMessages.ServiceRef(name), MoveMessages.Where.class, ASK)
                         .runsHere()) {
@@ -254,7 +264,7 @@ public final class Moves {
                 log.info("asking {} for {}: {}", p.name(), name, e.getMessage());
             }
         }
-        throw new ControlException(Outcome.NOT_FOUND, "no service named " + name + " on " + config.node()
+        throw new ControlException(Outcome.NOT_FOUND, "no service named " + name + " on " + config().node()
                 + " or on any reachable peer ('svcmove status' on each node lists them)");
     }
 
@@ -305,13 +315,13 @@ public final class Moves {
             source.add(PrecopySupport.memory(PrecopySupport.Memory.of(running.get().pids())));
         }
         boolean lazy = chosen.filter(m -> m.reason().equals(LAZILY)).isPresent();
-        if (Files.isDirectory(Path.of(config.hooks().dir()))) {
-            source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config.hooks().dir()
+        if (Files.isDirectory(Path.of(config().hooks().dir()))) {
+            source.add(new Preflight("hooks", Preflight.Result.WARN, "the pre-prepare hooks in " + config().hooks().dir()
                     + " are not run by a check", "a failing one refuses the move itself"));
         }
-        ObjectNode out = ControlMessage.JSON.createObjectNode().put("service", name).put("from", config.node()).put("to", to);
+        ObjectNode out = ControlMessage.JSON.createObjectNode().put("service", name).put("from", config().node()).put("to", to);
         ArrayNode checks = out.putArray("checks");
-        source.forEach(c -> checks.add(c.json(config.node())));
+        source.forEach(c -> checks.add(c.json(config().node())));
         if (running.isPresent()) {
             List<Long> pids = running.get().pids();
             MoveMessages.Check ask = new MoveMessages.Check(criuVersion, ServiceFiles.of(name, svc.node(), pids), svc,
@@ -322,7 +332,7 @@ public final class Moves {
             } catch (Exception e) {
                 checks.add(Preflight.refuse("reach", to + " did not answer (" + e.getMessage() + ")",
                         "start its agent ('systemctl start svcmove-agent' there) or check the network between the nodes")
-                        .json(config.node()));
+                        .json(config().node()));
             }
         }
         boolean refused = false;
@@ -334,19 +344,19 @@ public final class Moves {
 
     /** NODE is one of this node's peers, not itself: else the move (or its check) is an error. */
     private void requireKnown(String name, String to) {
+        AgentConfig config = config();
         if (to.equals(config.node())) {
             throw new ControlException(Outcome.REFUSED, name + " already runs on " + to);
         }
-        if (config.peers().stream().noneMatch(p -> p.name().equals(to))) {
+        if (!config.isPeer(to)) {
             throw new ControlException(Outcome.NOT_FOUND, "unknown node " + to + ": " + config.node() + " knows "
-                    + String.join(", ", config.peers().stream().map(AgentConfig.Peer::name).toList())
-                    + " (the [[peers]] of its agent.toml)");
+                    + String.join(", ", config.peerNames()) + " (the [[peers]] of its agent.toml)");
         }
     }
 
     private ServiceRecord recorded(String name) {
         return registry.find(name).orElseThrow(() -> new ControlException(Outcome.NOT_FOUND, "no service named " + name + " on "
-                + config.node()));
+                + config().node()));
     }
 
     private static void refuseIf(Preflight check) {
@@ -357,12 +367,12 @@ public final class Moves {
 
     private Preflight criuHere() {
         return criu != null ? Preflight.ok("criu-here") : Preflight.refuse("criu-here", "CRIU is missing or does not work on "
-                + config.node() + ", so nothing can move from here", "run 'make setup' on " + config.node());
+                + config().node() + ", so nothing can move from here", "run 'make setup' on " + config().node());
     }
 
     private Preflight clock(String to, boolean force) {
         try {
-            clocks.checkWallOffset(config.node(), to, config.move().maxClockOffsetMs(), force);
+            clocks.checkWallOffset(config().node(), to, config().move().maxClockOffsetMs(), force);
             return Preflight.ok("clock");
         } catch (ControlException e) {
             return Preflight.refuse("clock", e.getMessage(), "");
@@ -388,12 +398,12 @@ public final class Moves {
 
     private Preflight running(ServiceRecord svc, Optional<Cell> cell) {
         return cell.isPresent() ? Preflight.ok("running") : Preflight.refuse("running", svc.name() + " is not running on "
-                + config.node() + " ('svcmove status')", "only a running service moves");
+                + config().node() + " ('svcmove status')", "only a running service moves");
     }
 
     private Preflight uids(ServiceRecord svc, Cell cell) {
         try {
-            ForeignUids.check(svc.name(), config.node(), cell.pids());
+            ForeignUids.check(svc.name(), config().node(), cell.pids());
             return Preflight.ok("uids");
         } catch (ControlException e) {
             return Preflight.refuse("uids", e.getMessage(), "");
@@ -416,15 +426,15 @@ public final class Moves {
      * the step table on, at its next boundary. [move] timeout_s counts from then too.
      */
     private JsonNode moveChecked(String name, String to, boolean buffer, boolean force, Mode mode, Consumer<JsonNode> events) {
-        MovesInFlight.Entry listed = inFlight.begin(name, config.node(), to, mode.label).orElseThrow(() -> new ControlException(
-                Outcome.REFUSED, "a move of " + name + " is already under way on " + config.node() + " ('svcmove moves' shows it)"));
-        int limit = config.move().timeoutS();
+        MovesInFlight.Entry listed = inFlight.begin(name, config().node(), to, mode.label).orElseThrow(() -> new ControlException(
+                Outcome.REFUSED, "a move of " + name + " is already under way on " + config().node() + " ('svcmove moves' shows it)"));
+        int limit = config().move().timeoutS();
         ScheduledFuture<?> timeout = limit == 0 ? null : timeouts.schedule(() -> timedOut(listed, name, limit), limit, TimeUnit.SECONDS);
         try {
             return moveListed(listed, name, to, buffer, force, mode, events);
         } catch (MovesInFlight.Cancelled e) {
             String message = "move of " + name + " to " + to + " " + e.getMessage() + "; nothing had changed, " + name
-                    + " still runs on " + config.node();
+                    + " still runs on " + config().node();
             log.warn(message);
             throw new ControlException(Outcome.ROLLED_BACK, message);
         } finally {
@@ -453,10 +463,10 @@ public final class Moves {
             }
             Choice choice = choose(mode.label, cell, noPrecopy);
             listed.cancelIfAsked("before the pre-prepare hooks");
-            Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config.node(), to));
+            Hooks.Run hooksRun = hooks.forMove(new Hooks.Move(name, svc.vip(), config().node(), to));
             hooksRun.prePrepare();
             MoveListener progress = hooksRun.around(new ProgressEvents(events));
-            log.info("moving {} from {} to {}", name, config.node(), to);
+            log.info("moving {} from {} to {}", name, config().node(), to);
             try {
                 OutgoingMove.Lazy lazy = choice.mode.equals("lazy") ? lazy(cell, to, events) : null;
                 if (choice.mode.equals("lazy") && lazy == null) {
@@ -476,7 +486,7 @@ public final class Moves {
                 log.info("moved {} to {}: frozen {} ms, phases {}", name, to, r.freezeMicros() / 1000, r.result().micros());
                 if (r.pagesFailure() != null) {
                     String message = "move of " + name + " to " + to + " FAILED after the service started there: not every page "
-                            + "arrived from " + config.node() + " (" + r.pagesFailure().lines().findFirst().orElse("") + "). " + name
+                            + "arrived from " + config().node() + " (" + r.pagesFailure().lines().findFirst().orElse("") + "). " + name
                             + " has been killed on " + to + " and is marked failed there; a lazy move cannot be rolled back. "
                             + "Start it again with 'svcmove run'";
                     log.error(message);
@@ -487,7 +497,7 @@ public final class Moves {
             } catch (MoveUnresolvedException e) {
                 unfinished.resolve(name);
                 String message = "move of " + name + " to " + to + ": outcome unknown (" + e.step().phase().label() + ": "
-                        + e.step().name() + ": " + e.getMessage() + "): " + name + " is frozen on " + config.node() + " and may run on "
+                        + e.step().name() + ": " + e.getMessage() + "): " + name + " is frozen on " + config().node() + " and may run on "
                         + to + "; svcmove resolves it when " + to + " answers ('svcmove status' on both nodes shows where it runs)";
                 log.warn(message);
                 throw new ControlException(Outcome.UNKNOWN, message);
@@ -497,7 +507,7 @@ public final class Moves {
                         : Outcome.ROLLED_BACK;
                 String what = outcome == Outcome.REFUSED ? "refused" : "rolled back";
                 String message = "move of " + name + " to " + to + " " + what + " (" + e.phase().label() + ": " + e.step() + "): "
-                        + e.getMessage() + "; " + name + " still runs on " + config.node();
+                        + e.getMessage() + "; " + name + " still runs on " + config().node();
                 if (e.rollbackIncomplete()) {
                     message += ". The rollback itself met errors (" + e.getSuppressed()[0].getMessage() + "): check 'svcmove status'";
                 }
@@ -521,6 +531,7 @@ public final class Moves {
      */
     private OutgoingMove.Lazy lazy(Cell cell, String to, Consumer<JsonNode> events) {
         List<String> missing = lazyMissing(to);
+        AgentConfig config = config();
         String address = config.listen().substring(0, config.listen().lastIndexOf(':'));
         if (missing.isEmpty()) {
             try {
@@ -562,9 +573,9 @@ public final class Moves {
             return new Choice("precopy", "--mode auto: both nodes track dirty pages");
         }
         long mb = LazySupport.residentBytes(cell.pids()) >> 20;
-        boolean lazy = mb > config.move().lazyAboveMb();
+        boolean lazy = mb > config().move().lazyAboveMb();
         return new Choice(lazy ? "lazy" : "eager", "--mode auto: no pre-copy (" + String.join("; ", noPrecopy) + "), and " + mb
-                + " MB resident is " + (lazy ? "" : "not ") + "above [move] lazy_above_mb (" + config.move().lazyAboveMb() + ")");
+                + " MB resident is " + (lazy ? "" : "not ") + "above [move] lazy_above_mb (" + config().move().lazyAboveMb() + ")");
     }
 
     /**
@@ -576,7 +587,7 @@ public final class Moves {
         if (!mode.equals("precopy") && !mode.equals("auto")) {
             return List.of();
         }
-        List<String> missing = new ArrayList<>(PrecopySupport.missing(criu, config.node()));
+        List<String> missing = new ArrayList<>(PrecopySupport.missing(criu, config().node()));
         if (mode.equals("auto")) {
             try {
                 List<String> there = Peers.call(peers, to, MoveMessages.Type.LAZY_CHECK, Map.of(), MoveMessages.LazyCheck.class, ASK)
@@ -591,7 +602,7 @@ public final class Moves {
 
     /** What keeps this node or TO from a lazy move, in the operator's words; empty when both can make one. */
     private List<String> lazyMissing(String to) {
-        List<String> missing = new ArrayList<>(LazySupport.missing(criu, config.node()));
+        List<String> missing = new ArrayList<>(LazySupport.missing(criu, config().node()));
         try {
             missing.addAll(Peers.call(peers, to, MoveMessages.Type.LAZY_CHECK, Map.of(), MoveMessages.LazyCheck.class, ASK).missing());
         } catch (Exception e) {

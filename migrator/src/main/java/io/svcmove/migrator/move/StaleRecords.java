@@ -6,6 +6,7 @@ import io.svcmove.migrator.service.Services;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,13 +23,14 @@ public final class StaleRecords {
     private static final Logger log = LoggerFactory.getLogger(StaleRecords.class);
     private static final Duration ASK = Duration.ofSeconds(10);
 
-    private final AgentConfig config;
+    private final Supplier<AgentConfig> config;
     private final Services services;
     private final PeerClient peers;
     private final Duration every;
     private final int rounds;
 
-    public StaleRecords(AgentConfig config, Services services, PeerClient peers, Duration every, int rounds) {
+    /** {@code config}: the configuration in force, whose [[peers]] a reload changes. */
+    public StaleRecords(Supplier<AgentConfig> config, Services services, PeerClient peers, Duration every, int rounds) {
         this.config = config;
         this.services = services;
         this.peers = peers;
@@ -39,7 +41,7 @@ public final class StaleRecords {
     /** Starts the rounds on a thread of their own: at an agent's start, peers may take a while to answer. */
     public void start() {
         List<String> dead = services.dead();
-        if (dead.isEmpty() || config.peers().isEmpty()) {
+        if (dead.isEmpty() || config.get().peers().isEmpty()) {
             return;
         }
         Thread t = new Thread(() -> settle(new ArrayList<>(dead)), "stale-records");
@@ -54,9 +56,10 @@ public final class StaleRecords {
                     Thread.sleep(every.toMillis());
                 }
                 List<String> unanswered = new ArrayList<>();
+                List<AgentConfig.Peer> peerList = config.get().peers(); // as last reloaded, one list a round
                 dead.removeIf(name -> {
                     boolean allAnswered = true;
-                    for (AgentConfig.Peer p : config.peers()) {
+                    for (AgentConfig.Peer p : peerList) {
                         try {
                             if (Peers.call(peers, p.name(), MoveMessages.Type.WHERE, new MoveMessages.ServiceRef(name),
                                     MoveMessages.Where.class, ASK).runsHere()) {

@@ -225,7 +225,8 @@ class CheckpointCipherTest {
         Path otherPki = tmp.resolve("other");
         ClusterPki.createCa(otherPki);
         ClusterPki.Issued foreign = ClusterPki.issueNode(otherPki, "node3", List.of());
-        CheckpointRecipients recipients = new CheckpointRecipients(NodeIdentity.load(pki, "node1"), null);
+        NodeIdentity node1 = NodeIdentity.load(pki, "node1");
+        CheckpointRecipients recipients = new CheckpointRecipients(() -> node1, null);
 
         assertEquals(node3.cert().getPublicKey(), recipients.verified("node3", ClusterPki.toPem(node3.cert())));
         IOException wrongName = assertThrows(IOException.class, () -> recipients.verified("node4", ClusterPki.toPem(node3.cert())));

@@ -28,8 +28,10 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 18, certificates: each node's expiry in `svcmove nodes`; an expired certificate refused by
  * the agent with whose it is, since when and how to renew; SIGHUP applying a new [[peers]] to the
- * connections already open (a removed peer's is closed, new ones refused, the others untouched)
- * and refusing a file that does not load while the running configuration stays.
+ * connections already open (a removed peer's is closed, new ones refused, the others untouched),
+ * to moves and to `svcmove dns sync` (a removed peer is no destination and is not asked; put back
+ * by a reload, it is one again), and refusing a file that does not load while the running
+ * configuration stays.
  */
 @WithTestBed
 class CertificatesIT {
@@ -91,8 +93,10 @@ class CertificatesIT {
         Path file = Path.of(Agents.of(bed, n1).config());
         String original = Files.readString(file);
         String port = config(bed, n1).listen().replaceAll(".*:", "");
+        String name = "itreload";
         boolean restored = false;
         try {
+            Services.run(bed, n1, name, bed.nextVip(), "sleep", "600");
             bed.svcmove(n3, "nodes").requireOk();
             assertTrue(connectedFrom(bed, n1, port, bed.address(n3)), "node3's agent holds a connection to node1's peer port");
 
@@ -119,16 +123,26 @@ class CertificatesIT {
             assertTrue(reachable(It.JSON.readTree(bed.svcmove(n2, "nodes", "--json").requireOk().stdout())).get(n1),
                     "node2 still reaches node1");
 
+            ExecResult move = bed.svcmove(n1, name, n3);
+            assertEquals(5, move.exitCode(), "a move to the removed node3: " + move.describe());
+            assertTrue(move.stderr().contains("unknown node " + n3 + ": " + n1 + " knows " + n2 + " (the [[peers]] of its agent.toml)"),
+                    move.describe());
+            ExecResult sync = bed.svcmove(n1, "dns", "sync", "--dry-run", "--json");
+            assertEquals(0, sync.exitCode(), "dns sync asks node2 only, not the removed node3: " + sync.describe());
+
             Files.writeString(file, original);
             String back = Agents.reload(bed, n1);
             assertTrue(back.contains("added: " + n3), back);
             restored = true;
             Wait.until(It.SHORT, "node1 reaches node3 again", () -> reachableFrom(bed, n1).getOrDefault(n3, false));
+            Services.move(bed, n1, name, n3);
+            assertEquals(Map.of(n3, "running"), Services.whereIs(bed, name), "moved to node3, put back by the reload");
         } finally {
             if (!restored) {
                 Files.writeString(file, original);
                 Agents.restartNormally(bed, n1);
             }
+            Services.stopEverywhere(bed, name);
         }
     }
 

@@ -55,7 +55,7 @@ class IncomingMovesBadInputTest {
         AgentConfig config = new AgentConfig("node2", "127.0.0.1:0", null, state.toString(), state.resolve("log").toString(), null, null,
                 null, null, null, null, null);
         registry = new ServiceRegistry(state);
-        IncomingMoves incoming = new IncomingMoves(config, IncomingMoves.Effects.on(new Cells("node2"), null, null, null, null, null),
+        IncomingMoves incoming = new IncomingMoves(() -> config, IncomingMoves.Effects.on(new Cells("node2"), null, null, null, null, null),
                 registry, "4.2", FaultInjection.OFF);
         server = new PeerServer(NodeIdentity.load(pki, "node2"), Set.of("node1")::contains, executor);
         incoming.handlers().forEach(server::registerHandler);

@@ -63,7 +63,7 @@ class IncomingMovesTest {
                 new AgentConfig.Tls(pki.resolve(ClusterPki.CA_CERT).toString(), certificate.toString(), node.key().toString()),
                 null, null, null, null, null);
         registry = new ServiceRegistry(state);
-        incoming = new IncomingMoves(config, new FakeEffects(), registry, "4.2", FaultInjection.OFF);
+        incoming = new IncomingMoves(() -> config, new FakeEffects(), registry, "4.2", FaultInjection.OFF);
     }
 
     @AfterEach
