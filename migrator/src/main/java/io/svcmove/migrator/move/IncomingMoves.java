@@ -313,8 +313,8 @@ public final class IncomingMoves {
      * RESTORE: the tree into the prepared cell, recorded here as ARRIVED, then the hold is lifted.
      * For a lazy move (the request names the source's page server) a {@code criu lazy-pages} is
      * started first, and watched; for a streamed move of {@link #MEMORY_AFTER_BYTES} or more, one
-     * that copies the memory in from the images here (commit waits for either). A restore that fails drops the move: its cell and images go, and
-     * the source resumes its own copy.
+     * that copies the memory in from the images here (the commit waits for either). A restore that
+     * fails drops the move: its cell and images go, and the source resumes its own copy.
      */
     MoveMessages.Restored restore(String from, MoveMessages.Restore req) throws Exception {
         ArrivingMove a = incoming(req.moveId());
@@ -415,7 +415,7 @@ public final class IncomingMoves {
         }
     }
 
-    /** A move whose pages stopped (lazy, or copied in after the restore): the service here was killed; it is recorded failed, and the move is over. */
+    /** A lazy move whose pages stopped: the service here was killed; it is recorded failed, and the move is over. */
     private void failed(ArrivingMove a, String why) {
         synchronized (a) {
             registry.find(a.service.name()).ifPresent(r -> registry.save(r.failed(why).arrived(new Arrival(a.id, a.from,
@@ -437,6 +437,7 @@ public final class IncomingMoves {
             moves.remove(a.id);
             a.cell.closeHoldControl();
             cells.destroy(a.service.name());
+            CarriedFiles.remove(a.carried);
             log.error("move {}: {} removed from {}: {}", a.id, a.service.name(), config().node(), why);
         }
     }

@@ -210,6 +210,28 @@ class OutgoingMoveTest {
     }
 
     @Test
+    void aDestinationThatLostItsCopyBeforeTheAnnounceGetsTheServiceBackHereWithTheCause() {
+        answer(MoveMessages.Type.ANNOUNCE, refused(MoveMessages.Type.ANNOUNCE, "move web-1 lost its copy on node2: copying its"
+                + " memory in from the images here failed"));
+        answer(MoveMessages.Type.CLAIM, new MoveMessages.Kept(false, null));
+        MoveFailedException e = assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
+        assertTrue(e.getMessage().contains("node2 has no copy of web: ") && e.getMessage().contains("copying its memory in"),
+                e.getMessage());
+        int announce = trace.indexOf("call move.announce");
+        assertEquals(List.of("call move.claim", "cell linkUp", "announce 198.18.0.100", "call move.claim", "copy resume"),
+                trace.subList(announce + 1, announce + 6), "asked again as a claim (definite), then the copy back here");
+        assertFalse(trace.contains("copy kill") || trace.contains("call move.commit"), trace.toString());
+    }
+
+    @Test
+    void anAnnounceThatFailedOnTheDestinationGoesOnWhenItsClaimKeepsTheService() throws Exception {
+        answer(MoveMessages.Type.ANNOUNCE, refused(MoveMessages.Type.ANNOUNCE, "cannot send ARP on eth0"));
+        answer(MoveMessages.Type.CLAIM, new MoveMessages.Kept(true, MoveStage.COMMITTED));
+        assertEquals(5151, move().run(svc, cell(), TO, "4.2.1").pid());
+        assertTrue(trace.indexOf("call move.claim") > trace.indexOf("call move.announce") && trace.contains("copy kill"), trace.toString());
+    }
+
+    @Test
     void aRefusedPrepareChangesNothingHere() {
         answer(MoveMessages.Type.PREPARE, refused(MoveMessages.Type.PREPARE, "a service named web already runs on node2"));
         MoveFailedException e = assertThrows(MoveFailedException.class, () -> move().run(svc, cell(), TO, "4.2.1"));
