@@ -144,6 +144,10 @@ final class MoveCommand implements Command {
             cli.out.printf("%s moved %s -> %s: frozen %.1f ms, total %.1f ms, %.1f MB of images; it runs there as pid %d%n",
                     r.path("service").asText(), r.path("from").asText(), r.path("to").asText(), r.path("freeze_ms").asDouble(),
                     r.path("total_ms").asDouble(), r.path("image_bytes").asLong() / 1e6, r.path("pid").asLong());
+            if (r.path("memory_after_restore_bytes").asLong() > 0) {
+                cli.out.printf("%.1f MB of its memory copied in on %s from the streamed pages after the restore, before the commit%n",
+                        r.path("memory_after_restore_bytes").asLong() / 1e6, r.path("to").asText());
+            }
             if (r.path("mode").asText().equals("lazy")) {
                 cli.out.printf("lazy move: last page arrived %.1f ms after the freeze began; the service depended on %s for %.1f ms%n",
                         r.path("last_page_ms").asDouble(), r.path("from").asText(), r.path("depends_on_source_ms").asDouble());

@@ -325,6 +325,7 @@ public final class IncomingMoves {
             }
             a.to(MoveStage.RESTORING);
             CriuDaemon daemon = null;
+            long memoryAfter = 0;
             RestoreResult r;
             int streams;
             try {
@@ -341,6 +342,7 @@ public final class IncomingMoves {
                     long memory = pageBytes(images);
                     if (memory >= MEMORY_AFTER_BYTES) {
                         daemon = startLocalPages(a, images, memory);
+                        memoryAfter = memory;
                     }
                 }
                 a.carried = CarriedFiles.place(images, a.service.carry());
@@ -383,7 +385,7 @@ public final class IncomingMoves {
                     + " buffered packets injected", a.id, a.service.name(), r.pid(), r.elapsed().toMillis(), streams,
                     req.sinceDumpMs() + TSVAL_LEAD_MS, injected, req.packets().size());
             faults.at("dest-arrived"); // a failure from here on is a restore whose answer was lost: the source claims
-            return new MoveMessages.Restored(r.pid(), r.elapsed().toMillis(), injected);
+            return new MoveMessages.Restored(r.pid(), r.elapsed().toMillis(), injected, memoryAfter);
         }
     }
 

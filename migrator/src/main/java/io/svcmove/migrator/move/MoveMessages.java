@@ -97,8 +97,12 @@ final class MoveMessages {
         }
     }
 
-    /** {@code injected}: how many of the restore's packets went into the service's cell. */
-    record Restored(long pid, long restoreMs, int injected) {}
+    /**
+     * {@code injected}: how many of the restore's packets went into the service's cell; {@code
+     * memoryAfterBytes}: the memory restored after the service runs, copied in from the streamed pages
+     * before the commit (0: restored with it; absent from an older destination).
+     */
+    record Restored(long pid, long restoreMs, int injected, long memoryAfterBytes) {}
 
     record Inject(String moveId, List<byte[]> packets) {}
 

@@ -646,6 +646,9 @@ public final class Moves {
                     .put("ms", x.micros() / 1000.0));
             n.put("final_dump_pages", r.finalDumpPages());
         }
+        if (r.memoryAfterBytes() > 0) {
+            n.put("memory_after_restore_bytes", r.memoryAfterBytes());
+        }
         if (r.lazy()) {
             n.put("last_page_ms", r.lastPageMicros() / 1000.0)
                     .put("depends_on_source_ms", (r.lastPageMicros() - r.freezeMicros()) / 1000.0);

@@ -108,7 +108,8 @@ public final class OutgoingMove {
      * move its rounds and the pages of its final dump (the only ones moved during the freeze).
      */
     public record Report(String service, String from, String to, long pid, MoveRunner.Result result, long freezeMicros, long transferBytes,
-            Drained buffer, boolean lazy, long lastPageMicros, String pagesFailure, List<Round> precopyRounds, long finalDumpPages) {
+            Drained buffer, boolean lazy, long lastPageMicros, String pagesFailure, List<Round> precopyRounds, long finalDumpPages,
+            long memoryAfterBytes) {
         /** The mode it ran in, as --json, metrics and `svcmove moves` name it. */
         public String mode() {
             return lazy ? "lazy" : precopyRounds.isEmpty() ? "eager" : "precopy";
@@ -162,6 +163,8 @@ public final class OutgoingMove {
         /** The buffered packets the restore request carried, and how many of them the destination injected. */
         List<byte[]> withRestore = List.of();
         int injectedAtRestore;
+        /** The memory the destination copied in after its restore (a large streamed move), 0 if none. */
+        long memoryAfter;
         LazyDump lazyDump;
         MoveMessages.Prepared prepared;
         /** A lazy move's page server certificates, and the one certificate it accepts (PEM), for the destination. */
@@ -225,7 +228,7 @@ public final class OutgoingMove {
         }
         return new Report(svc.name(), svc.node(), destination, c.newPid, result, (c.freezeEnd - c.freezeStart) / 1000, c.bytes,
                 c.drained, c.lazy, c.lazy ? (c.lastPage - c.freezeStart) / 1000 : 0, c.pagesFailure, List.copyOf(c.rounds),
-                c.finalPages);
+                c.finalPages, c.memoryAfter);
     }
 
     /** Finishes the move {@code svc} records, from its stage, for an agent that did not see it end. */
@@ -311,6 +314,7 @@ public final class OutgoingMove {
                                         MoveMessages.Restored.class);
                                 c.newPid = restored.pid();
                                 c.injectedAtRestore = restored.injected();
+                                c.memoryAfter = restored.memoryAfterBytes();
                             } catch (PeerNotReachedException e) {
                                 c.restoreNotSent = true;
                                 throw e;

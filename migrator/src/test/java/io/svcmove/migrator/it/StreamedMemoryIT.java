@@ -50,6 +50,7 @@ class StreamedMemoryIT {
                         "the destination copies the memory in after the restore:\n" + log);
                 assertTrue(log.contains("move " + after.group(1) + ": every page of " + name + " arrived"),
                         "and says when it is done:\n" + log);
+                assertTrue(moved.path("memory_after_restore_bytes").asLong() >= Long.parseLong(MB) << 20, "--json says so: " + moved);
                 System.out.println("StreamedMemoryIT: " + hop[0] + " -> " + hop[1] + ": frozen " + moved.path("freeze_ms").asLong()
                         + " ms, steps " + moved.path("steps_ms"));
                 assertWhole(bed, hop[1], name);

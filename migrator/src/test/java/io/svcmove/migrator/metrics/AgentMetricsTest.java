@@ -70,7 +70,7 @@ class AgentMetricsTest {
         phases.put(Phase.PREPARE, 40_000L);
         phases.put(Phase.FREEZE, 60_000L);
         return new OutgoingMove.Report("web", "node1", "node2", 42, new MoveRunner.Result(phases, Map.of(), List.of()), freezeMicros,
-                bytes, new OutgoingMove.Drained(3, 180, 0, 3), lazy, 0, null, rounds, finalPages);
+                bytes, new OutgoingMove.Drained(3, 180, 0, 3), lazy, 0, null, rounds, finalPages, 0);
     }
 
     @Test

@@ -64,7 +64,7 @@ class OutgoingMoveTest {
                 4242, 0, "node1.web", 0, null, null, null, null, null, null);
         registry.save(svc);
         answer(MoveMessages.Type.PREPARE, new MoveMessages.Prepared(TO, "4.2.1", null, null, 0, null));
-        answer(MoveMessages.Type.RESTORE, new MoveMessages.Restored(5151, 90, 0));
+        answer(MoveMessages.Type.RESTORE, new MoveMessages.Restored(5151, 90, 0, 0));
         answer(MoveMessages.Type.ANNOUNCE, new MoveMessages.Kept(true, MoveStage.ARRIVED));
         answer(MoveMessages.Type.COMMIT, new MoveMessages.Kept(true, MoveStage.COMMITTED));
         answer(MoveMessages.Type.CLAIM, new MoveMessages.Kept(false, null));
