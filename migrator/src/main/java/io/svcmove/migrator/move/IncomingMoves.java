@@ -299,7 +299,14 @@ public final class IncomingMoves {
                 RELAY_WINDOW, effects::startPageServer);
         log.info("move {}: page server ready in {} ms", a.id, (System.nanoTime() - start) / 1_000_000);
         if (lazyRestores == null) {
-            lazyRestores = effects.criu().lazyPagesAvailable();
+            try {
+                lazyRestores = effects.criu().lazyPagesAvailable();
+            } catch (CriuException e) {
+                // Only an optimisation: such moves restore with their memory, as before.
+                log.warn("cannot tell whether CRIU restores lazily here ({}): large streamed moves restore with their memory",
+                        e.getMessage());
+                lazyRestores = false;
+            }
         }
         return sink;
     }
