@@ -1,7 +1,7 @@
 package io.svcmove.vip;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A service's cell on this node: a named network namespace {@code <node>.<service>} whose only
- * interface besides lo is {@code eth0}, a macvlan with the VIP's MAC and the VIP. Obtained from
+ * interface besides lo is {@code eth0}, a macvlan with the VIPs' MAC and the VIPs. Obtained from
  * {@link Cells}. All methods block (they run ip and nft).
  */
 public final class Cell {
@@ -24,15 +24,15 @@ public final class Cell {
 
     private final String node;
     private final String service;
-    private final Vip vip;
-    private final Optional<Inet4Address> gateway;
+    private final Vips vips;
+    private final Optional<InetAddress> gateway;
     private final Netns netns;
     private NftSession nft;
 
-    Cell(String node, String service, Vip vip, Optional<Inet4Address> gateway) {
+    Cell(String node, String service, Vips vips, Optional<InetAddress> gateway) {
         this.node = node;
         this.service = service;
-        this.vip = vip;
+        this.vips = vips;
         this.gateway = gateway;
         this.netns = new Netns(Netns.pathOf(netnsName()), "cell " + netnsName());
     }
@@ -45,11 +45,11 @@ public final class Cell {
         return service;
     }
 
-    public Vip vip() {
-        return vip;
+    public Vips vips() {
+        return vips;
     }
 
-    public Optional<Inet4Address> gateway() {
+    public Optional<InetAddress> gateway() {
         return gateway;
     }
 
@@ -79,9 +79,9 @@ public final class Cell {
      */
     public void linkUp() {
         netns.run("bringing " + DEVICE + " up", "ip", "link", "set", DEVICE, "up");
-        gateway.ifPresent(gw -> netns.run("adding the default route via " + gw.getHostAddress(),
-                "ip", "route", "replace", "default", "via", gw.getHostAddress(), "dev", DEVICE));
-        LOG.info("cell {}: {} up ({})", netnsName(), DEVICE, vip);
+        gateway.ifPresent(gw -> netns.run("adding the default route via " + Addresses.text(gw),
+                "ip", "route", "replace", "default", "via", Addresses.text(gw), "dev", DEVICE));
+        LOG.info("cell {}: {} up ({})", netnsName(), DEVICE, vips);
     }
 
     /** Takes eth0 down: the cell neither sends nor answers anything on the LAN. */
@@ -101,10 +101,10 @@ public final class Cell {
         return false;
     }
 
-    /** A neighbour the cell knows on its LAN: an IPv4 address and its MAC. */
+    /** A neighbour the cell knows on its LAN: an IPv4 or IPv6 address and its MAC. */
     public record Neighbor(String address, String mac) {}
 
-    /** The cell's resolved neighbours (ARP cache of eth0). */
+    /** The cell's resolved neighbours (eth0's ARP cache, and its IPv6 neighbour table if it has IPv6). */
     public List<Neighbor> neighbors() {
         List<Neighbor> out = new ArrayList<>();
         for (JsonNode n : netns.ipJson("reading the ARP cache", "neigh", "show", "dev", DEVICE)) {
@@ -189,6 +189,6 @@ public final class Cell {
 
     @Override
     public String toString() {
-        return netnsName() + " " + vip + " (" + vip.mac() + ")";
+        return netnsName() + " " + vips + " (" + vips.mac() + ")";
     }
 }

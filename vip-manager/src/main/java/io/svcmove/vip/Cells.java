@@ -2,7 +2,7 @@ package io.svcmove.vip;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -95,31 +95,43 @@ public final class Cells {
         }
         check(spec, probeLan);
 
-        Vip vip = spec.vip();
-        LOG.info("cell {}: creating, VIP {} MAC {} on {} of node {}, link {}", name, vip, vip.mac(),
+        Vips vips = spec.vips();
+        LOG.info("cell {}: creating, VIP {} MAC {} on {} of node {}, link {}", name, vips, vips.mac(),
                 spec.parentInterface(), node, up ? "up" : "down");
         Exec.check("cannot create network namespace " + name, List.of("ip", "netns", "add", name));
         try {
             Netns cellNetns = new Netns(path, "cell " + name);
-            // Before the macvlan arrives, so that eth0 never gets an IPv6 link-local address or sends router solicitations.
-            cellNetns.run("disabling IPv6", "sysctl", "-q", "-w",
-                    "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+            // Before the macvlan arrives, so that eth0 inherits them from "default".
+            List<String> sysctl = new ArrayList<>(List.of("sysctl", "-q", "-w"));
+            sysctl.addAll(ipv6Settings(vips));
+            cellNetns.run(vips.ipv6().isPresent() ? "tuning IPv6" : "disabling IPv6", sysctl.toArray(String[]::new));
             // Created straight into the cell (netns attribute), under a name of its own that is renamed
             // there: the kernel first looks the new name up on the node, where a NIC may be eth0 already
             // (a real server's; 'File exists').
             String created = "svc" + Integer.toHexString(name.hashCode());
             nodeNetns.run("creating the macvlan on " + spec.parentInterface(), "ip", "link", "add", "link",
-                    spec.parentInterface(), "name", created, "netns", name, "address", vip.mac(),
+                    spec.parentInterface(), "name", created, "netns", name, "address", vips.mac(),
                     "type", "macvlan", "mode", "bridge");
             cellNetns.run("naming the macvlan " + Cell.DEVICE, "ip", "link", "set", created, "name", Cell.DEVICE);
-            String alias = spec.gateway().map(gw -> ALIAS_GATEWAY + gw.getHostAddress()).orElse(ALIAS);
+            String alias = spec.gateway().map(gw -> ALIAS_GATEWAY + Addresses.text(gw)).orElse(ALIAS);
             cellNetns.run("labelling " + Cell.DEVICE, "ip", "link", "set", Cell.DEVICE, "alias", alias);
-            // ARP retried every 100 ms rather than 1 s: a neighbour lookup that meets the hold of a move
-            // must not stall the service for a second.
+            // ARP and neighbour solicitations retried every 100 ms rather than 1 s: a lookup that meets the
+            // hold of a move must not stall the service for a second.
             cellNetns.run("tuning ARP", "sysctl", "-q", "-w", "net.ipv4.neigh." + Cell.DEVICE + ".retrans_time_ms=100");
+            if (vips.ipv6().isPresent()) {
+                cellNetns.run("tuning neighbour discovery", "sysctl", "-q", "-w", "net.ipv6.neigh." + Cell.DEVICE + ".retrans_time_ms=100");
+            }
             cellNetns.run("bringing lo up", "ip", "link", "set", "lo", "up");
-            cellNetns.run("adding the VIP", "ip", "addr", "add", vip.toString(), "dev", Cell.DEVICE);
-            Cell cell = new Cell(node, spec.service(), vip, spec.gateway());
+            for (Vip vip : vips.all()) {
+                // nodad: the kernel's duplicate-address detection would keep an IPv6 VIP unusable (tentative)
+                // for a second or more after every move; run's own probe checks the LAN once, up front.
+                List<String> add = new ArrayList<>(List.of("ip", "addr", "add", vip.toString(), "dev", Cell.DEVICE));
+                if (vip.isIpv6()) {
+                    add.add("nodad");
+                }
+                cellNetns.run("adding the VIP " + vip, add.toArray(String[]::new));
+            }
+            Cell cell = new Cell(node, spec.service(), vips, spec.gateway());
             if (up) {
                 cell.linkUp();
             }
@@ -136,50 +148,69 @@ public final class Cells {
         }
     }
 
+    /**
+     * A cell without an IPv6 VIP has no IPv6 at all: eth0 never gets a link-local address nor sends
+     * router solicitations. One with an IPv6 VIP keeps its link-local address (neighbour discovery
+     * and MLD want one) but neither learns routes or addresses from router advertisements nor runs
+     * duplicate-address detection, which would send from the held cell and delay every move.
+     */
+    static List<String> ipv6Settings(Vips vips) {
+        if (vips.ipv6().isEmpty()) {
+            return List.of("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+        }
+        return List.of("net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf.default.accept_ra=0", "net.ipv6.conf.default.autoconf=0",
+                "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.default.router_solicitations=0");
+    }
+
     /** The checks of {@link #create}: nothing is changed. */
     private void check(CellSpec spec, boolean probeLan) {
         String dev = spec.parentInterface();
-        Vip vip = spec.vip();
         List<String> links = nodeNetns.linkNames();
         if (!links.contains(dev)) {
             throw new CellException("parent interface " + dev + " not found on node " + node + "; its interfaces are: "
                     + String.join(", ", links) + ". Give the interface on the service's LAN");
         }
-        List<Netns.Addr> addrs = nodeNetns.ipv4Addresses(dev);
-        checkSubnet(node, dev, vip, addrs);
-        for (Netns.Addr a : addrs) {
-            if (a.address().equals(vip.address())) {
-                throw new CellException("VIP " + vip.addressText() + " is an address of node " + node + "'s own " + dev
-                        + ": a VIP must belong to its cell alone; remove it from " + dev + " or choose another VIP");
-            }
+        List<Netns.Addr> addrs = nodeNetns.addresses(dev);
+        for (Vip vip : spec.vips().all()) {
+            checkSubnet(node, dev, vip, addrs);
         }
         spec.gateway().ifPresent(gw -> {
-            if (gw.equals(vip.address())) {
-                throw new CellException("gateway " + gw.getHostAddress() + " is the VIP itself; give the LAN's router");
+            if (spec.vips().all().stream().anyMatch(v -> v.address().equals(gw))) {
+                throw new CellException("gateway " + Addresses.text(gw) + " is the VIP itself; give the LAN's router");
             }
         });
         for (Cell other : list()) {
-            if (other.vip().address().equals(vip.address())) {
-                throw new CellException("VIP " + vip.addressText() + " is already used by cell " + other.netnsName()
-                        + " on this node; choose another VIP or destroy that cell");
+            for (Vip vip : spec.vips().all()) {
+                if (other.vips().all().stream().anyMatch(v -> v.address().equals(vip.address()))) {
+                    throw new CellException("VIP " + vip.addressText() + " is already used by cell " + other.netnsName()
+                            + " on this node; choose another VIP or destroy that cell");
+                }
             }
         }
-        DuplicateAddressProbe.Answer answer = probeLan ? probe.probe(dev, vip.addressText()) : DuplicateAddressProbe.Answer.FREE;
-        if (answer.inUse()) {
-            String who = answer.macs().isEmpty() ? "an unknown host" : String.join(", ", answer.macs());
-            String hint = answer.macs().contains(vip.mac())
-                    ? " (svcmove's own MAC for this VIP: a cell on another node holds it; move or destroy that one)"
-                    : "; choose a free address, or find and reconfigure the host with that MAC";
-            throw new CellException("VIP " + vip.addressText() + " is already in use on the LAN of " + dev
-                    + " (node " + node + "): answered by " + who + hint);
+        for (Vip vip : probeLan ? spec.vips().all() : List.<Vip>of()) {
+            DuplicateAddressProbe.Answer answer = probe.probe(dev, vip.addressText());
+            if (answer.inUse()) {
+                String who = answer.macs().isEmpty() ? "an unknown host" : String.join(", ", answer.macs());
+                String hint = answer.macs().contains(spec.vips().mac())
+                        ? " (svcmove's own MAC for this VIP: a cell on another node holds it; move or destroy that one)"
+                        : "; choose a free address, or find and reconfigure the host with that MAC";
+                throw new CellException("VIP " + vip.addressText() + " is already in use on the LAN of " + dev
+                        + " (node " + node + "): answered by " + who + hint);
+            }
         }
     }
 
-    /** The VIP must lie in one of the parent interface's IPv4 subnets, with that subnet's prefix length. */
-    static void checkSubnet(String node, String dev, Vip vip, List<Netns.Addr> addrs) {
+    /**
+     * The VIP must lie in one of the parent interface's subnets of its family (IPv6: of global scope),
+     * with that subnet's prefix length, and not be one of the node's own addresses.
+     */
+    static void checkSubnet(String node, String dev, Vip vip, List<Netns.Addr> all) {
+        List<Netns.Addr> addrs = all.stream().filter(a -> a.address().getClass() == vip.address().getClass()).toList();
+        String family = vip.isIpv6() ? "IPv6" : "IPv4";
         if (addrs.isEmpty()) {
-            throw new CellException("parent interface " + dev + " on node " + node
-                    + " has no IPv4 address, so the VIP's subnet cannot be checked; give " + dev + " its address first");
+            throw new CellException("parent interface " + dev + " on node " + node + " has no " + family
+                    + " address" + (vip.isIpv6() ? " of global scope" : "") + ", so the VIP's subnet cannot be checked; give "
+                    + dev + " its address " + (vip.isIpv6() ? "in the VIP's prefix " : "") + "first");
         }
         for (Netns.Addr a : addrs) {
             if (a.address().equals(vip.address())) {
@@ -190,8 +221,9 @@ public final class Cells {
         Optional<Netns.Addr> home = addrs.stream().filter(a -> a.subnet().contains(vip.address())).findFirst();
         if (home.isEmpty()) {
             String subnets = addrs.stream().map(a -> a.subnet().toString()).distinct().collect(Collectors.joining(", "));
-            throw new CellException("VIP " + vip.addressText() + " is outside the subnet of " + dev + " on node " + node
-                    + " (" + subnets + "); choose a VIP in that subnet or another parent interface");
+            throw new CellException("VIP " + vip.addressText() + " is outside the " + (vip.isIpv6() ? "IPv6 prefixes" : "subnet")
+                    + " of " + dev + " on node " + node + " (" + subnets + "); choose a VIP in "
+                    + (addrs.size() > 1 ? "one of them" : "it") + " or another parent interface");
         }
         Subnet subnet = home.get().subnet();
         if (subnet.prefixLength() != vip.prefixLength()) {
@@ -210,17 +242,17 @@ public final class Cells {
         Netns netns = new Netns(Netns.pathOf(name), "cell " + name);
         Exec.Result r = Exec.run(netns.wrap(List.of("ip", "-j", "-d", "addr", "show", "dev", Cell.DEVICE)));
         JsonNode links = r.ok() ? Netns.parse(r.stdout(), "reading " + Cell.DEVICE) : Netns.parse("[]", "");
-        List<Netns.Addr> addrs = Netns.ipv4Of(links);
+        List<Netns.Addr> addrs = Netns.addressesOf(links);
         if (addrs.isEmpty()) {
             throw new CellException("netns " + name + " exists but has no " + Cell.DEVICE
-                    + " with an IPv4 address: a cell whose creation was interrupted, or not a cell; destroy it and create it again");
+                    + " with a VIP: a cell whose creation was interrupted, or not a cell; destroy it and create it again");
         }
-        Netns.Addr a = addrs.get(0);
         String alias = links.path(0).path("ifalias").asText("");
-        Optional<Inet4Address> gateway = alias.startsWith(ALIAS_GATEWAY)
+        Optional<InetAddress> gateway = alias.startsWith(ALIAS_GATEWAY)
                 ? CellSpec.gateway(alias.substring(ALIAS_GATEWAY.length()))
                 : Optional.empty();
-        return Optional.of(new Cell(node, service, new Vip(a.address(), a.prefixLength()), gateway));
+        return Optional.of(new Cell(node, service, new Vips(addrs.stream().map(a -> new Vip(a.address(), a.prefixLength())).toList()),
+                gateway));
     }
 
     /** Cells of this node: the netns named {@code <node>.*}. Incomplete ones are logged and skipped. */

@@ -3,7 +3,7 @@ package io.svcmove.vip;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,8 +19,8 @@ final class Netns {
     static final Path NETNS_DIR = Path.of("/run/netns");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** An IPv4 address on an interface, with its prefix length. */
-    record Addr(Inet4Address address, int prefixLength) {
+    /** An address on an interface (IPv4, or IPv6 of global scope), with its prefix length. */
+    record Addr(InetAddress address, int prefixLength) {
         Subnet subnet() {
             return Subnet.of(address, prefixLength);
         }
@@ -83,16 +83,18 @@ final class Netns {
         return names;
     }
 
-    List<Addr> ipv4Addresses(String device) {
-        return ipv4Of(ipJson("listing the addresses of " + device, "-4", "addr", "show", "dev", device));
+    /** DEVICE's IPv4 addresses and its IPv6 addresses of global scope (link-local ones are no VIP's home). */
+    List<Addr> addresses(String device) {
+        return addressesOf(ipJson("listing the addresses of " + device, "addr", "show", "dev", device));
     }
 
-    static List<Addr> ipv4Of(JsonNode ipAddrShow) {
+    static List<Addr> addressesOf(JsonNode ipAddrShow) {
         List<Addr> addrs = new ArrayList<>();
         for (JsonNode link : ipAddrShow) {
             for (JsonNode a : link.path("addr_info")) {
-                if ("inet".equals(a.path("family").asText())) {
-                    addrs.add(new Addr(Subnet.parseAddress(a.path("local").asText(), "address"), a.path("prefixlen").asInt()));
+                String family = a.path("family").asText();
+                if ("inet".equals(family) || "inet6".equals(family) && "global".equals(a.path("scope").asText())) {
+                    addrs.add(new Addr(Addresses.parse(a.path("local").asText(), "address"), a.path("prefixlen").asInt()));
                 }
             }
         }

@@ -82,7 +82,7 @@ public final class PacketInjector {
             throw new CellException("cannot open a raw socket in " + cell.netnsName() + ": " + e.getMessage());
         }
         try {
-            byte[] to = sockaddr(cell.vip().address().getAddress());
+            byte[] to = sockaddr(cell.vips().primary().address().getAddress());
             int n = 0;
             for (byte[] p : packets) {
                 try {

@@ -11,7 +11,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class CellSpecTest {
 
-    private static final Vip VIP = Vip.parse("198.18.0.100/24");
+    private static final Vips VIP = Vips.parse("198.18.0.100/24");
 
     @ParameterizedTest
     @ValueSource(strings = {"w", "web", "web-2", "a0123456789012345678901234567890"})

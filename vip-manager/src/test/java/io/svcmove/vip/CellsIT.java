@@ -87,7 +87,7 @@ class CellsIT {
     private Cell create(Cells on, String service, Vip vip, boolean up) {
         services.add(service);
         String nodeName = on.node();
-        return on.create(new CellSpec(service, nodeName, vip, node.iface()), up);
+        return on.create(new CellSpec(service, nodeName, Vips.of(vip), node.iface()), up);
     }
 
     private String connect(Vip vip, int port, double timeoutSeconds) {
@@ -116,7 +116,7 @@ class CellsIT {
         assertEquals(node.name() + ".it-web", cell.netnsName());
         assertTrue(cell.isLinkUp());
         assertEquals(cell.netnsName(), cells.find("it-web").orElseThrow().netnsName());
-        assertEquals(vip, cells.find("it-web").orElseThrow().vip());
+        assertEquals(vip, cells.find("it-web").orElseThrow().vips().primary());
         assertTrue(cells.list().stream().anyMatch(c -> c.service().equals("it-web")));
 
         bed.exec(bed.client(), T, "ping", "-c", "1", "-W", "2", vip.addressText()).requireOk();
@@ -204,7 +204,7 @@ class CellsIT {
     void unknownParentInterfaceIsNamedWithTheNodesInterfaces() {
         String before = nodeLinks();
         CellException e = assertThrows(CellException.class,
-                () -> cells.create(new CellSpec("it-bad", node.name(), vip(), "nosuch0"), true));
+                () -> cells.create(new CellSpec("it-bad", node.name(), Vips.of(vip()), "nosuch0"), true));
         assertTrue(e.getMessage().contains("parent interface nosuch0 not found on node " + node.name()), e.getMessage());
         assertTrue(e.getMessage().contains(node.iface()), "lists the node's interfaces: " + e.getMessage());
         assertNothingLeft("it-bad", before);
@@ -214,7 +214,7 @@ class CellsIT {
     void vipOutsideTheSubnetNamesTheSubnet() {
         String before = nodeLinks();
         CellException e = assertThrows(CellException.class,
-                () -> cells.create(new CellSpec("it-bad", node.name(), Vip.parse("198.19.0.100/24"), node.iface()), true));
+                () -> cells.create(new CellSpec("it-bad", node.name(), Vips.of(Vip.parse("198.19.0.100/24")), node.iface()), true));
         assertTrue(e.getMessage().contains("outside the subnet of " + node.iface()), e.getMessage());
         assertTrue(e.getMessage().contains(bed.status().subnet()), "names " + bed.status().subnet() + ": " + e.getMessage());
         assertNothingLeft("it-bad", before);
@@ -226,7 +226,7 @@ class CellsIT {
         Vip clientAddress = Vip.parse(bed.address(bed.client()) + "/" + bed.prefixLength());
         String clientMac = bed.exec(bed.client(), T, "cat", "/sys/class/net/eth0/address").requireOk().stdout().strip();
         CellException e = assertThrows(CellException.class,
-                () -> cells.create(new CellSpec("it-bad", node.name(), clientAddress, node.iface()), true));
+                () -> cells.create(new CellSpec("it-bad", node.name(), Vips.of(clientAddress), node.iface()), true));
         assertTrue(e.getMessage().contains("already in use on the LAN"), e.getMessage());
         assertTrue(e.getMessage().contains(clientMac), "names the client's MAC " + clientMac + ": " + e.getMessage());
         assertNothingLeft("it-bad", before);
@@ -241,7 +241,7 @@ class CellsIT {
         create(other, "it-twin", vip, true);
         String before = nodeLinks();
         CellException e = assertThrows(CellException.class,
-                () -> cells.create(new CellSpec("it-twin", node.name(), vip, node.iface()), true));
+                () -> cells.create(new CellSpec("it-twin", node.name(), Vips.of(vip), node.iface()), true));
         assertTrue(e.getMessage().contains("svcmove's own MAC"), e.getMessage());
         assertNothingLeft("it-twin", before);
     }
@@ -253,10 +253,10 @@ class CellsIT {
         toClean.add(source);
         Vip vip = vip();
         create(source, "it-move", vip, true);
-        Cell dest = cells.createHeld(new CellSpec("it-move", node.name(), vip, node.iface()));
+        Cell dest = cells.createHeld(new CellSpec("it-move", node.name(), Vips.of(vip), node.iface()));
         assertTrue(dest.isLinkUp(), "up, so that restored TCP sockets find their routes");
         assertTrue(dest.isHeld());
-        assertEquals(vip, cells.find("it-move").orElseThrow().vip());
+        assertEquals(vip, cells.find("it-move").orElseThrow().vips().primary());
         // The held twin sends no ARP answer, so the client's ARP entry and the switch stay with the source.
         bed.exec(bed.client(), T, "ip", "neigh", "flush", "dev", "eth0").requireOk();
         bed.exec(bed.client(), T, "ping", "-c", "3", "-W", "2", vip.addressText()).requireOk();
@@ -267,7 +267,7 @@ class CellsIT {
         Vip vip = vip();
         create(cells, "it-first", vip, true);
         CellException e = assertThrows(CellException.class,
-                () -> cells.create(new CellSpec("it-second", node.name(), vip, node.iface()), true));
+                () -> cells.create(new CellSpec("it-second", node.name(), Vips.of(vip), node.iface()), true));
         assertTrue(e.getMessage().contains("already used by cell " + node.name() + ".it-first"), e.getMessage());
         assertFalse(Files.exists(Netns.pathOf(node.name() + ".it-second")));
     }
@@ -308,7 +308,7 @@ class CellsIT {
         Vip vip = vip();
         String gw = bed.address(bed.client());
         services.add("it-gw");
-        Cell cell = cells.create(new CellSpec("it-gw", node.name(), vip, node.iface(), CellSpec.gateway(gw)), false);
+        Cell cell = cells.create(new CellSpec("it-gw", node.name(), Vips.of(vip), node.iface(), CellSpec.gateway(gw)), false);
         Cell found = cells.find("it-gw").orElseThrow();
         assertEquals(gw, found.gateway().orElseThrow().getHostAddress());
         found.linkUp();

@@ -15,7 +15,7 @@ class SubnetCheckTest {
             + "{\"family\":\"inet\",\"local\":\"10.7.0.11\",\"prefixlen\":16,\"scope\":\"global\"}]}]";
 
     private static List<Netns.Addr> eth0() {
-        return Netns.ipv4Of(Netns.parse(ETH0, "test"));
+        return Netns.addressesOf(Netns.parse(ETH0, "test"));
     }
 
     private static String failure(String vip, List<Netns.Addr> addrs) {
@@ -54,7 +54,7 @@ class SubnetCheckTest {
 
     @Test
     void interfaceWithoutIpv4() {
-        String m = failure("198.18.0.100/24", Netns.ipv4Of(Netns.parse("[{\"ifname\":\"eth0\",\"addr_info\":[]}]", "test")));
+        String m = failure("198.18.0.100/24", Netns.addressesOf(Netns.parse("[{\"ifname\":\"eth0\",\"addr_info\":[]}]", "test")));
         assertTrue(m.contains("has no IPv4 address"), m);
     }
 }

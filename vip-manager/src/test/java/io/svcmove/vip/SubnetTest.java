@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class SubnetTest {
 
     private static Inet4Address ip(String s) {
-        return Subnet.parseAddress(s, "test");
+        return Addresses.parseIpv4(s, "test");
     }
 
     @Test

@@ -18,7 +18,7 @@ final class RunCommand implements Command {
 
     @Override
     public String usage() {
-        return "NAME --vip ADDR/PREFIX [--dns HOST[.ZONE]] [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] [--checkpoint-every DURATION] [--carry FILE]... -- COMMAND [ARGS...]";
+        return "NAME --vip ADDR/PREFIX [--vip ADDR6/PREFIX] [--dns HOST[.ZONE]] [--dev IFACE] [--gateway ADDR] [--env K=V]... [--cwd DIR] [--checkpoint-every DURATION] [--carry FILE]... -- COMMAND [ARGS...]";
     }
 
     @Override
@@ -32,11 +32,17 @@ final class RunCommand implements Command {
                 The service gets its own network, PID, UTS and IPC namespaces (its cell). Its only
                 address is the VIP, on a macvlan whose MAC is derived from the VIP, so every socket it
                 opens uses the VIP and the VIP can later move with it to another node. The VIP must lie
-                in the subnet of IFACE and must not answer on the LAN already. The service's first
+                in the subnet of IFACE and must not answer on the LAN already. An IPv6 VIP must lie in
+                one of IFACE's global IPv6 prefixes; it is added without duplicate-address detection
+                (run probes the LAN for it once, with a neighbour solicitation), and moves announce it
+                with unsolicited neighbour advertisements as they announce IPv4 with gratuitous ARP.
+                A cell without an IPv6 VIP has IPv6 turned off. With two --vip (one of each family)
+                the cell is dual-stack, its MAC that of the IPv4 VIP. The service's first
                 process is PID 1 of its cell; its output goes to the node's log directory
                 (<log_dir>/NAME.log). Returns once the command runs.
 
-                With --dns, the agent then adds an A record HOST.ZONE -> VIP (TTL from [dns] ttl, 60 s)
+                With --dns, the agent then adds an A record HOST.ZONE -> VIP (an AAAA record for an
+                IPv6 VIP; both for a dual-stack service; TTL from [dns] ttl, 60 s)
                 and a TXT record "svcmove-owner=NAME" to the zone of its [dns] section, by an RFC 2136
                 update signed with the TSIG key; 'svcmove stop' removes both. A name that exists
                 without that TXT record is never overwritten. Moves never touch DNS: the VIP moves.
@@ -58,6 +64,7 @@ final class RunCommand implements Command {
                 Examples:
                   svcmove run web --vip 198.18.0.100/24 --dns web -- nginx -c /etc/nginx/web.conf -g 'daemon off;'
                   svcmove run apache --vip 198.18.0.101/24 --carry /run/apache2/apache2.pid -- apache2ctl -D FOREGROUND
+                  svcmove run www --vip 198.18.0.102/24 --vip 2001:db8::102/64 --dns www -- nginx -g 'daemon off;'
                 """;
     }
 
@@ -65,7 +72,8 @@ final class RunCommand implements Command {
     public Options options() {
         return new Options()
                 .addOption(Option.builder().longOpt("vip").hasArg().argName("ADDR/PREFIX").required()
-                        .desc("the service's address and prefix length, e.g. 198.18.0.100/24").build())
+                        .desc("the service's address and prefix length, e.g. 198.18.0.100/24 or 2001:db8::100/64; twice for a"
+                                + " dual-stack service (one IPv4, one IPv6 VIP)").build())
                 .addOption(Option.builder().longOpt("dns").hasArg().argName("HOST[.ZONE]")
                         .desc("give the service this DNS name in the zone of the agent's [dns] section").build())
                 .addOption(Option.builder().longOpt("dev").hasArg().argName("IFACE")
@@ -89,7 +97,7 @@ final class RunCommand implements Command {
         if (args.size() < 2) {
             throw new ControlException(Outcome.USAGE, "give the service's NAME and, after --, its COMMAND: svcmove run " + usage());
         }
-        ObjectNode req = ControlMessage.request("run").put("name", args.get(0)).put("vip", line.getOptionValue("vip"));
+        ObjectNode req = ControlMessage.request("run").put("name", args.get(0)).put("vip", String.join(",", line.getOptionValues("vip")));
         putIfSet(req, "dns", line.getOptionValue("dns"));
         putIfSet(req, "dev", line.getOptionValue("dev"));
         putIfSet(req, "gateway", line.getOptionValue("gateway"));
@@ -116,7 +124,7 @@ final class RunCommand implements Command {
             cli.out.printf("%s runs on %s at %s (MAC %s, pid %s); output in %s%n", s.path("name").asText(), s.path("node").asText(),
                     s.path("vip").asText(), s.path("mac").asText(), s.path("pid").asText(), s.path("log").asText());
             if (s.hasNonNull("dns") && !s.has("dns_warning")) {
-                cli.out.printf("%s resolves to %s%n", s.path("dns").asText(), s.path("vip").asText().replaceFirst("/.*", ""));
+                cli.out.printf("%s resolves to %s%n", s.path("dns").asText(), s.path("vip").asText().replaceAll("/\\d+", "").replace(",", ", "));
             }
         }
         if (s.has("dns_warning")) {

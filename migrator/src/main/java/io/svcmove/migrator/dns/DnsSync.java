@@ -14,17 +14,21 @@ import io.svcmove.migrator.peer.Messages;
 import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.vip.Addresses;
+import io.svcmove.vip.CellException;
 import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +43,7 @@ public final class DnsSync {
     private static final Duration ASK = Duration.ofSeconds(5);
 
     /** A name a service needs: its owner (the service) and its VIP. */
-    record Wanted(String name, String owner, String address, String node) {}
+    record Wanted(String name, String owner, List<InetAddress> addresses, String node) {}
 
     private final Supplier<AgentConfig> config;
     private final ServiceRegistry registry;
@@ -88,7 +92,7 @@ public final class DnsSync {
             for (DnsMessages.Listed.Service s : a.services()) {
                 if (s.dns() != null) {
                     String name = key(s.dns());
-                    wanted.put(name, new Wanted(name, s.name(), Vip.parse(s.vip()).address().getHostAddress(), a.node()));
+                    wanted.put(name, new Wanted(name, s.name(), Vips.parse(s.vip()).all().stream().map(Vip::address).toList(), a.node()));
                 }
             }
         }
@@ -126,23 +130,34 @@ public final class DnsSync {
         }
         for (Wanted w : wanted.values()) {
             OwnedRecord o = ownedByName.get(w.name());
+            List<String> texts = w.addresses().stream().map(Addresses::text).toList();
             ObjectNode entry = ControlMessage.JSON.createObjectNode().put("name", w.name()).put("owner", w.owner())
-                    .put("address", w.address()).put("node", w.node());
-            if (o != null && o.owner().equals(w.owner()) && o.addresses().equals(List.of(w.address()))) {
+                    .put("address", texts.get(0)).put("node", w.node());
+            texts.forEach(entry.putArray("addresses")::add);
+            if (o != null && o.owner().equals(w.owner()) && sameAddresses(o.addresses(), w.addresses())) {
                 unchanged.add(entry);
                 continue;
             }
             try {
                 if (!dryRun) {
-                    dns.register(w.name(), InetAddress.getByName(w.address()), w.owner());
-                    log.info("dns sync: {} -> {} (owner {})", w.name(), w.address(), w.owner());
+                    dns.register(w.name(), w.addresses(), w.owner());
+                    log.info("dns sync: {} -> {} (owner {})", w.name(), String.join(", ", texts), w.owner());
                 }
                 added.add(entry);
-            } catch (DnsException | UnknownHostException e) {
+            } catch (DnsException e) {
                 errors.add(entry.put("error", e.getMessage()));
             }
         }
         return out;
+    }
+
+    /** The zone's text of an address (dnsjava's) need not be svcmove's: compared as addresses, in any order. */
+    static boolean sameAddresses(List<String> inZone, List<InetAddress> wanted) {
+        try {
+            return inZone.stream().map(a -> Addresses.parse(a, "address")).collect(Collectors.toSet()).equals(Set.copyOf(wanted));
+        } catch (CellException e) {
+            return false;
+        }
     }
 
     private static String key(String name) {

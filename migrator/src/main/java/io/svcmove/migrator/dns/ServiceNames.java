@@ -6,8 +6,10 @@ import io.svcmove.dns.DnsUpdater;
 import io.svcmove.migrator.config.AgentConfig;
 import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.Outcome;
+import io.svcmove.vip.Addresses;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,15 +65,15 @@ public final class ServiceNames {
         }
     }
 
-    /** Points NAME at VIP for SERVICE. Returns null when done, else the warning (or throws when [dns] required). */
-    public String register(String name, InetAddress vip, String service) {
+    /** Points NAME at ADDRESSES (A and AAAA) for SERVICE. Returns null when done, else the warning (or throws when [dns] required). */
+    public String register(String name, List<InetAddress> addresses, String service) {
+        String to = String.join(", ", addresses.stream().map(Addresses::text).toList());
         try {
-            DnsUpdater.Registered r = updater().register(name, vip, service);
-            log.info("DNS: {} {} -> {} (owner {})", r == DnsUpdater.Registered.ADDED ? "added" : "updated", name,
-                    vip.getHostAddress(), service);
+            DnsUpdater.Registered r = updater().register(name, addresses, service);
+            log.info("DNS: {} {} -> {} (owner {})", r == DnsUpdater.Registered.ADDED ? "added" : "updated", name, to, service);
             return null;
         } catch (DnsException e) {
-            return failed("could not point " + name + " at " + vip.getHostAddress(), e);
+            return failed("could not point " + name + " at " + to, e);
         } catch (ControlException e) {
             return failed(e);
         }

@@ -26,12 +26,13 @@ import io.svcmove.migrator.service.CarriedFiles;
 import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.migrator.service.VipAnnouncements;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellException;
 import io.svcmove.vip.CellSpec;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
-import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -279,11 +280,11 @@ public final class Recovery {
             JsonNode manifest = open(name, keeper, meta, images);
             long openNanos = System.nanoTime() - openStart;
             ServiceRecord svc = fromManifest(manifest.path("service"), ServiceRecord.class);
-            Vip vip = Vip.parse(svc.vip());
+            Vips vips = Vips.parse(svc.vip());
             Cell cell;
             try {
                 // Up, with the duplicate-address probe: a VIP that still answers means the node is not dead.
-                cell = cells.create(new CellSpec(name, config().node(), vip, config().iface(), CellSpec.gateway(svc.gateway())), true);
+                cell = cells.create(new CellSpec(name, config().node(), vips, config().iface(), CellSpec.gateway(svc.gateway())), true);
             } catch (CellException e) {
                 throw new ControlException(Outcome.REFUSED, "cannot recover " + name + " on " + config().node() + ": " + e.getMessage());
             }
@@ -302,8 +303,9 @@ public final class Recovery {
                         + e.getMessage() + "; its cell on " + config().node() + " was removed, the checkpoint is kept (CRIU's log: "
                         + images.path().resolve("images/restore.log") + " until the agent's next start)");
             }
-            announcer.announce(config().iface(), Announcement.of(vip.address(), vip.mac())
-                    .withBurst(config().move().arpRepeats(), Duration.ofMillis(config().move().arpIntervalMs())));
+            for (Announcement a : VipAnnouncements.of(vips, config().move().arpRepeats(), Duration.ofMillis(config().move().arpIntervalMs()))) {
+                announcer.announce(config().iface(), a);
+            }
             registry.save(svc.withPlacement(config().node(), r.pid(), cell.netnsName(), config().iface(), null));
             long total = System.nanoTime() - t0;
             long age = System.currentTimeMillis() - manifest.path("taken_at").asLong();

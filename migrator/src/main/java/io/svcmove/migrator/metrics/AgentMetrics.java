@@ -87,7 +87,7 @@ public final class AgentMetrics implements MoveMetrics, AutoCloseable {
             phases.initLabelValues(p.label());
         }
         callbackCounter("svcmove_buffer_buffered_packets_total", "Frames the packet buffer kept during freezes", PacketCounts::buffered);
-        callbackCounter("svcmove_buffer_buffered_bytes_total", "IPv4 bytes of the frames the packet buffer kept", PacketCounts::bufferedBytes);
+        callbackCounter("svcmove_buffer_buffered_bytes_total", "IP bytes (IPv4 and IPv6) of the frames the packet buffer kept", PacketCounts::bufferedBytes);
         callbackCounter("svcmove_buffer_dropped_packets_total", "Frames a full packet buffer could not keep (their senders retransmit"
                 + " them)", PacketCounts::dropped);
         callbackCounter("svcmove_buffer_injected_packets_total", "Buffered packets injected into a cell here (on a destination, or back"

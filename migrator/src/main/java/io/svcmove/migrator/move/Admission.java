@@ -6,9 +6,11 @@ import io.svcmove.migrator.service.Draining;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** Whether this node may take a service a peer wants to move here: the destination's checks of prepare. */
 final class Admission {
@@ -47,7 +49,7 @@ final class Admission {
                 "a service named " + svc.name() + " already runs on " + config.node(), ""));
         checks.add(!new Draining(Path.of(config.stateDir())).on() ? Preflight.ok("draining") : Preflight.refuse("draining",
                 config.node() + " is draining", "it takes no services until 'svcmove undrain " + config.node() + "'"));
-        checks.add(vipHolder(Vip.parse(svc.vip())));
+        checks.add(vipHolder(Vips.parse(svc.vip())));
         List<String> lacking = files.mismatches(svc.name(), from, config.node());
         checks.add(lacking.isEmpty() ? Preflight.ok("files") : Preflight.refuse("files", String.join("; ", lacking),
                 "every file a service has open, other than the logs it appends to, must be the same on both nodes:"
@@ -59,10 +61,12 @@ final class Admission {
         return checks;
     }
 
-    private Preflight vipHolder(Vip vip) {
+    private Preflight vipHolder(Vips vips) {
         for (ServiceRecord other : registry.all()) {
-            if (Vip.parse(other.vip()).address().equals(vip.address())) {
-                return Preflight.refuse("vip", vip.addressText() + " is already the VIP of " + other.name() + " on " + config.node(), "");
+            Optional<Vip> shared = vips.shared(Vips.parse(other.vip()));
+            if (shared.isPresent()) {
+                return Preflight.refuse("vip", shared.get().addressText() + " is already the VIP of " + other.name() + " on "
+                        + config.node(), "");
             }
         }
         return Preflight.ok("vip");

@@ -1,13 +1,13 @@
 package io.svcmove.migrator.move;
 
 import io.svcmove.vip.Cell;
-import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.nio.file.Path;
 import java.util.List;
 
 /** The destination's cell of an arriving service, as {@link IncomingMoves} drives it: a node's {@link Cell}, or a fake in tests. */
 interface ArrivingCell {
-    Vip vip();
+    Vips vips();
 
     String netnsName();
 

@@ -24,10 +24,11 @@ import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRecord.Arrival;
 import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.migrator.service.VipAnnouncements;
 import io.svcmove.vip.CellSpec;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
-import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -257,8 +258,8 @@ public final class IncomingMoves {
             log.warn("removing the leftover cell of {} (an earlier move that did not finish)", svc.name());
             cells.destroy(svc.name());
         }
-        Vip vip = Vip.parse(svc.vip());
-        ArrivingCell cell = effects.createHeld(new CellSpec(svc.name(), config().node(), vip, config().iface(),
+        Vips vips = Vips.parse(svc.vip());
+        ArrivingCell cell = effects.createHeld(new CellSpec(svc.name(), config().node(), vips, config().iface(),
                 CellSpec.gateway(svc.gateway())));
         ImageDir images;
         ServiceLauncher.Relay relay;
@@ -460,8 +461,9 @@ public final class IncomingMoves {
     }
 
     private void announce(ArrivingCell cell) throws ArpException {
-        effects.announce(config().iface(), Announcement.of(cell.vip().address(), cell.vip().mac())
-                .withBurst(config().move().arpRepeats(), Duration.ofMillis(config().move().arpIntervalMs())));
+        for (Announcement a : VipAnnouncements.of(cell.vips(), config().move().arpRepeats(), Duration.ofMillis(config().move().arpIntervalMs()))) {
+            effects.announce(config().iface(), a);
+        }
     }
 
     /** DRAIN: what the source buffered during the freeze goes into the restored service's stack, in order. */

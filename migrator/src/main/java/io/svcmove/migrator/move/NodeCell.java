@@ -2,7 +2,7 @@ package io.svcmove.migrator.move;
 
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.PacketInjector;
-import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -15,8 +15,8 @@ final class NodeCell implements SourceCell, ArrivingCell {
     }
 
     @Override
-    public Vip vip() {
-        return cell.vip();
+    public Vips vips() {
+        return cell.vips();
     }
 
     @Override

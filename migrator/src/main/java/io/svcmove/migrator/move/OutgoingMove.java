@@ -19,9 +19,10 @@ import io.svcmove.migrator.service.MoveStage;
 import io.svcmove.migrator.service.ServiceRecord;
 import io.svcmove.migrator.service.ServiceRecord.MoveInFlight;
 import io.svcmove.migrator.service.ServiceRegistry;
+import io.svcmove.migrator.service.VipAnnouncements;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.PacketBuffer;
-import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -325,8 +326,9 @@ public final class OutgoingMove {
                 Step.undoable(Phase.ANNOUNCE, "link-down", "source stops answering for the VIP", () -> c.cell.ifPresent(SourceCell::linkDown),
                         () -> {
                             c.cell().linkUp();
-                            effects.announcer().announce(c.svc.iface(), Announcement.of(Vip.parse(c.svc.vip()).address(), c.svc.mac())
-                                    .withBurst(options.arpRepeats(), options.arpInterval()));
+                            for (Announcement a : VipAnnouncements.of(Vips.parse(c.svc.vip()), options.arpRepeats(), options.arpInterval())) {
+                                effects.announcer().announce(c.svc.iface(), a);
+                            }
                         }).entering(c.lazy ? MoveStage.HANDED_OVER : MoveStage.ARRIVED),
                 Step.of(Phase.ANNOUNCE, "announce", "destination announces the VIP", () -> kept(c, MoveMessages.Type.ANNOUNCE)),
                 Step.of(Phase.DRAIN, "drain", "buffered frames to the destination", () -> c.drained = drain(c)),

@@ -11,12 +11,14 @@ import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.ControlMessage;
 import io.svcmove.migrator.control.Outcome;
 import io.svcmove.migrator.dns.ServiceNames;
+import io.svcmove.vip.Addresses;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellException;
 import io.svcmove.vip.CellSpec;
 import io.svcmove.vip.Cells;
 import io.svcmove.vip.ServiceLauncher;
 import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,11 +73,11 @@ public final class Services {
     /** RUN: a cell with the VIP, the service started in it, its VIP announced, DNS written, the record saved. */
     public synchronized JsonNode run(JsonNode req, ArpAnnouncer announcer) {
         String name = req.path("name").asText();
-        Vip vip;
+        Vips vips;
         CellSpec spec;
         try {
-            vip = Vip.parse(req.path("vip").asText());
-            spec = new CellSpec(name, config.node(), vip, req.path("dev").asText(config.iface()),
+            vips = Vips.parse(req.path("vip").asText());
+            spec = new CellSpec(name, config.node(), vips, req.path("dev").asText(config.iface()),
                     CellSpec.gateway(req.path("gateway").asText(null)));
         } catch (IllegalArgumentException e) {
             throw new ControlException(Outcome.REFUSED, e.getMessage());
@@ -85,8 +87,9 @@ public final class Services {
                     + " ('svcmove status' shows it; 'svcmove stop " + name + "' removes it)");
         }
         for (ServiceRecord other : registry.all()) {
-            if (Vip.parse(other.vip()).address().equals(vip.address())) {
-                throw new ControlException(Outcome.REFUSED, vip.address().getHostAddress() + " is already the VIP of " + other.name()
+            Optional<Vip> shared = vips.shared(Vips.parse(other.vip()));
+            if (shared.isPresent()) {
+                throw new ControlException(Outcome.REFUSED, shared.get().addressText() + " is already the VIP of " + other.name()
                         + " on " + config.node() + ": give each service its own VIP");
             }
         }
@@ -126,29 +129,30 @@ public final class Services {
         // As keepalived does on taking a VIP: a switch and clients that last saw it on another node (where
         // the service ran before) would send to that node's port until their caches expire.
         try {
-            announcer.announce(spec.parentInterface(), Announcement.of(vip.address(), vip.mac())
-                    .withBurst(config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs())));
+            for (Announcement a : VipAnnouncements.of(vips, config.move().arpRepeats(), Duration.ofMillis(config.move().arpIntervalMs()))) {
+                announcer.announce(spec.parentInterface(), a);
+            }
         } catch (ArpException e) {
             log.warn("started {}, but announcing {} failed ({}): clients that knew it on another node reach it once their ARP"
-                    + " caches expire", name, vip.address().getHostAddress(), e.getMessage());
+                    + " and neighbour caches expire", name, vips, e.getMessage());
         }
         // DNS is written once the service runs; with [dns] required a failure undoes the start.
         String dnsWarning = null;
         if (dns != null) {
             try {
-                dnsWarning = names.register(dns, vip.address(), name);
+                dnsWarning = names.register(dns, vips.all().stream().map(Vip::address).toList(), name);
             } catch (ControlException e) {
                 launcher.stop(pid);
                 destroyQuietly(name);
                 throw new ControlException(e.outcome(), e.getMessage() + "; " + name + " was stopped and its cell removed");
             }
         }
-        ServiceRecord r = new ServiceRecord(name, config.node(), vip.toString(), vip.mac(), spec.parentInterface(),
-                spec.gateway().map(g -> g.getHostAddress()).orElse(null), command, env, cwd, pid, ProcessIdentity.startOf(pid), cell.netnsName(),
+        ServiceRecord r = new ServiceRecord(name, config.node(), vips.toString(), vips.mac(), spec.parentInterface(),
+                spec.gateway().map(Addresses::text).orElse(null), command, env, cwd, pid, ProcessIdentity.startOf(pid), cell.netnsName(),
                 System.currentTimeMillis(), dns, req.hasNonNull("checkpoint_every_s") ? req.path("checkpoint_every_s").asLong() : null,
                 carry, null, null, null);
         registry.save(r);
-        log.info("started {} (pid {}) in cell {} at {}: {}", name, pid, cell.netnsName(), vip, String.join(" ", command));
+        log.info("started {} (pid {}) in cell {} at {}: {}", name, pid, cell.netnsName(), vips, String.join(" ", command));
         ObjectNode reply = describe(r);
         return dnsWarning == null ? reply : reply.put("dns_warning", dnsWarning);
     }

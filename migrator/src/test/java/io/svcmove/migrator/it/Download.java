@@ -28,6 +28,11 @@ final class Download implements AutoCloseable {
 
     /** Starts the download and waits until the first bytes arrived, so it is under way. */
     static Download start(Site site) {
+        return start(site, site.vip);
+    }
+
+    /** The same from the site's VIP AT (for a dual-stack site: its IPv4 or its IPv6 VIP). */
+    static Download start(Site site, String at) {
         Path out;
         try {
             out = Files.createTempFile("svcmove-it-download-", ".bin");
@@ -36,11 +41,11 @@ final class Download implements AutoCloseable {
         }
         // --max-time bounds it; no retries: a second connection would hide a broken first one.
         Background curl = site.bed.startBackground(site.bed.client(), "curl", "-sS", "--max-time", "300",
-                "-o", out.toString(), site.url("big.bin"));
+                "-o", out.toString(), site.url(at, "big.bin"));
         Download d = new Download(site, out, curl);
-        Wait.until(It.SHORT, "the client's download of " + site.url("big.bin") + " has begun (curl said: "
+        Wait.until(It.SHORT, "the client's download of " + site.url(at, "big.bin") + " has begun (curl said: "
                 + curl.output() + ")", () -> Downloads.size(out) > 0 || !curl.isAlive());
-        assertTrue(curl.isAlive(), "curl is downloading " + site.url("big.bin") + "; it ended early: " + curl.output());
+        assertTrue(curl.isAlive(), "curl is downloading " + site.url(at, "big.bin") + "; it ended early: " + curl.output());
         return d;
     }
 

@@ -28,8 +28,14 @@ final class It {
         return bed.nodes().get(index);
     }
 
+    /** VIP with the prefix length of the bed's LAN of its family. */
     static String cidr(TestBed bed, String vip) {
-        return vip + "/" + bed.prefixLength();
+        return vip + "/" + (vip.contains(":") ? bed.prefixLength6() : bed.prefixLength());
+    }
+
+    /** VIP as the host part of a URL: IPv6 in brackets. */
+    static String urlHost(String vip) {
+        return vip.contains(":") ? "[" + vip + "]" : vip;
     }
 
     static void deleteTree(Path dir) {

@@ -15,13 +15,15 @@ import java.util.List;
 
 /**
  * An nginx site for one test, in its own temp dir (the nodes share the filesystem): a config
- * listening on the VIP only, index.html, and optionally a big random file. {@link #close()} stops
+ * listening on the VIPs only (one, or an IPv4 and an IPv6 one), index.html, and optionally a big random file. {@link #close()} stops
  * the service wherever it runs and deletes the dir.
  */
 final class Site implements AutoCloseable {
     final TestBed bed;
     final String name;
+    /** The first VIP: the one {@link #url} names. */
     final String vip;
+    final List<String> vips;
     final Path dir;
     final Path conf;
     String bigSha256;
@@ -29,17 +31,22 @@ final class Site implements AutoCloseable {
     private boolean closed;
 
     Site(TestBed bed, String name, String vip, String rate) {
+        this(bed, name, List.of(vip), rate);
+    }
+
+    Site(TestBed bed, String name, List<String> vips, String rate) {
         this.bed = bed;
         this.name = name;
-        this.vip = vip;
+        this.vip = vips.get(0);
+        this.vips = List.copyOf(vips);
         try {
             dir = Files.createTempDirectory("svcmove-it-" + name + "-");
             Files.createDirectories(dir.resolve("www"));
             Files.writeString(dir.resolve("www/index.html"), "hello from " + name + "\n");
             conf = dir.resolve("nginx.conf");
             Files.writeString(conf, "user root;\ndaemon off;\nworker_processes 1;\npid " + dir.resolve("nginx.pid")
-                    + ";\nerror_log stderr warn;\nevents {}\nhttp {\n  access_log off;\n  server {\n    listen " + vip
-                    + ":80;\n    root " + dir.resolve("www") + ";\n    limit_rate " + rate + ";\n  }\n}\n");
+                    + ";\nerror_log stderr warn;\nevents {}\nhttp {\n  access_log off;\n  server {\n"
+                    + String.join("", vips.stream().map(v -> "    listen " + It.urlHost(v) + ":80;\n").toList()) + "    root " + dir.resolve("www") + ";\n    limit_rate " + rate + ";\n  }\n}\n");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -56,7 +63,12 @@ final class Site implements AutoCloseable {
     }
 
     String url(String file) {
-        return "http://" + vip + "/" + file;
+        return url(vip, file);
+    }
+
+    /** FILE at one of the site's VIPs. */
+    String url(String at, String file) {
+        return "http://" + It.urlHost(at) + "/" + file;
     }
 
     /** The plain nginx command. */
@@ -66,7 +78,8 @@ final class Site implements AutoCloseable {
 
     /** `svcmove run NAME --vip VIP/LEN -- CMD` on NODE, as is (the caller checks the result). */
     ExecResult run(String node, List<String> cmd, String... options) {
-        List<String> args = new ArrayList<>(List.of("run", name, "--vip", It.cidr(bed, vip)));
+        List<String> args = new ArrayList<>(List.of("run", name));
+        vips.forEach(v -> args.addAll(List.of("--vip", It.cidr(bed, v))));
         args.addAll(List.of(options));
         args.add("--");
         args.addAll(cmd);
