@@ -113,7 +113,7 @@ public final class DnsSync {
                 continue;
             }
             ObjectNode entry = ControlMessage.JSON.createObjectNode().put("name", o.name()).put("owner", o.owner());
-            o.addresses().forEach(entry.putArray("addresses")::add);
+            o.addresses().stream().map(InetAddress::getHostAddress).forEach(entry.putArray("addresses")::add);
             try {
                 if (!dryRun) {
                     dns.remove(o.name(), o.owner());
@@ -128,13 +128,14 @@ public final class DnsSync {
             OwnedRecord o = ownedByName.get(w.name());
             ObjectNode entry = ControlMessage.JSON.createObjectNode().put("name", w.name()).put("owner", w.owner())
                     .put("address", w.address()).put("node", w.node());
-            if (o != null && o.owner().equals(w.owner()) && o.addresses().equals(List.of(w.address()))) {
+            if (o != null && o.owner().equals(w.owner())
+                    && o.addresses().stream().map(InetAddress::getHostAddress).toList().equals(List.of(w.address()))) {
                 unchanged.add(entry);
                 continue;
             }
             try {
                 if (!dryRun) {
-                    dns.register(w.name(), InetAddress.getByName(w.address()), w.owner());
+                    dns.register(w.name(), List.of(InetAddress.getByName(w.address())), w.owner());
                     log.info("dns sync: {} -> {} (owner {})", w.name(), w.address(), w.owner());
                 }
                 added.add(entry);

@@ -8,6 +8,7 @@ import io.svcmove.migrator.control.ControlException;
 import io.svcmove.migrator.control.Outcome;
 import java.net.InetAddress;
 import java.nio.file.Path;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,7 +67,7 @@ public final class ServiceNames {
     /** Points NAME at VIP for SERVICE. Returns null when done, else the warning (or throws when [dns] required). */
     public String register(String name, InetAddress vip, String service) {
         try {
-            DnsUpdater.Registered r = updater().register(name, vip, service);
+            DnsUpdater.Registered r = updater().register(name, List.of(vip), service);
             log.info("DNS: {} {} -> {} (owner {})", r == DnsUpdater.Registered.ADDED ? "added" : "updated", name,
                     vip.getHostAddress(), service);
             return null;
