@@ -1,7 +1,6 @@
 package io.svcmove.dns;
 
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -12,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
+import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
 import org.xbill.DNS.Message;
@@ -30,7 +30,7 @@ import org.xbill.DNS.ZoneTransferIn;
 
 /**
  * Service names in DNS, by RFC 2136 updates signed with TSIG, sent over TCP to the zone's primary.
- * A name svcmove owns carries, next to its A record, a TXT record {@code "svcmove-owner=OWNER"}.
+ * A name svcmove owns carries, next to its A and AAAA records, a TXT record {@code "svcmove-owner=OWNER"}.
  * Every change has a prerequisite, so a name that something else holds is never overwritten, and
  * every answer must carry a valid signature of our key.
  */
@@ -116,20 +116,19 @@ public final class DnsUpdater {
     }
 
     /**
-     * Points HOST at VIP for OWNER: adds A and TXT when the name is unused; replaces the A record
-     * when OWNER already holds the name; refuses (NAME_TAKEN) when anything else is there.
+     * Points HOST at exactly ADDRESSES for OWNER: one A record per IPv4 and one AAAA per IPv6
+     * address. Adds them and our TXT mark when the name is unused; replaces the A and AAAA records
+     * (dropping a kind no longer given) when OWNER already holds the name; refuses (NAME_TAKEN)
+     * when anything else is there.
      */
-    public Registered register(String host, InetAddress vip, String owner) throws DnsException {
+    public Registered register(String host, List<InetAddress> addresses, String owner) throws DnsException {
         Name name = qualify(host);
         checkOwner(owner);
-        if (!(vip instanceof Inet4Address)) {
-            throw new DnsException(DnsException.Cause.CONFIG, vip.getHostAddress() + " is not an IPv4 address (svcmove writes A records)");
+        if (addresses.isEmpty()) {
+            throw new DnsException(DnsException.Cause.CONFIG, "no address to point " + name + " at: give the service's VIPs"
+                    + " (IPv4, IPv6 or both), or remove the name");
         }
-        Update add = new Update(zone);
-        add.absent(name);
-        add.add(new ARecord(name, DClass.IN, config.ttl(), vip));
-        add.add(mark(name, owner, config.ttl()));
-        Message r = send(add, "add " + name);
+        Message r = send(UpdateMessages.add(zone, name, addresses, owner, config.ttl()), "add " + name);
         if (r.getRcode() == Rcode.NOERROR) {
             return Registered.ADDED;
         }
@@ -137,11 +136,7 @@ public final class DnsUpdater {
             throw failure(r, "add " + name);
         }
         // The name exists: take it over only when its TXT RRset is exactly our mark.
-        Update replace = new Update(zone);
-        replace.present(mark(name, owner, 0));
-        replace.delete(name, Type.A);
-        replace.add(new ARecord(name, DClass.IN, config.ttl(), vip));
-        r = send(replace, "update " + name);
+        r = send(UpdateMessages.replace(zone, name, addresses, owner, config.ttl()), "update " + name);
         if (r.getRcode() == Rcode.NOERROR) {
             return Registered.UPDATED;
         }
@@ -152,17 +147,13 @@ public final class DnsUpdater {
     }
 
     /**
-     * Removes HOST's A and TXT records when OWNER holds it. Returns false when the name does not
-     * exist; refuses (NAME_TAKEN) when something else holds it, leaving it as it is.
+     * Removes HOST's A, AAAA and TXT records when OWNER holds it. Returns false when the name does
+     * not exist; refuses (NAME_TAKEN) when something else holds it, leaving it as it is.
      */
     public boolean remove(String host, String owner) throws DnsException {
         Name name = qualify(host);
         checkOwner(owner);
-        Update del = new Update(zone);
-        del.present(mark(name, owner, 0));
-        del.delete(name, Type.A);
-        del.delete(name, Type.TXT);
-        Message r = send(del, "remove " + name);
+        Message r = send(UpdateMessages.remove(zone, name, owner), "remove " + name);
         if (r.getRcode() == Rcode.NOERROR) {
             return true;
         }
@@ -212,7 +203,7 @@ public final class DnsUpdater {
 
     static List<OwnedRecord> ownedIn(List<Record> records) {
         Map<Name, String> owners = new LinkedHashMap<>();
-        Map<Name, List<String>> addresses = new LinkedHashMap<>();
+        Map<Name, List<InetAddress>> addresses = new LinkedHashMap<>();
         for (Record rec : records) {
             if (rec instanceof TXTRecord txt) {
                 for (String s : txt.getStrings()) {
@@ -221,17 +212,14 @@ public final class DnsUpdater {
                     }
                 }
             } else if (rec instanceof ARecord a) {
-                addresses.computeIfAbsent(rec.getName(), n -> new ArrayList<>()).add(a.getAddress().getHostAddress());
+                addresses.computeIfAbsent(rec.getName(), n -> new ArrayList<>()).add(a.getAddress());
+            } else if (rec instanceof AAAARecord aaaa) {
+                addresses.computeIfAbsent(rec.getName(), n -> new ArrayList<>()).add(aaaa.getAddress());
             }
         }
         List<OwnedRecord> out = new ArrayList<>();
         owners.forEach((n, o) -> out.add(new OwnedRecord(n.toString(), o, addresses.getOrDefault(n, List.of()))));
         return out;
-    }
-
-    /** Our TXT record; as a prerequisite its TTL must be 0 (RFC 2136, 2.4.2). */
-    private static TXTRecord mark(Name name, String owner, long ttl) {
-        return new TXTRecord(name, DClass.IN, ttl, MARK + owner);
     }
 
     private static void checkOwner(String owner) throws DnsException {

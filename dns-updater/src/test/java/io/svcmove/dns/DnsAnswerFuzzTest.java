@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.List;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Rcode;
@@ -33,6 +34,7 @@ class DnsAnswerFuzzTest {
     private static final Duration TIMEOUT = Duration.ofMillis(500);
     private static final FakeServer SERVER = new FakeServer();
     private static final DnsUpdater UPDATER;
+    private static final List<InetAddress> DUAL_STACK;
 
     static {
         try {
@@ -40,6 +42,7 @@ class DnsAnswerFuzzTest {
             key.toFile().deleteOnExit();
             Files.writeString(key, "key \"svcmove-key\" {\n\talgorithm hmac-sha256;\n\tsecret \""
                     + Base64.getEncoder().encodeToString(SECRET) + "\";\n};\n");
+            DUAL_STACK = List.of(InetAddress.getByName("198.18.0.100"), InetAddress.getByName("fd53:7e57:0:1::100"));
             UPDATER = new DnsUpdater(new DnsConfig("127.0.0.1:" + SERVER.port(), "svcmove.test.", key, null, null, 60, TIMEOUT));
         } catch (IOException | DnsException e) {
             throw new IllegalStateException(e);
@@ -56,7 +59,7 @@ class DnsAnswerFuzzTest {
         long start = System.nanoTime();
         try {
             switch (op) {
-                case 0 -> UPDATER.register("web", InetAddress.getByName("198.18.0.100"), "web");
+                case 0 -> UPDATER.register("web", DUAL_STACK, "web");
                 case 1 -> UPDATER.remove("web", "web");
                 case 2 -> UPDATER.check();
                 default -> assertNotNull(UPDATER.owned());

@@ -1,12 +1,16 @@
 package io.svcmove.dns;
 
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Runs one DnsUpdater call from inside a host of the test bed (the bed's DNS server is reachable
- * only from its namespaces): SERVER ZONE KEY_FILE TIMEOUT OP [ARGS]. Prints the result; a
- * DnsException goes to stderr as "CAUSE: message", exit code 3.
+ * only from its namespaces): SERVER ZONE KEY_FILE TIMEOUT OP [ARGS], where register takes its
+ * addresses as one comma-separated argument. Prints the result; a DnsException goes to stderr as
+ * "CAUSE: message", exit code 3.
  */
 public final class DnsProbe {
     private DnsProbe() {}
@@ -16,9 +20,10 @@ public final class DnsProbe {
         try {
             DnsUpdater dns = new DnsUpdater(config);
             switch (a[4]) {
-                case "register" -> System.out.println(dns.register(a[5], InetAddress.getByName(a[6]), a[7]));
+                case "register" -> System.out.println(dns.register(a[5], addresses(a[6]), a[7]));
                 case "remove" -> System.out.println(dns.remove(a[5], a[6]) ? "REMOVED" : "ABSENT");
-                case "owned" -> dns.owned().forEach(r -> System.out.println(r.name() + " " + r.owner() + " " + r.addresses()));
+                case "owned" -> dns.owned().forEach(r -> System.out.println(r.name() + " " + r.owner() + " "
+                        + r.addresses().stream().map(InetAddress::getHostAddress).toList()));
                 case "check" -> {
                     dns.check();
                     System.out.println("OK");
@@ -29,5 +34,13 @@ public final class DnsProbe {
             System.err.println(e.reason() + ": " + e.getMessage());
             System.exit(3);
         }
+    }
+
+    private static List<InetAddress> addresses(String list) throws UnknownHostException {
+        List<InetAddress> out = new ArrayList<>();
+        for (String s : list.split(",")) {
+            out.add(InetAddress.getByName(s));
+        }
+        return out;
     }
 }

@@ -47,12 +47,44 @@ class DnsUpdaterIT {
     }
 
     @Test
+    void aDualStackNameKeepsExactlyTheGivenAddresses(TestBed bed) {
+        String name = "itdual." + bed.zone();
+        String v4 = bed.nextVip();
+        String v6 = "fd53:7e57:0:1::150";
+        assertEquals("ADDED", ok(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "register", "itdual", v4 + "," + v6, "itdual")));
+        assertEquals(v4, dig(bed, name, "A"));
+        assertEquals(v6, dig(bed, name, "AAAA"));
+        assertTrue(ok(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "owned")).contains(name + " itdual [" + v4 + ", "
+                + "fd53:7e57:0:1:0:0:0:150]"));
+
+        // Another owner may neither take nor delete it, with either kind of address.
+        refused(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "register", "itdual", "fd53:7e57:0:1::151", "thief"),
+                "NAME_TAKEN", name);
+        refused(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "remove", "itdual", "thief"), "NAME_TAKEN", name);
+        assertEquals(v6, dig(bed, name, "AAAA"));
+
+        // The service lost its IPv6 VIP: its AAAA goes with it.
+        assertEquals("UPDATED", ok(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "register", "itdual", v4, "itdual")));
+        assertEquals(v4, dig(bed, name, "A"));
+        assertEquals("", dig(bed, name, "AAAA"));
+
+        assertEquals("UPDATED", ok(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "register", "itdual", v4 + "," + v6, "itdual")));
+        assertEquals(v6, dig(bed, name, "AAAA"));
+        assertEquals("REMOVED", ok(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "remove", "itdual", "itdual")));
+        assertEquals("", dig(bed, name, "A"));
+        assertEquals("", dig(bed, name, "AAAA"));
+        assertEquals("", dig(bed, name, "TXT"));
+    }
+
+    @Test
     void aNameSvcmoveDoesNotOwnIsLeftAlone(TestBed bed) {
         String node = bed.nodes().get(0);
         String before = dig(bed, node + "." + bed.zone(), "A");
-        refused(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "register", node, bed.nextVip(), "itdns"), "NAME_TAKEN", node);
+        refused(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "register", node, bed.nextVip() + ",fd53:7e57:0:1::152", "itdns"),
+                "NAME_TAKEN", node);
         refused(probe(bed, bed.dnsServer(), bed.zone(), key(bed), "remove", node, "itdns"), "NAME_TAKEN", node);
         assertEquals(before, dig(bed, node + "." + bed.zone(), "A"), "the bed's own record of " + node);
+        assertEquals("", dig(bed, node + "." + bed.zone(), "AAAA"), "no AAAA added to " + node);
     }
 
     @Test

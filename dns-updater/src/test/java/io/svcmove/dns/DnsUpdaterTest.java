@@ -5,18 +5,29 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
+import org.xbill.DNS.Section;
 import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.Type;
+import org.xbill.DNS.Update;
 
 class DnsUpdaterTest {
     private static final Name ZONE = Name.fromConstantString("svcmove.test.");
+    private static final Name WEB = Name.fromConstantString("web.svcmove.test.");
+    private static final InetAddress V4 = address("198.18.0.150");
+    private static final InetAddress V6 = address("fd53:7e57:0:1::150");
 
     @Test
     void namesAreQualifiedInTheZone() throws Exception {
@@ -36,15 +47,57 @@ class DnsUpdaterTest {
     }
 
     @Test
-    void ownedRecordsAreThoseWithOurMark() throws Exception {
+    void ownedRecordsAreThoseWithOurMarkWithBothKindsOfAddress() throws Exception {
         Name web = Name.fromConstantString("web.svcmove.test.");
         Name other = Name.fromConstantString("other.svcmove.test.");
         List<OwnedRecord> owned = DnsUpdater.ownedIn(List.of(
-                new ARecord(web, DClass.IN, 60, InetAddress.getByName("198.18.0.100")),
+                new AAAARecord(web, DClass.IN, 60, V6),
+                new ARecord(web, DClass.IN, 60, V4),
                 new TXTRecord(web, DClass.IN, 60, DnsUpdater.MARK + "web"),
                 new ARecord(other, DClass.IN, 60, InetAddress.getByName("198.18.0.101")),
+                new AAAARecord(other, DClass.IN, 60, InetAddress.getByName("fd53:7e57:0:1::101")),
                 new TXTRecord(other, DClass.IN, 60, "v=spf1 -all")));
-        assertEquals(List.of(new OwnedRecord("web.svcmove.test.", "web", List.of("198.18.0.100"))), owned);
+        // IPv4 first whatever the transfer's order, so equal addresses make equal records.
+        assertEquals(List.of(new OwnedRecord("web.svcmove.test.", "web", List.of(V4, V6))), owned);
+        assertEquals(owned.get(0), new OwnedRecord("web.svcmove.test.", "web", List.of(V6, V4)));
+    }
+
+    @Test
+    void anUnusedNameGetsOneRecordPerAddressAndTheMarkOnlyWhenNothingIsThere() {
+        Update m = UpdateMessages.add(ZONE, WEB, List.of(V4, V6), "web", 60);
+        assertEquals(List.of("svcmove.test. IN SOA 0"), lines(m, Section.ZONE));
+        assertEquals(List.of("web.svcmove.test. NONE ANY 0"), lines(m, Section.PREREQ));
+        assertEquals(List.of("web.svcmove.test. IN A 60 198.18.0.150", "web.svcmove.test. IN AAAA 60 fd53:7e57:0:1:0:0:0:150",
+                "web.svcmove.test. IN TXT 60 \"svcmove-owner=web\""), lines(m, Section.UPDATE));
+    }
+
+    @Test
+    void aNameOfOursGetsExactlyTheGivenAddressesOnlyWhenItsTxtIsExactlyOurMark() {
+        Update m = UpdateMessages.replace(ZONE, WEB, List.of(V4), "web", 60);
+        // TTL 0 and class IN: "this RRset exists with exactly these records" (RFC 2136, 2.4.2).
+        assertEquals(List.of("web.svcmove.test. IN TXT 0 \"svcmove-owner=web\""), lines(m, Section.PREREQ));
+        // Both address RRsets go first: a service that lost its IPv6 VIP loses its AAAA.
+        assertEquals(List.of("web.svcmove.test. ANY A 0", "web.svcmove.test. ANY AAAA 0", "web.svcmove.test. IN A 60 198.18.0.150"),
+                lines(m, Section.UPDATE));
+        assertEquals(List.of("web.svcmove.test. ANY A 0", "web.svcmove.test. ANY AAAA 0",
+                "web.svcmove.test. IN AAAA 60 fd53:7e57:0:1:0:0:0:150"),
+                lines(UpdateMessages.replace(ZONE, WEB, List.of(V6), "web", 60), Section.UPDATE));
+    }
+
+    @Test
+    void removalTakesAddressesAndMarkOfANameOfOursOnly() {
+        Update m = UpdateMessages.remove(ZONE, WEB, "web");
+        assertEquals(List.of("web.svcmove.test. IN TXT 0 \"svcmove-owner=web\""), lines(m, Section.PREREQ));
+        assertEquals(List.of("web.svcmove.test. ANY A 0", "web.svcmove.test. ANY AAAA 0", "web.svcmove.test. ANY TXT 0"),
+                lines(m, Section.UPDATE));
+    }
+
+    @Test
+    void aNameWithoutAddressesIsRefusedBeforeAnythingIsSent(@TempDir Path dir) throws Exception {
+        Path key = Files.writeString(dir.resolve("k.key"), "key \"k\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };");
+        // Port 9 (discard) on loopback: were anything sent, the error would be UNREACHABLE.
+        DnsUpdater dns = new DnsUpdater(new DnsConfig("127.0.0.1:9", "svcmove.test.", key, null, null, 0, Duration.ofMillis(200)));
+        assertCause(DnsException.Cause.CONFIG, "no address to point web.svcmove.test. at", () -> dns.register("web", List.of(), "web"));
     }
 
     @Test
@@ -83,6 +136,20 @@ class DnsUpdaterTest {
         assertEquals(Duration.ofMillis(500), DnsConfig.parseDuration("500ms"));
         assertEquals(Duration.ofMinutes(1), DnsConfig.parseDuration("1m"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> DnsConfig.parseDuration("soon")).getMessage().contains("soon"));
+    }
+
+    /** A section of M, one record a line: name, class, type, TTL, data (none in a question or a deletion). */
+    private static List<String> lines(Message m, int section) {
+        return m.getSection(section).stream().map(r -> (r.getName() + " " + DClass.string(r.getDClass()) + " "
+                + Type.string(r.getType()) + " " + r.getTTL() + " " + r.rdataToString()).strip()).toList();
+    }
+
+    private static InetAddress address(String literal) {
+        try {
+            return InetAddress.getByName(literal);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(literal, e);
+        }
     }
 
     private interface Call {

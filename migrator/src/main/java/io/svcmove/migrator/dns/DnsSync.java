@@ -15,7 +15,6 @@ import io.svcmove.migrator.peer.PeerClient;
 import io.svcmove.migrator.peer.RequestHandler;
 import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Addresses;
-import io.svcmove.vip.CellException;
 import io.svcmove.vip.Vip;
 import io.svcmove.vip.Vips;
 import java.net.InetAddress;
@@ -28,7 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,7 +115,7 @@ public final class DnsSync {
                 continue;
             }
             ObjectNode entry = ControlMessage.JSON.createObjectNode().put("name", o.name()).put("owner", o.owner());
-            o.addresses().forEach(entry.putArray("addresses")::add);
+            o.addresses().forEach(a -> entry.withArray("addresses").add(Addresses.text(a)));
             try {
                 if (!dryRun) {
                     dns.remove(o.name(), o.owner());
@@ -134,7 +132,7 @@ public final class DnsSync {
             ObjectNode entry = ControlMessage.JSON.createObjectNode().put("name", w.name()).put("owner", w.owner())
                     .put("address", texts.get(0)).put("node", w.node());
             texts.forEach(entry.putArray("addresses")::add);
-            if (o != null && o.owner().equals(w.owner()) && sameAddresses(o.addresses(), w.addresses())) {
+            if (o != null && o.owner().equals(w.owner()) && Set.copyOf(o.addresses()).equals(Set.copyOf(w.addresses()))) {
                 unchanged.add(entry);
                 continue;
             }
@@ -149,15 +147,6 @@ public final class DnsSync {
             }
         }
         return out;
-    }
-
-    /** The zone's text of an address (dnsjava's) need not be svcmove's: compared as addresses, in any order. */
-    static boolean sameAddresses(List<String> inZone, List<InetAddress> wanted) {
-        try {
-            return inZone.stream().map(a -> Addresses.parse(a, "address")).collect(Collectors.toSet()).equals(Set.copyOf(wanted));
-        } catch (CellException e) {
-            return false;
-        }
     }
 
     private static String key(String name) {
