@@ -1,5 +1,8 @@
 package io.svcmove.arp;
 
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -9,12 +12,14 @@ import org.pcap4j.core.PcapHandle;
 import org.pcap4j.core.PcapNativeException;
 import org.pcap4j.core.PcapNetworkInterface;
 import org.pcap4j.core.Pcaps;
+import org.pcap4j.packet.Packet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Announces a VIP at its new node: sends on the node's own interface (the VIP's MAC as source),
- * the first pair of frames before returning, the repeats in the background.
+ * the first pair of frames before returning, the repeats in the background. An IPv4 VIP gets a
+ * pair of gratuitous ARPs per slot, an IPv6 one an unsolicited neighbour advertisement.
  */
 public final class ArpAnnouncer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ArpAnnouncer.class);
@@ -27,7 +32,7 @@ public final class ArpAnnouncer implements AutoCloseable {
 
     /** Sends the first pair now; the returned future completes after the last repeat. */
     public CompletableFuture<Void> announce(String iface, Announcement a) throws ArpException {
-        PcapHandle handle = open(iface);
+        PcapHandle handle = open(iface, a);
         CompletableFuture<Void> done = new CompletableFuture<>();
         try {
             sendPair(handle, a);
@@ -58,13 +63,13 @@ public final class ArpAnnouncer implements AutoCloseable {
                 done.complete(null);
             }
         } catch (ArpException e) {
-            log.warn("gratuitous ARP repeat for {} failed: {}", a.vip().getHostAddress(), e.getMessage());
+            log.warn("{} repeat for {} failed: {}", kind(a), a.vip().getHostAddress(), e.getMessage());
             handle.close();
             done.completeExceptionally(e);
         }
     }
 
-    private static PcapHandle open(String iface) throws ArpException {
+    private static PcapHandle open(String iface, Announcement a) throws ArpException {
         try {
             PcapNetworkInterface nif = Pcaps.getDevByName(iface);
             if (nif == null) {
@@ -72,18 +77,32 @@ public final class ArpAnnouncer implements AutoCloseable {
             }
             return nif.openLive(128, PcapNetworkInterface.PromiscuousMode.NONPROMISCUOUS, 10);
         } catch (PcapNativeException e) {
-            throw new ArpException("cannot open " + iface + " to send gratuitous ARP: " + e.getMessage()
+            throw new ArpException("cannot open " + iface + " to send " + kind(a) + ": " + e.getMessage()
                     + " (root and libpcap are needed)");
         }
     }
 
     private static void sendPair(PcapHandle h, Announcement a) throws ArpException {
         try {
-            h.sendPacket(GratuitousArp.request(a.vip(), a.mac()));
-            h.sendPacket(GratuitousArp.reply(a.vip(), a.mac()));
+            for (Packet frame : frames(a)) {
+                h.sendPacket(frame);
+            }
         } catch (PcapNativeException | NotOpenException e) {
-            throw new ArpException("sending gratuitous ARP for " + a.vip().getHostAddress() + " failed: " + e.getMessage());
+            throw new ArpException("sending " + kind(a) + " for " + a.vip().getHostAddress() + " failed: " + e.getMessage());
         }
+    }
+
+    /** The frames of one slot of the burst. */
+    static List<Packet> frames(Announcement a) {
+        if (a.vip() instanceof Inet6Address v6) {
+            return List.of(NeighborAdvertisement.unsolicited(v6, a.mac()));
+        }
+        Inet4Address v4 = (Inet4Address) a.vip();
+        return List.of(GratuitousArp.request(v4, a.mac()), GratuitousArp.reply(v4, a.mac()));
+    }
+
+    private static String kind(Announcement a) {
+        return a.vip() instanceof Inet6Address ? "unsolicited neighbour advertisement" : "gratuitous ARP";
     }
 
     @Override

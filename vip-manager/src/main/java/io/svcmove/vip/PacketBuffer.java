@@ -13,8 +13,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What a frozen service's clients send while it moves. From the freeze on, the source captures on
  * its own LAN interface every frame addressed to the VIP's MAC (they still reach this node: the
- * switch learns the VIP's new port only from the destination's gratuitous ARP), keeps the IPv4
- * packets in arrival order, up to a byte limit (what does not fit is counted as dropped: the client
+ * switch learns the VIP's new port only from the destination's announcement), keeps the IPv4 and
+ * IPv6 packets in arrival order, up to a byte limit (what does not fit is counted as dropped: the client
  * retransmits it, as it does a frame the kernel dropped because the capture fell behind: both are
  * counted as dropped), and hands them over for injection on the destination. The capture is on the
  * node's interface, below the cell, so the cell's hold does not hide anything from it.
@@ -23,8 +23,9 @@ public final class PacketBuffer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PacketBuffer.class);
     private static final int ETHERNET_HEADER = 14;
     private static final int ETHERTYPE_IPV4 = 0x0800;
+    private static final int ETHERTYPE_IPV6 = 0x86dd;
 
-    /** What the buffer saw: packets kept (IPv4, without the Ethernet header) and what did not fit. */
+    /** What the buffer saw: packets kept (IPv4 or IPv6, without the Ethernet header) and what did not fit. */
     public record Contents(List<byte[]> packets, long bytes, long dropped) {}
 
     private final PcapHandle handle;
@@ -91,7 +92,11 @@ public final class PacketBuffer implements AutoCloseable {
     }
 
     private synchronized void keep(byte[] frame) {
-        if (!armed || frame.length <= ETHERNET_HEADER || ((frame[12] & 0xff) << 8 | (frame[13] & 0xff)) != ETHERTYPE_IPV4) {
+        if (!armed || frame.length <= ETHERNET_HEADER) {
+            return;
+        }
+        int type = (frame[12] & 0xff) << 8 | (frame[13] & 0xff);
+        if (type != ETHERTYPE_IPV4 && type != ETHERTYPE_IPV6) {
             return;
         }
         int len = frame.length - ETHERNET_HEADER;
