@@ -17,6 +17,8 @@ public record BedStatus(
         String zone,
         Dns dns,
         Vips vips,
+        /** The bed's IPv6; null on the VM bed, which has none. */
+        Ipv6 ipv6,
         List<Agent> agents,
         /** The VM bed's NFS share: every node mounts it at {@code path}; null on the netns bed. */
         Shared shared) {
@@ -24,8 +26,11 @@ public record BedStatus(
     /** The storage host's export, and where this machine holds its files. */
     public record Shared(String server, String export, String path, String hostDir) {}
 
-    /** A host; {@code kind} "vm" for a node that is a virtual machine (then {@code netns} is null). */
-    public record Host(String name, String role, String kind, String netns, String address,
+    /**
+     * A host; {@code kind} "vm" for a node that is a virtual machine (then {@code netns} is null);
+     * {@code address6} null where the bed has no IPv6.
+     */
+    public record Host(String name, String role, String kind, String netns, String address, String address6,
             @JsonProperty("interface") String iface) {
         public boolean isVm() {
             return "vm".equals(kind);
@@ -35,6 +40,9 @@ public record BedStatus(
     public record Dns(String server, String keyFile, String keyName, String algorithm) {}
 
     public record Vips(String first, String last) {}
+
+    /** The bed's IPv6 prefix ("fd53:7e57:0:1::/64"), its length and its VIPs. */
+    public record Ipv6(String prefix, int prefixLength, Vips vips) {}
 
     /** A running agent; {@code metrics} is ADDRESS:PORT of its Prometheus metrics (null where the bed gives it none). */
     public record Agent(String node, long pid, String config, String log, String socket, String metrics) {}
@@ -60,6 +68,9 @@ public record BedStatus(
         }
         if (status.hosts.isEmpty() || status.dns == null || status.vips == null || status.zone == null) {
             throw new IllegalArgumentException("test-vm/cluster status --json lacks hosts, dns, vips or zone: " + json);
+        }
+        if (status.ipv6 != null && (status.ipv6.prefix() == null || status.ipv6.vips() == null)) {
+            throw new IllegalArgumentException("test-vm/cluster status --json gives ipv6 without its prefix or vips: " + json);
         }
         return status;
     }

@@ -25,11 +25,14 @@ public final class TestBed {
     private final Path checkout;
     private final BedStatus status;
     private final VipPool vips;
+    /** Null on a bed without IPv6. */
+    private final VipPool vips6;
 
     TestBed(Path checkout, BedStatus status) {
         this.checkout = checkout;
         this.status = status;
         this.vips = new VipPool(status.vips().first(), status.vips().last());
+        this.vips6 = status.ipv6() == null ? null : new VipPool(status.ipv6().vips().first(), status.ipv6().vips().last());
     }
 
     public Path checkout() {
@@ -73,6 +76,39 @@ public final class TestBed {
 
     public int prefixLength() {
         return status.prefixLength();
+    }
+
+    /** Whether the hosts have IPv6 addresses and there are IPv6 VIPs: the netns bed does, the VM bed not. */
+    public boolean hasIpv6() {
+        return status.ipv6() != null;
+    }
+
+    /** HOST's IPv6 address (host .K has ::K of the bed's prefix). */
+    public String address6(String host) {
+        requireIpv6();
+        BedStatus.Host h = status.host(host);
+        if (h.address6() == null) {
+            throw new IllegalStateException(h.name() + " has no address6 in test-vm/cluster status --json");
+        }
+        return h.address6();
+    }
+
+    public int prefixLength6() {
+        requireIpv6();
+        return status.ipv6().prefixLength();
+    }
+
+    /** An IPv6 VIP no other test of this run got. */
+    public String nextVip6() {
+        requireIpv6();
+        return vips6.next();
+    }
+
+    private void requireIpv6() {
+        if (!hasIpv6()) {
+            throw new IllegalStateException("the " + kind() + " bed has no IPv6 (only the netns bed gives its hosts"
+                    + " IPv6 addresses): skip the test there, assumeTrue(bed.hasIpv6())");
+        }
     }
 
     public String zone() {

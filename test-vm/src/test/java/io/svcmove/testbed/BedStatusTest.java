@@ -10,7 +10,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class BedStatusTest {
-    // As test-vm/cluster status --json --prefix a prints it (one agent running).
+    // As test-vm/cluster status --json --prefix a printed it before the bed had IPv6 (one agent running).
     static final String JSON = """
             {"prefix":"a","subnet":"198.18.0.0/24","prefix_length":24,"hosts":[\
             {"name":"adns","role":"dns","netns":"adns","address":"198.18.0.2","interface":"eth0"},\
@@ -69,6 +69,47 @@ class BedStatusTest {
         assertEquals("vm", s.kind());
         assertTrue(s.host("node1").isVm());
         assertNull(s.host("node1").netns());
+    }
+
+    // As the netns bed prints it now: the same, with IPv6 (hosts trimmed to two, no agents).
+    static final String JSON6 = """
+            {"prefix":"a","kind":"netns","subnet":"198.18.0.0/24","prefix_length":24,"hosts":[\
+            {"name":"aclient","role":"client","kind":"netns","netns":"aclient","address":"198.18.0.3",\
+            "address6":"fd53:7e57:0:1::3","interface":"eth0"},\
+            {"name":"anode1","role":"node","kind":"netns","netns":"anode1","address":"198.18.0.11",\
+            "address6":"fd53:7e57:0:1::11","interface":"eth0"}],\
+            "zone":"svcmove.test.","dns":{"server":"198.18.0.2","key_file":"/k","key_name":"svcmove-key",\
+            "algorithm":"hmac-sha256"},"vips":{"first":"198.18.0.100","last":"198.18.0.199"},\
+            "ipv6":{"prefix":"fd53:7e57:0:1::/64","prefix_length":64,\
+            "vips":{"first":"fd53:7e57:0:1::100","last":"fd53:7e57:0:1::199"}},"agents":[]}
+            """;
+
+    @Test
+    void parsesTheIpv6OfTheNetnsBed() {
+        BedStatus s = BedStatus.parse(JSON6);
+        assertEquals("fd53:7e57:0:1::/64", s.ipv6().prefix());
+        assertEquals(64, s.ipv6().prefixLength());
+        assertEquals("fd53:7e57:0:1::100", s.ipv6().vips().first());
+        assertEquals("fd53:7e57:0:1::199", s.ipv6().vips().last());
+        assertEquals("fd53:7e57:0:1::11", s.host("node1").address6());
+        assertEquals("198.18.0.11", s.host("node1").address());
+        assertEquals("eth0", s.host("node1").iface());
+        assertEquals("198.18.0.199", s.vips().last());
+    }
+
+    @Test
+    void aBedWithoutIpv6SaysNone() {
+        BedStatus s = BedStatus.parse(JSON);
+        assertNull(s.ipv6());
+        assertNull(s.host("node1").address6());
+        assertNull(BedStatus.parse(JSON6.replaceFirst("\"ipv6\":\\{.*\\}\\},", "\"ipv6\":null,")).ipv6());
+    }
+
+    @Test
+    void rejectsIpv6WithoutItsVips() {
+        String noVips = JSON6.replace(",\"vips\":{\"first\":\"fd53:7e57:0:1::100\",\"last\":\"fd53:7e57:0:1::199\"}", "");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BedStatus.parse(noVips));
+        assertTrue(e.getMessage().contains("ipv6 without its prefix or vips"), e.getMessage());
     }
 
     @Test

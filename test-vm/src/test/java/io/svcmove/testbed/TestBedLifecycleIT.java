@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** The bed as test-vm/cluster builds it: names, addresses, hostnames, DNS, and a refused second up. */
+/** The netns bed as test-vm/cluster builds it: names, addresses (IPv4, IPv6), hostnames, DNS, a refused second up. */
 @WithTestBed
 class TestBedLifecycleIT {
     private static final Duration SHORT = Duration.ofSeconds(20);
@@ -54,7 +54,11 @@ class TestBedLifecycleIT {
         for (int k = 1; k <= nodes.size(); k++) {
             assertEquals(p + "node" + k, nodes.get(k - 1));
             assertEquals("198.18.0." + (10 + k), bed.address("node" + k));
+            assertEquals("fd53:7e57:0:1::" + (10 + k), bed.address6("node" + k));
         }
+        assertEquals("fd53:7e57:0:1::/64", s.ipv6().prefix());
+        assertEquals(64, bed.prefixLength6());
+        assertEquals("fd53:7e57:0:1::3", bed.address6(bed.client()));
         String netns = bed.execOutside(SHORT, "ip", "netns", "list").requireOk().stdout();
         for (BedStatus.Host h : s.hosts()) {
             assertTrue(netns.lines().anyMatch(l -> l.split(" ")[0].equals(h.netns())), h.netns() + " is not a netns");
@@ -62,16 +66,49 @@ class TestBedLifecycleIT {
     }
 
     @Test
-    void hostsHaveTheirOwnNameAddressAndNoIpv6(TestBed bed) {
+    void hostsHaveTheirOwnNameAndAddresses(TestBed bed) {
         for (String host : bed.hosts()) {
             assertEquals(host, bed.exec(host, SHORT, "hostname").requireOk().stdout().trim());
             String addrs = bed.exec(host, SHORT, "ip", "-4", "-o", "addr", "show", "dev", "eth0").requireOk().stdout();
             assertTrue(addrs.contains(" " + bed.address(host) + "/" + bed.prefixLength() + " "), addrs);
-            assertEquals("1", bed.exec(host, SHORT, "cat", "/proc/sys/net/ipv6/conf/eth0/disable_ipv6")
-                    .requireOk().stdout().trim(), host);
+            String addrs6 = bed.exec(host, SHORT, "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "global")
+                    .requireOk().stdout();
+            assertEquals(1, addrs6.lines().count(), addrs6);
+            assertTrue(addrs6.contains(" " + bed.address6(host) + "/" + bed.prefixLength6() + " "), addrs6);
+            // Nothing but the bed changes the addresses: no router advertisements, no autoconf.
+            assertEquals("0 0", bed.exec(host, SHORT, "sh", "-c", "echo $(cat /proc/sys/net/ipv6/conf/eth0/accept_ra"
+                    + " /proc/sys/net/ipv6/conf/eth0/autoconf)").requireOk().stdout().trim(), host);
         }
         String last = bed.nodes().get(bed.nodes().size() - 1);
         bed.exec(bed.client(), SHORT, "ping", "-c", "1", "-W", "2", bed.address(last)).requireOk();
+        bed.exec(bed.client(), SHORT, "ping", "-6", "-c", "1", "-W", "2", bed.address6(last)).requireOk();
+    }
+
+    /**
+     * A cell made by hand (macvlan in bridge mode on the node's eth0, in a netns of its own, a VIP
+     * added nodad) is reached from the client over IPv6 on the first node and again, same MAC, on
+     * the last: the bridge gets the client's neighbour solicitation to the port the MAC moved to.
+     */
+    @Test
+    void aCellsIpv6VipIsReachedOnTheNodeItMovedTo(TestBed bed) {
+        String vip = bed.nextVip6();
+        for (String node : List.of(bed.nodes().get(0), bed.nodes().get(bed.nodes().size() - 1))) {
+            String cell = node + ".itv6";
+            bed.execOutside(SHORT, "ip", "netns", "add", cell).requireOk();
+            try {
+                bed.execOutside(SHORT, "ip", "-n", node, "link", "add", "itv6", "link", "eth0", "address",
+                        "02:53:00:00:06:01", "type", "macvlan", "mode", "bridge").requireOk();
+                bed.execOutside(SHORT, "ip", "-n", node, "link", "set", "itv6", "netns", cell).requireOk();
+                bed.execOutside(SHORT, "ip", "-n", cell, "addr", "add", vip + "/" + bed.prefixLength6(), "dev", "itv6",
+                        "nodad").requireOk();
+                bed.execOutside(SHORT, "ip", "-n", cell, "link", "set", "itv6", "up").requireOk();
+                // No neighbour entry left from the node before: the client must solicit again.
+                bed.exec(bed.client(), SHORT, "ip", "-6", "neigh", "flush", "dev", "eth0").requireOk();
+                bed.exec(bed.client(), SHORT, "ping", "-6", "-c", "1", "-W", "2", vip).requireOk();
+            } finally {
+                bed.execOutside(SHORT, "ip", "netns", "del", cell).requireOk();
+            }
+        }
     }
 
     @Test
