@@ -57,8 +57,11 @@ class NeighborAdvertisementIT {
         in(SENDER, "ip", "addr", "add", "2001:db8:6::1/64", "dev", SENDER_IF, "nodad");
         in(SENDER, "ip", "addr", "add", VIP + "/64", "dev", SENDER_IF, "nodad");
         in(RECEIVER, "ip", "addr", "add", "2001:db8:6::2/64", "dev", RECEIVER_IF, "nodad");
-        in(SENDER, "ip", "link", "set", SENDER_IF, "up");
-        in(RECEIVER, "ip", "link", "set", RECEIVER_IF, "up");
+        for (String[] end : new String[][] {{SENDER, SENDER_IF}, {RECEIVER, RECEIVER_IF}}) {
+            in(end[0], "ip", "link", "set", "lo", "up");
+            in(end[0], "ip", "link", "set", end[1], "up");
+        }
+        awaitMulticastRoute();
         in(RECEIVER, "ip", "-6", "neigh", "replace", VIP, "lladdr", OLD_MAC, "dev", RECEIVER_IF, "nud", "stale");
     }
 
@@ -82,14 +85,16 @@ class NeighborAdvertisementIT {
             assertTrue(tcpdump.waitFor(5, TimeUnit.SECONDS), "tcpdump did not see 3 advertisements");
             String seen = new String(tcpdump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             System.out.println("NeighborAdvertisementIT: captured\n" + seen);
-            List<String> frames = seen.lines().filter(l -> l.startsWith(VIP_MAC + " > 33:33:00:00:00:01")).toList();
+            List<String> frames = seen.lines().filter(l -> l.contains(" " + VIP_MAC + " > 33:33:00:00:00:01,")).toList();
             assertEquals(3, frames.size(), seen);
             for (String f : frames) {
-                assertTrue(f.contains("hlim 255") && f.contains(VIP + " > ff02::1"), f);
+                // tcpdump verifies the ICMPv6 checksum itself: "sum ok".
+                assertTrue(f.contains("hlim 255") && f.contains(VIP + " > ff02::1: [icmp6 sum ok]"), f);
             }
             assertEquals(3, count(seen, "neighbor advertisement, length 32, tgt is " + VIP), seen);
             assertEquals(3, count(seen, "Flags [override]"), seen);
-            assertEquals(3, count(seen, "target link-address option (2), length 8 (1): " + VIP_MAC), seen);
+            // Option 2, which tcpdump calls "destination link-address".
+            assertEquals(3, count(seen, "link-address option (2), length 8 (1): " + VIP_MAC), seen);
         } finally {
             tcpdump.destroy();
             tcpdump.waitFor(2, TimeUnit.SECONDS);
@@ -130,6 +135,17 @@ class NeighborAdvertisementIT {
             said.add(line);
         }
         throw new IllegalStateException("tcpdump ended before capturing: " + said);
+    }
+
+    /** Until the kernel routes ff00::/8 on the link (it adds that with the link-local address), it drops what goes to ff02::1. */
+    private static void awaitMulticastRoute() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            if (in(RECEIVER, "ip", "-6", "route", "show", "table", "local").contains("multicast ff00::/8 dev " + RECEIVER_IF)) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException("no multicast route on " + RECEIVER_IF + " after 5 s");
     }
 
     private static long count(String text, String what) {

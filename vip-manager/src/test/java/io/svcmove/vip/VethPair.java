@@ -41,6 +41,24 @@ final class VethPair implements AutoCloseable {
             in(end[0], "ip", "link", "set", end[1], "up");
             in(end[0], "ip", "link", "set", "lo", "up");
         }
+        awaitMulticastRoute(a, aIf);
+        awaitMulticastRoute(b, bIf);
+    }
+
+    /** The kernel routes ff00::/8 on a link only once it has its link-local address; until then multicast is dropped. */
+    private static void awaitMulticastRoute(String netns, String dev) {
+        for (int i = 0; i < 50; i++) {
+            if (in(netns, "ip", "-6", "route", "show", "table", "local").contains("multicast ff00::/8 dev " + dev)) {
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for " + dev, e);
+            }
+        }
+        throw new IllegalStateException("no multicast route on " + dev + " in " + netns + " after 5 s");
     }
 
     /** {@code command} as it runs in {@code netns}. */
