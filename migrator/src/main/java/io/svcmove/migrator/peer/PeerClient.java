@@ -308,8 +308,8 @@ public final class PeerClient implements AutoCloseable {
         CompletableFuture<PeerConnection> f = connections.computeIfAbsent(node, n -> open(n, address));
         if (f.isCompletedExceptionally()) {
             connections.remove(node, f);
-        } else if (f.isDone() && !f.join().channel.isActive() && connections.remove(node, f)) {
-            // Closed, its close not yet seen here: a request on it would fail without having left.
+        } else if (f.isDone() && !f.join().usable() && connections.remove(node, f)) {
+            // Closed or closing, its close not yet seen here: a request on it would fail without having left.
             return connection(node);
         }
         return f;

@@ -2,6 +2,7 @@ package io.svcmove.migrator.peer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.svcmove.migrator.pki.CertificateExpiry;
 import io.svcmove.migrator.pki.ClusterPki;
@@ -31,6 +32,20 @@ final class PeerConnection {
     /** Completes once the hello exchange succeeded; fails with the reason the connection did not come up. */
     final CompletableFuture<PeerConnection> ready = new CompletableFuture<>();
     volatile Channel channel;
+
+    /**
+     * Whether a request can still leave on it: its socket open and its TLS not closing. A peer that
+     * closes (an expired certificate, its restart) sends close_notify before the socket ends; a
+     * request written in between fails with "SSLEngine closed" without having left.
+     */
+    boolean usable() {
+        Channel ch = channel;
+        if (ch == null || !ch.isActive()) {
+            return false;
+        }
+        SslHandler tls = ch.pipeline().get(SslHandler.class);
+        return tls == null || !tls.engine().isOutboundDone();
+    }
 
     private record Pending(String type, CompletableFuture<JsonNode> future) {}
 

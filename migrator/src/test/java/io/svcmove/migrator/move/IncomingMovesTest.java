@@ -19,7 +19,7 @@ import io.svcmove.migrator.service.ServiceRegistry;
 import io.svcmove.vip.Cell;
 import io.svcmove.vip.CellSpec;
 import io.svcmove.vip.ServiceLauncher;
-import io.svcmove.vip.Vip;
+import io.svcmove.vip.Vips;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -263,7 +263,7 @@ class IncomingMovesTest {
         public ArrivingCell createHeld(CellSpec spec) {
             trace.add("cell " + spec.service() + " created held");
             try {
-                FakeCell c = new FakeCell(spec.service(), spec.vip(), Files.createTempFile(state, "netns-", ""));
+                FakeCell c = new FakeCell(spec.service(), spec.vips(), Files.createTempFile(state, "netns-", ""));
                 cells.put(spec.service(), c);
                 return c;
             } catch (IOException e) {
@@ -312,18 +312,18 @@ class IncomingMovesTest {
 
     private final class FakeCell implements ArrivingCell {
         private final String service;
-        private final Vip vip;
+        private final Vips vips;
         private final Path netns;
 
-        FakeCell(String service, Vip vip, Path netns) {
+        FakeCell(String service, Vips vips, Path netns) {
             this.service = service;
-            this.vip = vip;
+            this.vips = vips;
             this.netns = netns;
         }
 
         @Override
-        public Vip vip() {
-            return vip;
+        public Vips vips() {
+            return vips;
         }
 
         @Override
