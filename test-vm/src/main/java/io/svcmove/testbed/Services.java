@@ -26,7 +26,8 @@ public final class Services {
 
     /** {@code svcmove run NAME --vip VIP/LEN -- CMD...} on NODE; fails the test if it does not start. */
     public static void run(TestBed bed, String node, String name, String vip, String... cmd) {
-        List<String> args = new ArrayList<>(List.of("run", name, "--vip", vip + "/" + bed.prefixLength(), "--"));
+        int length = vip.contains(":") ? bed.prefixLength6() : bed.prefixLength();
+        List<String> args = new ArrayList<>(List.of("run", name, "--vip", vip + "/" + length, "--"));
         args.addAll(List.of(cmd));
         ExecResult r = bed.svcmove(node, args.toArray(String[]::new));
         if (r.exitCode() != 0) {

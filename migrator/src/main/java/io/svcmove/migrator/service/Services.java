@@ -79,7 +79,7 @@ public final class Services {
             vips = Vips.parse(req.path("vip").asText());
             spec = new CellSpec(name, config.node(), vips, req.path("dev").asText(config.iface()),
                     CellSpec.gateway(req.path("gateway").asText(null)));
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | CellException e) {
             throw new ControlException(Outcome.REFUSED, e.getMessage());
         }
         if (registry.find(name).isPresent()) {

@@ -2,6 +2,7 @@ package io.svcmove.migrator.announce;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -21,14 +22,15 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Issue 5: no packet lost. A client on a kept-alive connection sends a request every 5 ms while
  * the service moves; what it sent during the freeze is captured on the source and injected on the
  * destination, so every request is answered exactly once, in order, and the client waits about
  * the freeze, not the freeze plus exponential retransmission backoff. The same with a lazy move
- * (issue 9), whose memory follows after the freeze.
+ * (issue 9), whose memory follows after the freeze, and (issue 19) with an IPv6 VIP, whose packets
+ * the buffer keeps and injects as IPv4 ones.
  */
 @WithTestBed
 class BufferedMoveIT {
@@ -41,14 +43,15 @@ class BufferedMoveIT {
      */
     private static final long STALL_MARGIN_MS = 300;
 
-    @ParameterizedTest(name = "--mode {0}")
-    @ValueSource(strings = {"eager", "lazy"})
-    void everyRequestSentDuringTheFreezeIsAnsweredOnceInOrder(String mode, TestBed bed) throws IOException {
+    @ParameterizedTest(name = "--mode {0}, IPv{1}")
+    @CsvSource({"eager,4", "lazy,4", "eager,6"})
+    void everyRequestSentDuringTheFreezeIsAnsweredOnceInOrder(String mode, int family, TestBed bed) throws IOException {
+        assumeTrue(family == 4 || bed.hasIpv6(), "the bed has IPv6 (the netns bed)");
         String n1 = bed.nodes().get(0);
         String n2 = bed.nodes().get(1);
         String client = bed.client();
-        String name = "itbuffer" + mode;
-        String vip = bed.nextVip();
+        String name = "itbuffer" + mode + (family == 6 ? "6" : "");
+        String vip = family == 6 ? bed.nextVip6() : bed.nextVip();
         Path stop = Files.createTempFile("svcmove-buffer-", ".stop");
         Files.delete(stop);
         try {

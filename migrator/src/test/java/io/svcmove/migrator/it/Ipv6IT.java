@@ -144,6 +144,9 @@ class Ipv6IT {
         ExecResult outside = bed.svcmove(n1, "run", "itv6bad", "--vip", "2001:db8:99::100/64", "--", "sleep", "60");
         assertEquals(3, outside.exitCode(), outside.describe());
         assertTrue(outside.stderr().contains("outside the IPv6 prefixes of"), outside.describe());
+        ExecResult malformed = bed.svcmove(n1, "run", "itv6bad", "--vip", "fd53:7e57:0:1::zz/64", "--", "sleep", "60");
+        assertEquals(3, malformed.exitCode(), malformed.describe());
+        assertTrue(malformed.stderr().contains("is not an IPv6 address"), malformed.describe());
         ExecResult two = bed.svcmove(n1, "run", "itv6bad", "--vip", It.cidr(bed, bed.nextVip6()), "--vip", It.cidr(bed, bed.nextVip6()),
                 "--", "sleep", "60");
         assertEquals(3, two.exitCode(), two.describe());

@@ -13,7 +13,7 @@ def serve(conn):
 
 def main():
     addr, port = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 7000
-    s = socket.socket()
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((addr, port))
     s.listen(64)
