@@ -8,7 +8,6 @@ import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
-import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -19,12 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
-import org.pcap4j.core.PcapHandle;
-import org.pcap4j.core.PcapNativeException;
-import org.pcap4j.core.Pcaps;
 import org.pcap4j.packet.ArpPacket;
 import org.pcap4j.packet.EthernetPacket;
-import org.pcap4j.packet.Packet;
 import org.pcap4j.packet.namednumber.ArpOperation;
 import org.pcap4j.util.MacAddress;
 
@@ -163,25 +158,13 @@ class GratuitousArpIT {
         }
     }
 
-    private static List<Frame> read(Path pcap) throws PcapNativeException, IOException {
+    private static List<Frame> read(Path pcap) throws IOException {
         List<Frame> frames = new ArrayList<>();
-        try (PcapHandle h = Pcaps.openOffline(pcap.toString(), PcapHandle.TimestampPrecision.MICRO)) {
-            while (true) {
-                Packet p;
-                try {
-                    p = h.getNextPacketEx();
-                } catch (EOFException end) {
-                    break;
-                } catch (TimeoutException | org.pcap4j.core.NotOpenException e) {
-                    throw new IOException("cannot read " + pcap, e);
-                }
-                EthernetPacket eth = p.get(EthernetPacket.class);
-                ArpPacket arp = p.get(ArpPacket.class);
-                if (eth != null && arp != null) {
-                    java.sql.Timestamp t = h.getTimestamp();
-                    double ms = (t.getTime() / 1000) * 1000.0 + t.getNanos() / 1_000_000.0;
-                    frames.add(new Frame(ms, eth.getHeader(), arp.getHeader()));
-                }
+        for (PcapFile.Frame f : PcapFile.read(pcap)) {
+            EthernetPacket eth = f.packet().get(EthernetPacket.class);
+            ArpPacket arp = f.packet().get(ArpPacket.class);
+            if (eth != null && arp != null) {
+                frames.add(new Frame(f.ms(), eth.getHeader(), arp.getHeader()));
             }
         }
         return frames;

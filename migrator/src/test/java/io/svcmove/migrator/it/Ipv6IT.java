@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.svcmove.migrator.announce.PcapFile;
 import io.svcmove.testbed.ExecResult;
 import io.svcmove.testbed.Services;
 import io.svcmove.testbed.TestBed;
 import io.svcmove.testbed.Wait;
 import io.svcmove.testbed.WithTestBed;
-import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -21,13 +21,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
-import org.pcap4j.core.NotOpenException;
-import org.pcap4j.core.PcapHandle;
-import org.pcap4j.core.PcapNativeException;
-import org.pcap4j.core.Pcaps;
-import org.pcap4j.packet.Packet;
 
 /**
  * Issue 19, IPv6 VIPs on the layer-2 bed (its ULA /64): nginx at an IPv6 VIP keeps a client's
@@ -204,24 +198,14 @@ class Ipv6IT {
     }
 
     /** The NAs in PCAP whose target is VIP and that were sent unsolicited (to all nodes). */
-    private static List<Advertisement> advertisements(Path pcap, InetAddress vip) throws PcapNativeException, IOException {
+    private static List<Advertisement> advertisements(Path pcap, InetAddress vip) throws IOException {
         List<Advertisement> out = new ArrayList<>();
-        try (PcapHandle h = Pcaps.openOffline(pcap.toString())) {
-            while (true) {
-                Packet p;
-                try {
-                    p = h.getNextPacketEx();
-                } catch (EOFException end) {
-                    break;
-                } catch (TimeoutException | NotOpenException e) {
-                    throw new IOException("cannot read " + pcap, e);
-                }
-                byte[] f = p.getRawData();
-                if (f.length >= 14 + 40 + 24) {
-                    Advertisement a = Advertisement.of(f);
-                    if (a.target.equals(vip) && !a.solicited) {
-                        out.add(a);
-                    }
+        for (PcapFile.Frame frame : PcapFile.read(pcap)) {
+            byte[] f = frame.packet().getRawData();
+            if (f.length >= 14 + 40 + 24) {
+                Advertisement a = Advertisement.of(f);
+                if (a.target.equals(vip) && !a.solicited) {
+                    out.add(a);
                 }
             }
         }
