@@ -185,10 +185,13 @@ class CertificatesIT {
         return out;
     }
 
-    /** Whether NODE's peer port has an established connection from ADDRESS. */
+    /**
+     * Whether NODE's peer port has an established connection from ADDRESS. With IPv6 on the node
+     * the JVM listens on a dual-stack socket, so ss shows an IPv4 peer as [::ffff:ADDRESS].
+     */
     private static boolean connectedFrom(TestBed bed, String node, String port, String address) {
         ExecResult ss = bed.exec(node, It.SHORT, "ss", "-Htn", "state", "established", "sport", "=", ":" + port).requireOk();
-        return ss.stdout().lines().anyMatch(l -> l.contains(" " + address + ":"));
+        return ss.stdout().lines().map(l -> l.replace("[::ffff:", "").replace("]:", ":")).anyMatch(l -> l.contains(" " + address + ":"));
     }
 
     private static Map<String, Boolean> reachableFrom(TestBed bed, String node) {
