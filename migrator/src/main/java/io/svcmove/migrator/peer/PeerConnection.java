@@ -34,9 +34,9 @@ final class PeerConnection {
     volatile Channel channel;
 
     /**
-     * Whether a request can still leave on it: its socket open and its TLS not closing. A peer that
-     * closes (an expired certificate, its restart) sends close_notify before the socket ends; a
-     * request written in between fails with "SSLEngine closed" without having left.
+     * Whether a request can still leave on it: its socket open and its TLS closing neither way. A
+     * peer that closes (an expired certificate, its restart) sends close_notify before the socket
+     * ends; a request written in between fails with "SSLEngine closed" without having left.
      */
     boolean usable() {
         Channel ch = channel;
@@ -44,7 +44,7 @@ final class PeerConnection {
             return false;
         }
         SslHandler tls = ch.pipeline().get(SslHandler.class);
-        return tls == null || !tls.engine().isOutboundDone();
+        return tls == null || !(tls.engine().isInboundDone() || tls.engine().isOutboundDone());
     }
 
     private record Pending(String type, CompletableFuture<JsonNode> future) {}
